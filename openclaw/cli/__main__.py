@@ -1,0 +1,5 @@
+"""`python -m openclaw.cli` runs the CLI."""
+
+from openclaw.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""`openclaw agent` (one message) and `openclaw chat` (the terminal REPL)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from openclaw.cli.common import load, make_app
+
+MODEL_HELP = "Model ref provider/model for this run (default: agent.model, or $OPENCLAW_MODEL)."
+
+
+def no_answer_hint(config_source: object, model: str) -> str:
+    where = config_source or "~/.openclaw/openclaw.json (run `openclaw init`)"
+    return (
+        f"Configure a model: set agent.model in {where}, or run with "
+        f"OPENCLAW_MODEL=provider/model (e.g. OPENAI_API_KEY=... OPENCLAW_MODEL=openai/gpt-4o-mini). "
+        f"Tried: {model}."
+    )
+
+
+@click.command()
+@click.option("-m", "--message", required=True, help="The message to send.")
+@click.option("--session", "session_key", help="Session key (default cli:<agent>:local:default).")
+@click.option("--model", help=MODEL_HELP)
+@click.option("-v", "--verbose", is_flag=True, help="Log events to stderr.")
+@click.pass_context
+def agent(
+    ctx: click.Context, message: str, session_key: str | None, model: str | None, verbose: bool
+) -> None:
+    """Send one message and stream the answer, with tool indicators and a stats footer."""
+    from openclaw.default_plugins.terminal_channel import render_turn
+    from openclaw.events import TurnFailed
+
+    config = load(ctx)
+    if not verbose:
+        config.logging.level = "error"
+    app = make_app(ctx, config)
+
+    async def run() -> TurnFailed | None:
+        async with app:
+            result = await render_turn(
+                app.run_turn(message, session_key=session_key, model=model), sys.stdout
+            )
+        return result if isinstance(result, TurnFailed) else None
+
+    failed = asyncio.run(run())
+    if failed is not None:
+        hint = ""
+        if failed.kind == "providers":
+            hint = "\n" + no_answer_hint(config.source, model or config.agent.model)
+        raise click.ClickException(f"{failed.error}{hint}")
+
+
+@click.command()
+@click.option("--session", "session_key", help="Session key (default cli:<agent>:local:default).")
+@click.option("--model", help=MODEL_HELP)
+@click.pass_context
+def chat(ctx: click.Context, session_key: str | None, model: str | None) -> None:
+    """Talk with the agent in the terminal; slash commands work as on every channel."""
+    from openclaw.default_plugins.terminal_channel import chat_loop
+
+    config = load(ctx)
+    config.logging.level = "error"
+    app = make_app(ctx, config)
+
+    async def run() -> None:
+        async with app:
+            await chat_loop(app, session_key or app.default_session(), input, sys.stdout, model)
+
+    asyncio.run(run())

@@ -1,0 +1,39 @@
+"""`openclaw config validate|show`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from openclaw.cli.common import load
+
+
+@click.group()
+def config() -> None:
+    """Validate or show the config."""
+
+
+@config.command()
+@click.pass_context
+def validate(ctx: click.Context) -> None:
+    """Check the config file, including the sections plugins validate."""
+    from openclaw.app import App
+    from openclaw.config import ConfigError
+
+    loaded = load(ctx)
+    try:
+        problems = App(loaded).validate_sections()
+    except (ConfigError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    where = loaded.source or "no config file; using defaults"
+    click.echo(f"config ok ({where})")
+
+
+@config.command()
+@click.pass_context
+def show(ctx: click.Context) -> None:
+    """Print the effective config as JSON, secrets masked."""
+    click.echo(json.dumps(load(ctx).public_dict(), indent=2))

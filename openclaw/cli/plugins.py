@@ -1,0 +1,64 @@
+"""`openclaw plugins` and `openclaw tools`: what is installed and what it registered."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from openclaw.cli.common import make_app
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List each plugin: where it comes from, its hooks and what it registered."""
+    app = make_app(ctx)
+    rows = []
+    for name, info in app.plugins.info.items():
+        rows.append(
+            {
+                "name": name,
+                "source": info.source,
+                "distribution": info.distribution,
+                "version": info.version,
+                "path": info.path,
+                "hooks": app.plugins.hooks_of(name),
+                "registered": app.registry.declared_by(name),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps({"plugins": rows, "problems": app.problems}, indent=2))
+        return
+    for row in rows:
+        origin = row["distribution"] or row["path"] or row["source"]
+        version = f" {row['version']}" if row["version"] else ""
+        click.echo(f"{row['name']}  ({row['source']}: {origin}{version})")
+        click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
+        for category, names in row["registered"].items():
+            click.echo(f"  {category}: {', '.join(names)}")
+    for problem in app.problems:
+        click.echo(f"problem: {problem}", err=True)
+
+
+@click.command()
+@click.pass_context
+def tools(ctx: click.Context) -> None:
+    """List the tools the agent can call, with the plugin that provides each."""
+    from openclaw.tools import ToolCallContext
+
+    app = make_app(ctx)
+    context = ToolCallContext(app.default_session(), app.config.workspace, app)
+    owners = {name: r.plugin for name, r in app.registry.tools.items()}
+    for source in app.registry.tool_sources:
+        for tool in source.value.tools(context):
+            owners.setdefault(tool.name, source.plugin)
+    available = app.agent.tools_for(context)
+    if not available:
+        click.echo("No tools installed. Install openclaw-tools-builtin for shell, files and web.")
+    for name, tool in sorted(available.items()):
+        summary = (tool.description.strip().splitlines() or [""])[0]
+        click.echo(f"{name}  [{owners.get(name, '?')}]  {summary}")
+    for problem in app.problems:
+        click.echo(f"problem: {problem}", err=True)

@@ -1,0 +1,81 @@
+"""Slash commands: one registry and one parser for every channel.
+
+Channels hand the text over; the kernel finds the command and runs it, so `/help` behaves the
+same on Telegram, Discord and the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openclaw.app import App
+
+COMMAND_PREFIXES = ("/", "!")
+
+
+@dataclass(slots=True)
+class CommandContext:
+    """Who ran a command, where, and with what arguments."""
+
+    app: App
+    session_key: str
+    args: str = ""
+    channel: str = ""
+    user_id: str = ""
+    chat_id: str = ""
+
+
+@dataclass(slots=True)
+class CommandReply:
+    """A command's answer: text, and optionally a file (name, bytes) for channels that send files."""
+
+    text: str
+    file: tuple[str, bytes] | None = None
+
+
+CommandFunction = Callable[[CommandContext], Awaitable[str | CommandReply]]
+
+
+@dataclass(slots=True)
+class Command:
+    name: str
+    description: str
+    run: CommandFunction
+    usage: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_command(text: str, prefixes: tuple[str, ...] = COMMAND_PREFIXES) -> tuple[str, str] | None:
+    """`/model openai/gpt-4o` → ("model", "openai/gpt-4o"); `/help@MyBot` → ("help", "")."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in prefixes or len(stripped) == 1:
+        return None
+    head, _, args = stripped[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if not name.replace("_", "").replace("-", "").isalnum():
+        return None
+    return name, args.strip()
+
+
+def find_command(commands: Mapping[str, Command], name: str) -> Command | None:
+    if name in commands:
+        return commands[name]
+    return next((c for c in commands.values() if name in c.aliases), None)
+
+
+async def run_command(
+    commands: Mapping[str, Command], text: str, context: CommandContext
+) -> CommandReply | None:
+    """Run the command in `text`, or return None when `text` is not a known command."""
+    parsed = parse_command(text)
+    if parsed is None:
+        return None
+    command = find_command(commands, parsed[0])
+    if command is None:
+        return None
+    context.args = parsed[1]
+    reply = await command.run(context)
+    return reply if isinstance(reply, CommandReply) else CommandReply(reply)

@@ -1,0 +1,292 @@
+"""The config file `$OPENCLAW_HOME/openclaw.json`: pydantic models, secrets and clear errors.
+
+A bad file fails with the file, the field path and what was expected. Secrets may be written as
+`{"$env": "NAME"}` and are read from the environment only when used. Sections that belong to a
+plugin are kept as raw data and validated by that plugin's own model (`Config.section`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError
+from pydantic_core import core_schema
+
+from openclaw.paths import config_path, default_workspace, openclaw_home
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """The config could not be read or validated; the message says where and why."""
+
+
+class Secret:
+    """A secret given literally or as `{"$env": "NAME"}`; never shown in full."""
+
+    __slots__ = ("_value", "env")
+
+    def __init__(self, value: str | None = None, env: str | None = None) -> None:
+        self._value = value
+        self.env = env
+
+    def get(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The secret's value, read from the environment for `$env` secrets (None if unset)."""
+        if self.env is not None:
+            return (os.environ if environ is None else environ).get(self.env) or None
+        return self._value
+
+    def masked(self) -> Any:
+        return {"$env": self.env} if self.env is not None else "********"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Secret) and self.env == other.env and self._value == other._value
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.env, self._value))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def parse(value: Any) -> Secret:
+            if isinstance(value, Secret):
+                return value
+            if isinstance(value, str):
+                return cls(value=value)
+            if isinstance(value, dict) and set(value) == {"$env"} and isinstance(
+                value["$env"], str
+            ):
+                return cls(env=value["$env"])
+            raise ValueError('expected a string or {"$env": "VARIABLE_NAME"}')
+
+        return core_schema.no_info_plain_validator_function(
+            parse,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda s: s.masked()),
+        )
+
+
+class Strict(BaseModel):
+    """Base of the kernel's sections: unknown keys are errors, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class AgentConfig(Strict):
+    name: str = Field("main", pattern=r"^[A-Za-z0-9_-]+$")
+    model: str = "ollama/llama3.2:1b"
+    fallbacks: list[str] = Field(default_factory=list)
+    workspace: Path | None = None
+    max_rounds: int = Field(20, ge=1, le=200)
+    turn_timeout: float = Field(120, gt=0)
+    history_tokens: int = Field(12000, ge=256)
+    tool_output_chars: int = Field(32000, ge=200)
+    tool_timeout: float = Field(60, gt=0)
+
+
+class ProviderSettings(BaseModel):
+    """Settings every provider entry has; a provider type's own model adds its fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = "openai"
+    base_url: str | None = None
+    api_key: Secret | None = None
+    max_retries: int = Field(2, ge=0, le=10)
+    timeout: float = Field(60, gt=0)
+
+
+class ChannelSettings(BaseModel):
+    """Settings every channel entry has; a channel type's own model adds its fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    enabled: bool = False
+    allowed_user_ids: list[int | str] = Field(default_factory=list)
+
+
+class SandboxConfig(Strict):
+    isolation: Literal["auto", "bubblewrap", "none"] = "auto"
+    exec_timeout: float = Field(60, gt=0)
+    allowed_paths: list[str] = Field(default_factory=list)
+    blocked_commands: list[str] = Field(default_factory=list)
+
+
+class LimitsConfig(Strict):
+    rate_per_minute: int = Field(10, ge=1)
+    max_concurrent_turns: int = Field(5, ge=1)
+    debounce_ms: int = Field(1500, ge=0)
+
+
+class GatewayConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(3100, ge=0, le=65535)
+
+
+class PluginsConfig(Strict):
+    disable: list[str] = Field(default_factory=list)
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["console", "json"] = "console"
+
+
+class StoreConfig(Strict):
+    path: Path | None = None
+    prune_days: int = Field(30, ge=1)
+
+
+class Config(BaseModel):
+    """The whole config file. Unknown top-level sections are kept for plugins to validate."""
+
+    model_config = ConfigDict(extra="allow")
+
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+    # Where the config came from; not part of the file.
+    home: Path = Field(default_factory=openclaw_home, exclude=True)
+    source: Path | None = Field(None, exclude=True)
+
+    @property
+    def workspace(self) -> Path:
+        return (self.agent.workspace or default_workspace(self.home)).expanduser()
+
+    @property
+    def sessions_db(self) -> Path:
+        return (self.store.path or self.home / "sessions.db").expanduser()
+
+    def plugin_sections(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def section(self, name: str, model: type[M]) -> M:
+        """Validate a plugin's top-level section with the plugin's own model."""
+        return validate_part(model, (self.model_extra or {}).get(name, {}), name, self.source)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The config as JSON data with every secret masked (for `config show`, `/status`)."""
+        return _mask(self.model_dump(mode="json"))
+
+
+_SECRET_KEYS = ("key", "token", "secret", "password")
+
+
+def _mask(value: Any) -> Any:
+    """Mask secrets that live in raw (plugin-validated) sections too."""
+    if isinstance(value, dict):
+        masked: dict[str, Any] = {}
+        for key, item in value.items():
+            is_secret = any(word in key.lower() for word in _SECRET_KEYS)
+            if is_secret and isinstance(item, str) and item not in ("", "********"):
+                masked[key] = "********"
+            else:
+                masked[key] = _mask(item)
+        return masked
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    return value
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem: the field path, what is wrong and what was given."""
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
+        given = item.get("input")
+        shown = "" if isinstance(given, dict | list) else f" (got {json.dumps(given)})"
+        lines.append(f"  {location or '(top level)'}: {item['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def validate_part(model: type[M], data: Any, where: str, source: Path | None) -> M:
+    """Validate one section of the file with a model, raising ConfigError naming file and field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{source or 'config'}: invalid config\n{format_validation_error(exc, where)}"
+        ) from None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read the config file (or defaults when the default file is absent) and apply env overrides.
+
+    `OPENCLAW_MODEL` replaces `agent.model` for a one-off run.
+    """
+    env = os.environ if environ is None else environ
+    home = openclaw_home(env)
+    explicit = path is not None
+    file = Path(path).expanduser() if explicit else config_path(home)
+    data: dict[str, Any] = {}
+    if file.exists():
+        data = _read_json(file)
+    elif explicit:
+        raise ConfigError(f"{file}: config file not found")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: the config must be a JSON object")
+    config = validate_part(Config, data, "", file if file.exists() else None)
+    config.home = home
+    config.source = file if file.exists() else None
+    if config.agent.workspace is not None and not config.agent.workspace.expanduser().is_absolute():
+        config.agent.workspace = file.parent / config.agent.workspace
+    if env.get("OPENCLAW_MODEL"):
+        config.agent.model = env["OPENCLAW_MODEL"]
+    return config
+
+
+def _read_json(file: Path) -> Any:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from None
+    try:
+        return json.loads(strip_comments(text))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+
+
+def strip_comments(text: str) -> str:
+    """Blank out `//` line comments outside strings, keeping line and column numbers intact,
+    so the starter config can explain itself and errors still point at the right place."""
+    out = []
+    in_string = escaped = in_comment = False
+    for index, char in enumerate(text):
+        if in_comment:
+            in_comment = char != "\n"
+            out.append(char if char == "\n" else " ")
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            out.append(char)
+        elif char == "/" and text[index + 1 : index + 2] == "/":
+            in_comment = True
+            out.append(" ")
+        else:
+            in_string = char == '"'
+            out.append(char)
+    return "".join(out)

@@ -1,0 +1,114 @@
+"""What the model sees besides the new message: the system prompt and the history that fits.
+
+The system prompt is built from the workspace's prompt files, read once and re-read only when a
+file's mtime or size changes, in a fixed order and with no volatile parts, so the prompt prefix
+stays byte-identical across turns and providers' prompt caches keep hitting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from openclaw.messages import Message, message_tokens
+
+PROMPT_FILES = ("SOUL.md", "IDENTITY.md", "AGENTS.md", "TOOLS.md", "USER.md", "MEMORY.md")
+
+PREAMBLE = (
+    "You are {name}, a personal AI assistant. Answer the user directly and concisely. "
+    "Use the tools you are given when they help; say so when something failed."
+)
+
+MAX_FILE_CHARS = 20_000
+
+
+class PromptFiles:
+    """Reads the workspace prompt files, caching each by (mtime, size)."""
+
+    def __init__(self, workspace: Path, names: Sequence[str] = PROMPT_FILES) -> None:
+        self.workspace = workspace
+        self.names = tuple(names)
+        self._cache: dict[str, tuple[tuple[int, int], str]] = {}
+        self.reads = 0  # how many times a file was actually read (for tests and benchmarks)
+
+    def _read(self, name: str) -> str:
+        path = self.workspace / name
+        try:
+            stat = path.stat()
+        except OSError:
+            self._cache.pop(name, None)
+            return ""
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = self._cache.get(name)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return ""
+        self.reads += 1
+        if len(text) > MAX_FILE_CHARS:
+            text = text[:MAX_FILE_CHARS] + "\n[... truncated ...]"
+        self._cache[name] = (stamp, text)
+        return text
+
+    def sections(self) -> list[tuple[str, str]]:
+        """(file name, text) of every present, non-empty prompt file, in the fixed order."""
+        return [(name, text) for name in self.names if (text := self._read(name))]
+
+
+def build_system_prompt(agent_name: str, files: PromptFiles, extras: Iterable[str] = ()) -> str:
+    """The system prompt: preamble, then each workspace file under its name, then plugin extras."""
+    parts = [PREAMBLE.format(name=agent_name)]
+    parts += [f"## {name}\n\n{text}" for name, text in files.sections()]
+    parts += [extra.strip() for extra in extras if extra and extra.strip()]
+    return "\n\n".join(parts)
+
+
+def _units(history: Sequence[Message]) -> list[list[Message]]:
+    """Group messages so that an assistant tool-call message and its results stay together."""
+    units: list[list[Message]] = []
+    for message in history:
+        if message.role == "tool" and units and (
+            units[-1][0].tool_calls or units[-1][0].role == "tool"
+        ):
+            units[-1].append(message)
+        else:
+            units.append([message])
+    return units
+
+
+def select_history(history: Sequence[Message], budget: int) -> list[Message]:
+    """The newest messages that fit in `budget` tokens, never splitting a tool call from its
+    results and never starting on an orphan tool result. The newest unit is always kept."""
+    chosen: list[list[Message]] = []
+    used = 0
+    for unit in reversed(_units(history)):
+        cost = sum(message_tokens(m) for m in unit)
+        if chosen and used + cost > budget:
+            break
+        chosen.append(unit)
+        used += cost
+    selected = [message for unit in reversed(chosen) for message in unit]
+    while selected and selected[0].role == "tool":
+        selected.pop(0)
+    return _drop_dangling_calls(selected)
+
+
+def _drop_dangling_calls(messages: list[Message]) -> list[Message]:
+    """Remove tool calls that have no result (a turn cut off mid-tool), which providers reject."""
+    answered = {m.tool_call_id for m in messages if m.role == "tool"}
+    repaired: list[Message] = []
+    for message in messages:
+        if message.tool_calls and any(c.id not in answered for c in message.tool_calls):
+            kept = [c for c in message.tool_calls if c.id in answered]
+            if not kept and not message.text:
+                continue
+            message = Message(
+                role=message.role,
+                content=message.content,
+                tool_calls=kept,
+                created_at=message.created_at,
+            )
+        repaired.append(message)
+    return repaired

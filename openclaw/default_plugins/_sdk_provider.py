@@ -1,0 +1,151 @@
+"""What the SDK-backed chat providers share: settings, key lookup, error mapping, usage estimate.
+
+The vendor SDK is imported on first use only, so that loading a plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from openclaw.config import ProviderSettings
+from openclaw.messages import ToolCall, Usage, estimate_tokens, message_tokens
+from openclaw.providers import ChatEvent, ChatRequest, ProviderError
+
+_PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
+"""What bad JSON or an unexpected chunk shape raises inside an SDK's stream parsing."""
+
+NO_KEY = "no-key-needed"
+"""Sent to servers that take no key (Ollama, llama.cpp, vLLM): the SDKs insist on one."""
+
+
+class SDKSettings(ProviderSettings):
+    """Settings of a provider backed by a vendor SDK."""
+
+    api_key_env: str | None = None
+    """Environment variable holding the key when `api_key` is not set; a key is then required."""
+    base_url_env: str | None = None
+    """Environment variable that, when set, overrides `base_url` (for one-off runs)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    supports_tools: bool = True
+
+
+def resolve_api_key(instance: str, ref: str, settings: SDKSettings) -> str:
+    """The configured key, else the preset's environment variable, else NO_KEY when the
+    provider needs none; raises ProviderError saying what to set when a needed key is missing."""
+    configured = settings.api_key.get() if settings.api_key is not None else None
+    from_env = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    if key := configured or from_env:
+        return key
+    if settings.api_key is None and settings.api_key_env is None:
+        return NO_KEY
+    variables = {settings.api_key_env, settings.api_key.env if settings.api_key else None}
+    named = " or ".join(sorted(v for v in variables if v))
+    where = f"providers.{instance}.api_key in the config"
+    raise ProviderError(ref, f"no API key: set {named + ', or ' if named else ''}{where}")
+
+
+def resolve_base_url(settings: SDKSettings) -> str | None:
+    """`base_url`, unless the `base_url_env` variable is set."""
+    override = os.environ.get(settings.base_url_env) if settings.base_url_env else None
+    return override or settings.base_url
+
+
+def estimated_usage(request: ChatRequest, text: str, tool_calls: list[ToolCall]) -> Usage:
+    """A chars/4 estimate for servers that report no usage (llama.cpp ignores `include_usage`)."""
+    prompt = sum(message_tokens(message) for message in request.messages)
+    if request.tools:
+        prompt += estimate_tokens(json.dumps([asdict(tool) for tool in request.tools]))
+    output = text + "".join(call.name + call.arguments for call in tool_calls)
+    return Usage(prompt, estimate_tokens(output), estimated=True)
+
+
+@dataclass(slots=True)
+class PartialCall:
+    """A tool call being assembled from streamed fragments."""
+
+    id: str = ""
+    name: str = ""
+    fragments: list[str] = field(default_factory=list)
+
+    def build(self, fallback_id: str) -> ToolCall:
+        return ToolCall(self.id or fallback_id, self.name, "".join(self.fragments) or "{}")
+
+
+class SDKChatProvider(ABC):
+    """A chat provider over a vendor SDK: builds its client once, on first use, and turns every
+    failure into a ProviderError with a short message a user can act on."""
+
+    sdk_module: ClassVar[str]
+
+    def __init__(self, name: str, settings: SDKSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self.supports_tools = settings.supports_tools
+        self._client: Any = None
+
+    @abstractmethod
+    def _make_client(self, api_key: str) -> Any:
+        """The SDK's async client."""
+
+    @abstractmethod
+    def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        """The call itself: deltas, then one ChatResult; SDK errors propagate."""
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        ref = f"{self.name}/{request.model}"
+        if self._client is None:
+            self._client = self._make_client(resolve_api_key(self.name, ref, self.settings))
+        client = self._client
+        try:
+            async for event in self._events(client, request):
+                yield event
+        except Exception as exc:
+            sdk = importlib.import_module(self.sdk_module)
+            base_url = str(client.base_url).rstrip("/")
+            raise sdk_error(sdk, exc, ref, base_url, self.settings.timeout) from exc
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+
+def sdk_error(
+    sdk: ModuleType, exc: Exception, ref: str, base_url: str, timeout: float
+) -> ProviderError:
+    """Map a failure of an OpenAI or Anthropic SDK call (they share error class names)."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderError(ref, f"timed out after {timeout:g}s waiting for {base_url}")
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError(ref, f"cannot reach {base_url}")
+    if isinstance(exc, sdk.APIStatusError) and exc.status_code >= 400:
+        status = exc.status_code
+        return ProviderError(ref, f"HTTP {status}: {_error_detail(exc)}", status=status)
+    if isinstance(exc, (sdk.APIResponseValidationError, *_PARSE_ERRORS)):
+        return ProviderError(ref, "malformed response stream")
+    if isinstance(exc, sdk.APIError):  # an error event inside a stream
+        return ProviderError(ref, f"stream error: {_error_detail(exc)}")
+    return ProviderError(ref, f"unexpected {type(exc).__name__}: {_shorten(str(exc))}")
+
+
+def _error_detail(exc: Any) -> str:
+    """The server's own message: OpenAI's body is the `error` object, Anthropic's wraps it."""
+    body = exc.body
+    inner = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+        return _shorten(inner["message"])
+    return _shorten(str(inner or exc.message))
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

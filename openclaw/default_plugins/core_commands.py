@@ -1,0 +1,115 @@
+"""The core slash commands, one implementation for every channel."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from openclaw.commands import Command, CommandContext, CommandReply
+from openclaw.hookspecs import hookimpl
+from openclaw.providers import split_ref
+
+
+def _session_model(ctx: CommandContext) -> str:
+    session = ctx.app.store.session(ctx.session_key)
+    return (session.model if session and session.model else None) or ctx.app.config.agent.model
+
+
+async def help_command(ctx: CommandContext) -> str:
+    lines = ["Commands:"]
+    for name, command in sorted(ctx.app.registry.command_map().items()):
+        usage = f" {command.usage}" if command.usage else ""
+        lines.append(f"/{name}{usage} — {command.description}")
+    return "\n".join(lines)
+
+
+async def start_command(ctx: CommandContext) -> str:
+    name = ctx.app.config.agent.name
+    return f"Hi, I am {name}. Send a message to talk to me, or /help for the commands."
+
+
+async def new_command(ctx: CommandContext) -> str:
+    ctx.app.store.reset(ctx.session_key)
+    return "Started a new session; the previous conversation is kept in the history."
+
+
+async def ping_command(ctx: CommandContext) -> str:
+    return "pong"
+
+
+async def model_command(ctx: CommandContext) -> str:
+    app = ctx.app
+    ref = ctx.args.strip()
+    if not ref:
+        last = app.chain.last_model or "none yet"
+        return f"Model: {_session_model(ctx)} (last answer from: {last})"
+    if ref in ("default", "reset"):
+        app.store.set_model(ctx.session_key, None)
+        return f"Model reset to the default: {app.config.agent.model}"
+    try:
+        provider, _ = split_ref(ref)
+        app.providers.settings(provider)
+    except (ValueError, LookupError) as exc:
+        return f"Cannot use {ref!r}: {exc}"
+    app.store.set_model(ctx.session_key, ref)
+    return f"Model for this session: {ref}"
+
+
+async def sessions_command(ctx: CommandContext) -> str:
+    channel = ctx.session_key.split(":", 1)[0]
+    sessions = ctx.app.store.list_sessions(channel)[:10]
+    if not sessions:
+        return "No sessions yet."
+    lines = ["Sessions:"]
+    for info in sessions:
+        marker = "▶ " if info.key == ctx.session_key else "  "
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.updated_at))
+        lines.append(f"{marker}{info.key} · {info.message_count} msgs · {when}")
+    return "\n".join(lines)
+
+
+async def status_command(ctx: CommandContext) -> str:
+    status = ctx.app.status()
+    return "\n".join(
+        [
+            f"openclaw {status['version']}",
+            f"agent: {ctx.app.config.agent.name}",
+            f"model: {_session_model(ctx)} (last answer from: {status['last_model'] or 'none'})",
+            f"tools: {len(status['tools'])} · commands: {len(status['commands'])}",
+            f"plugins: {', '.join(status['plugins'])}",
+        ]
+    )
+
+
+async def export_command(ctx: CommandContext) -> CommandReply:
+    text = ctx.app.store.export_markdown(ctx.session_key)
+    filename = ctx.session_key.replace(":", "_") + ".md"
+    return CommandReply(text, file=(filename, text.encode("utf-8")))
+
+
+async def db_command(ctx: CommandContext) -> str:
+    stats = ctx.app.store.stats()
+    channels = ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_channel.items())) or "none"
+    return (
+        f"sessions: {stats.sessions} · messages: {stats.messages} · tokens: {stats.tokens}\n"
+        f"size: {stats.db_bytes / 1024:.1f} KiB · by channel: {channels}"
+    )
+
+
+COMMANDS = (
+    Command("start", "greeting and how to begin", start_command),
+    Command("help", "list the commands", help_command),
+    Command("new", "start a fresh session", new_command, aliases=("reset",)),
+    Command("model", "show or switch this session's model", model_command, usage="[ref]"),
+    Command("sessions", "list your sessions", sessions_command),
+    Command("status", "version, model and what is loaded", status_command),
+    Command("export", "this conversation as markdown", export_command),
+    Command("ping", "check that the assistant is there", ping_command),
+    Command("db", "session store statistics", db_command),
+)
+
+
+@hookimpl
+def register_commands(register: Any) -> None:
+    for command in COMMANDS:
+        register(command)

@@ -1,0 +1,94 @@
+"""The structlog event sink: one log line per notable event, console or JSON, secrets redacted."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, TextIO
+
+from openclaw.events import Event
+from openclaw.hookspecs import hookimpl
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+EVENT_LEVELS = {
+    "turn.started": "debug",
+    "round.started": "debug",
+    "tool.started": "debug",
+    "tool.finished": "info",
+    "turn.finished": "info",
+    "turn.failed": "warning",
+    "provider.fallback": "warning",
+    "message.received": "debug",
+    "rate.limited": "info",
+    "busy.rejected": "warning",
+}
+SECRET_KEY = re.compile(r"(api_?key|token|secret|password|authorization)", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|\d{6,}:[A-Za-z0-9_-]{20,})")
+
+
+def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: mask secret-named fields and anything shaped like a key or token."""
+    for key, value in list(event_dict.items()):
+        if SECRET_KEY.search(key):
+            event_dict[key] = "********"
+        elif isinstance(value, str):
+            event_dict[key] = SECRET_VALUE.sub("********", value)
+    return event_dict
+
+
+class LogSink:
+    """Logs events through a private structlog logger (no global logging config is touched)."""
+
+    name = "log"
+
+    def __init__(self, level: str = "info", fmt: str = "console", stream: TextIO | None = None):
+        self.level = LEVELS[level]
+        self.format = fmt
+        self.stream = stream
+        self._logger: Any = None
+
+    def _get_logger(self) -> Any:
+        if self._logger is None:
+            import structlog
+
+            renderer: Any = (
+                structlog.processors.JSONRenderer()
+                if self.format == "json"
+                else structlog.dev.ConsoleRenderer(colors=False)
+            )
+            self._logger = structlog.wrap_logger(
+                structlog.PrintLogger(self.stream or sys.stderr),
+                processors=[
+                    structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso"),
+                    redact,
+                    renderer,
+                ],
+            )
+        return self._logger
+
+    def handle(self, event: Event) -> None:
+        level = EVENT_LEVELS.get(event.type)
+        if level is None or LEVELS[level] < self.level:
+            return
+        fields = event.to_dict()
+        fields.pop("type")
+        fields.pop("text", None)  # message text is the user's business, not the log's
+        usage = fields.pop("usage", None)
+        if usage is not None:
+            fields["tokens"] = usage.total
+        getattr(self._get_logger(), level)(event.type, **fields)
+
+
+@hookimpl
+def register_sinks(register: Any) -> None:
+    register(LogSink())
+
+
+@hookimpl
+def startup(app: Any) -> None:
+    """Apply the config's `logging` section to this App's sink."""
+    for sink in app.bus.sinks:
+        if isinstance(sink, LogSink):
+            sink.level = LEVELS[app.config.logging.level]
+            sink.format = app.config.logging.format

@@ -1,0 +1,159 @@
+"""The OpenAI-compatible chat provider: OpenAI, Ollama, Moonshot, DeepSeek, OpenRouter, vLLM and
+llama.cpp servers, told apart by `base_url`.
+
+`openai` is imported on first use, never at module level, so loading the plugin stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from openclaw.default_plugins._sdk_provider import (
+    PartialCall,
+    SDKChatProvider,
+    SDKSettings,
+    estimated_usage,
+    resolve_base_url,
+)
+from openclaw.hookspecs import hookimpl
+from openclaw.messages import ImagePart, Message, Usage
+from openclaw.providers import ChatDelta, ChatEvent, ChatRequest, ChatResult, ProviderType
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "openai": {
+        "base_url": "https://api.openai.com/v1",
+        "api_key_env": "OPENAI_API_KEY",
+        "base_url_env": "OPENAI_BASE_URL",
+    },
+    "ollama": {"base_url": "http://127.0.0.1:11434/v1"},
+    "moonshot": {"base_url": "https://api.moonshot.ai/v1", "api_key_env": "MOONSHOT_API_KEY"},
+    "deepseek": {"base_url": "https://api.deepseek.com/v1", "api_key_env": "DEEPSEEK_API_KEY"},
+    "openrouter": {"base_url": "https://openrouter.ai/api/v1", "api_key_env": "OPENROUTER_API_KEY"},
+    "vllm": {"base_url": "http://127.0.0.1:8000/v1"},
+    "llamacpp": {"base_url": "http://127.0.0.1:8080/v1"},
+}
+"""Instances usable without config; a config entry of the same name is merged over its preset."""
+
+
+class OpenAISettings(SDKSettings):
+    """A `providers` entry of type ``openai``."""
+
+    type: str = "openai"
+
+
+class OpenAIProvider(SDKChatProvider):
+    """One OpenAI-compatible server, streaming chat completions through the `openai` SDK."""
+
+    sdk_module = "openai"
+
+    def _make_client(self, api_key: str) -> Any:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=resolve_base_url(self.settings),
+            max_retries=self.settings.max_retries,
+            timeout=self.settings.timeout,
+            default_headers=self.settings.headers or None,
+        )
+
+    async def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        text: list[str] = []
+        calls: dict[int, PartialCall] = {}
+        usage: Usage | None = None
+        finish = "stop"
+        stream = await client.chat.completions.create(**chat_arguments(request))
+        async with stream:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = Usage(
+                        chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
+                    )
+                for choice in chunk.choices:
+                    finish = choice.finish_reason or finish
+                    delta = choice.delta
+                    if delta.content:
+                        text.append(delta.content)
+                        yield ChatDelta(delta.content)
+                    for fragment in delta.tool_calls or ():
+                        index = fragment.index if fragment.index is not None else len(calls)
+                        call = calls.setdefault(index, PartialCall())
+                        call.id = fragment.id or call.id
+                        if fragment.function is not None:
+                            call.name = fragment.function.name or call.name
+                            call.fragments.append(fragment.function.arguments or "")
+        tool_calls = [calls[i].build(f"call_{i}") for i in sorted(calls)]
+        answer = "".join(text)
+        yield ChatResult(
+            text=answer,
+            tool_calls=tool_calls,
+            usage=usage or estimated_usage(request, answer, tool_calls),
+            finish_reason="tool_calls" if tool_calls else finish,
+        )
+
+
+def chat_arguments(request: ChatRequest) -> dict[str, Any]:
+    """The keyword arguments of `chat.completions.create` for a request."""
+    arguments: dict[str, Any] = {
+        "model": request.model,
+        "messages": [openai_message(message) for message in request.messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.tools:
+        arguments["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": tool.parameters,
+                },
+            }
+            for tool in request.tools
+        ]
+    if request.max_tokens is not None:
+        arguments["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        arguments["temperature"] = request.temperature
+    return arguments
+
+
+def openai_message(message: Message) -> dict[str, Any]:
+    """A Message in the chat completions format."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.text}
+    if message.role == "assistant" and message.tool_calls:
+        # `content: null` beside tool_calls is rejected by llama.cpp; "" is accepted everywhere.
+        calls = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments or "{}"},
+            }
+            for call in message.tool_calls
+        ]
+        return {"role": "assistant", "content": message.text, "tool_calls": calls}
+    if message.role == "user" and isinstance(message.content, list) and message.images:
+        parts = [
+            {"type": "image_url", "image_url": {"url": part.data_url()}}
+            if isinstance(part, ImagePart)
+            else {"type": "text", "text": part.text}
+            for part in message.content
+        ]
+        return {"role": "user", "content": parts}
+    return {"role": message.role, "content": message.text}
+
+
+@hookimpl
+def register_providers(register: Callable[[ProviderType], None]) -> None:
+    register(
+        ProviderType(
+            name="openai",
+            create=OpenAIProvider,
+            settings_model=OpenAISettings,
+            presets=PRESETS,
+            description="OpenAI-compatible chat APIs (OpenAI, Ollama, vLLM, llama.cpp, ...)",
+        )
+    )

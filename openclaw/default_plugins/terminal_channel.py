@@ -1,0 +1,106 @@
+"""The terminal channel: streams a turn's events to a text stream, and the `openclaw chat` REPL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TextIO
+
+from openclaw.channels import ChannelType
+from openclaw.commands import CommandContext, run_command
+from openclaw.events import (
+    Event,
+    ProviderFallback,
+    RoundStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+)
+from openclaw.hookspecs import hookimpl
+
+CHANNEL = "cli"
+
+
+async def render_turn(events: AsyncIterator[Event], out: TextIO) -> TurnFinished | TurnFailed:
+    """Write the answer as it streams, with tool and round indicators and the stats footer."""
+    at_line_start = True
+    final: TurnFinished | TurnFailed | None = None
+
+    def line(text: str) -> None:
+        nonlocal at_line_start
+        out.write(("" if at_line_start else "\n") + text + "\n")
+        at_line_start = True
+
+    async for event in events:
+        if isinstance(event, TextDelta):
+            out.write(event.text)
+            at_line_start = event.text.endswith("\n")
+        elif isinstance(event, RoundStarted) and event.round > 1:
+            line(f"🔄 round {event.round}")
+        elif isinstance(event, ToolStarted):
+            line(f"⚙️ {event.name} running…")
+        elif isinstance(event, ToolFinished):
+            mark = "✅" if event.ok else "❌"
+            line(f"{mark} {event.name} ({event.elapsed_ms:.0f} ms)")
+        elif isinstance(event, ProviderFallback):
+            line(f"↪ {event.failed} failed ({event.error}); trying {event.next}")
+        elif isinstance(event, TurnFinished):
+            if event.stopped:
+                line(event.text.rsplit("\n", 1)[-1])
+            line(f"— {event.footer()}")
+            final = event
+        elif isinstance(event, TurnFailed):
+            final = event
+        out.flush()
+    assert final is not None, "a turn ended without a final event"
+    return final
+
+
+async def chat_loop(
+    app: Any,
+    session_key: str,
+    read_line: Callable[[str], str],
+    out: TextIO,
+    model: str | None = None,
+) -> None:
+    """Read a line, answer it (a slash command or an agent turn), repeat until EOF or /exit."""
+    out.write(f"{app.config.agent.name} is listening. /help for commands, /exit to leave.\n")
+    while True:
+        try:
+            text = await asyncio.to_thread(read_line, "you › ")
+        except (EOFError, KeyboardInterrupt):
+            out.write("\n")
+            return
+        text = text.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return
+        context = CommandContext(app, session_key, channel=CHANNEL, user_id="local")
+        reply = await run_command(app.registry.command_map(), text, context)
+        if reply is not None:
+            out.write(reply.text + "\n")
+            continue
+        result = await render_turn(app.run_turn(text, session_key=session_key, model=model), out)
+        if isinstance(result, TurnFailed):
+            out.write(f"error: {result.error}\n")
+
+
+class TerminalChannel:
+    """The terminal as a channel: the REPL on this process's stdin and stdout."""
+
+    def __init__(self, app: Any, settings: Any = None) -> None:
+        self.app = app
+
+    async def run(self) -> None:
+        import sys
+
+        key = f"{CHANNEL}:{self.app.config.agent.name}:local:default"
+        await chat_loop(self.app, key, input, sys.stdout)
+
+
+@hookimpl
+def register_channels(register: Any) -> None:
+    register(ChannelType("terminal", create=TerminalChannel, description="the `openclaw chat` REPL"))

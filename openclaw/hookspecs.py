@@ -1,0 +1,155 @@
+"""Every hook a plugin can implement, typed and documented.
+
+Registration hooks are synchronous and called once per `App`; a plugin declares objects through
+the `register` callback it is given, and the kernel validates, names and records them.
+Runtime hooks are few and named for the moment they fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from openclaw.app import App
+    from openclaw.channels import InboundMessage
+    from openclaw.tools import ToolCallContext, ToolContext
+
+PROJECT = "openclaw"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_providers(register: Callable[[Any], None]) -> None:
+    """Declare provider types: chat models and other kinds (speech, search).
+
+    :param register: call with a :class:`openclaw.providers.ProviderType` for each type.
+    :return: nothing.
+    When: once per App, while the registry is built.
+    """
+
+
+@hookspec
+def register_tools(register: Callable[[Any], None], context: ToolContext) -> None:
+    """Declare tools the agent may call.
+
+    :param register: call with a :class:`openclaw.tools.Tool`, or a
+        :class:`openclaw.tools.ToolSource` whose tools are listed afresh at each turn.
+    :param context: the workspace, the config and the sandbox policy.
+    :return: nothing.
+    When: once per App, while the registry is built.
+    """
+
+
+@hookspec
+def register_channels(register: Callable[[Any], None]) -> None:
+    """Declare channel classes (telegram, discord, terminal, ...).
+
+    :param register: call with a :class:`openclaw.channels.ChannelType`.
+    :return: nothing.
+    When: once per App, while the registry is built.
+    """
+
+
+@hookspec
+def register_commands(register: Callable[[Any], None]) -> None:
+    """Declare slash commands; one implementation serves every channel.
+
+    :param register: call with a :class:`openclaw.commands.Command`.
+    :return: nothing.
+    When: once per App, while the registry is built.
+    """
+
+
+@hookspec
+def register_sinks(register: Callable[[Any], None]) -> None:
+    """Declare event sinks that receive every event of the App.
+
+    :param register: call with an object with a ``name`` and a ``handle(event)`` method
+        (sync or async); it may also have ``aclose()``.
+    :return: nothing.
+    When: once per App, while the registry is built.
+    """
+
+
+@hookspec
+def register_cli_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``openclaw`` command line.
+
+    :param cli: the root click group; call ``cli.add_command(...)``.
+    :return: nothing.
+    When: once, when the CLI starts; keep imports inside the command functions.
+    """
+
+
+@hookspec(historic=True)
+def add_hookspecs(pm: pluggy.PluginManager) -> None:
+    """Add a plugin's own hook specs so that other plugins can implement them.
+
+    :param pm: the plugin manager; call ``pm.add_hookspecs(module)``.
+    :return: nothing.
+    When: as each plugin registers (historic: late plugins see it too).
+    """
+
+
+@hookspec
+def startup(app: App) -> None:
+    """Set up resources once the App is built.
+
+    :param app: the App, with config, registry, store and event bus ready.
+    :return: nothing, or an awaitable that the kernel awaits.
+    When: at the end of ``App.startup()``.
+    """
+
+
+@hookspec
+def shutdown(app: App) -> None:
+    """Release resources.
+
+    :param app: the App being shut down.
+    :return: nothing, or an awaitable that the kernel awaits.
+    When: at the start of ``App.shutdown()``, before the store is closed.
+    """
+
+
+@hookspec(firstresult=True)
+def before_tool_call(
+    name: str, arguments: dict[str, Any], context: ToolCallContext
+) -> dict[str, Any] | str | None:
+    """Allow, deny or rewrite a tool call before it runs.
+
+    :param name: the tool's name.
+    :param arguments: the parsed arguments.
+    :param context: the session key, workspace and App of the call.
+    :return: ``None`` to allow; a ``str`` to deny with that reason (sent to the model as an
+        error result); a ``dict`` to run the tool with these arguments instead.
+    When: before each tool call; the first non-None answer wins.
+    """
+
+
+@hookspec
+def extend_system_prompt(session_key: str, workspace: str) -> str | None:
+    """Add a piece of context to the system prompt.
+
+    :param session_key: the session the turn runs in.
+    :param workspace: the workspace directory.
+    :return: text appended after the workspace files, or None. Keep it stable across turns
+        so that provider prompt caches keep hitting.
+    When: as each turn builds its system prompt.
+    """
+
+
+@hookspec(firstresult=True)
+def inbound_message(message: InboundMessage) -> InboundMessage | str | None:
+    """Transform or claim an inbound message before the agent sees it.
+
+    :param message: the message as the channel received it.
+    :return: ``None`` to pass it on unchanged; an ``InboundMessage`` to replace it; a ``str``
+        to claim it and answer with that text instead of an agent turn.
+    When: for each inbound message, after access control and before commands and the agent.
+    """

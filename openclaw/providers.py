@@ -1,0 +1,296 @@
+"""Provider kinds, the chat provider protocol, and the fallback chain with its circuit breaker.
+
+A provider *type* (``openai``, ``anthropic``, ...) is registered by a plugin; a provider
+*instance* is a named entry of the config's ``providers`` section (or a preset of its type), and
+a model ref ``provider/model`` names an instance and a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from openclaw.config import ProviderSettings
+from openclaw.messages import Message, ToolCall, Usage
+
+ProviderKind = Literal["chat", "stt", "tts", "search"]
+
+
+class ProviderError(Exception):
+    """A provider call failed. `retryable` is informational; the SDKs already retried."""
+
+    def __init__(self, ref: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(f"{ref}: {message}")
+        self.ref = ref
+        self.reason = message
+        self.status = status
+
+
+class NoProviderAvailable(Exception):
+    """Every model of the chain failed or was skipped; the message lists each one's reason."""
+
+    def __init__(self, attempts: Sequence[tuple[str, str]]) -> None:
+        self.attempts = list(attempts)
+        tried = "; ".join(f"{ref}: {reason}" for ref, reason in self.attempts)
+        super().__init__(f"no model answered ({tried})")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderType:
+    """A kind of provider a plugin offers.
+
+    `create(instance_name, settings)` builds an instance from its validated settings.
+    `presets` maps instance names usable without config (``ollama``) to default settings.
+    """
+
+    name: str
+    create: Callable[[str, Any], Any]
+    kind: ProviderKind = "chat"
+    settings_model: type[BaseModel] = ProviderSettings
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(slots=True)
+class ToolSpec:
+    """What the model is told about a tool."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    model: str
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(slots=True)
+class ChatDelta:
+    """A piece of streamed answer text."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """The end of one provider call: the full text, the tool calls, the usage."""
+
+    text: str
+    tool_calls: list[ToolCall]
+    usage: Usage
+    finish_reason: str = "stop"
+    model: str = ""
+
+
+ChatEvent = ChatDelta | ChatResult
+
+
+@runtime_checkable
+class ChatProvider(Protocol):
+    """A chat model provider instance. `stream` yields deltas, then exactly one ChatResult.
+
+    Errors are raised as ProviderError. `supports_tools` False makes the agent send no tools.
+    """
+
+    name: str
+    supports_tools: bool
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """`provider/model` → (provider, model); the model part may itself contain slashes."""
+    provider, sep, model = ref.partition("/")
+    if not sep or not provider or not model:
+        raise ValueError(f"model ref {ref!r} is not of the form provider/model")
+    return provider, model
+
+
+@dataclass(slots=True)
+class Breaker:
+    """Counts consecutive failures of one ref; opens for `cooldown` seconds past `threshold`."""
+
+    threshold: int = 3
+    cooldown: float = 60.0
+    failures: int = 0
+    opened_at: float | None = None
+
+    def is_open(self, now: float) -> bool:
+        if self.opened_at is None:
+            return False
+        if now - self.opened_at >= self.cooldown:
+            self.opened_at = None  # half-open: let one call through
+            self.failures = self.threshold
+            return False
+        return True
+
+    def record(self, ok: bool, now: float) -> None:
+        if ok:
+            self.failures, self.opened_at = 0, None
+            return
+        self.failures += 1
+        if self.failures > self.threshold:
+            self.opened_at = now
+
+
+@dataclass
+class FallbackEvent:
+    """Reported by the chain when a ref failed (or was skipped) and the next one is tried."""
+
+    failed: str
+    error: str
+    next: str
+
+
+class ProviderChain:
+    """Tries model refs in order; skips refs whose breaker is open; remembers who answered.
+
+    Falls over to the next ref only while nothing has been streamed yet: once text reached the
+    user, a failure is raised rather than answered twice.
+    """
+
+    def __init__(
+        self,
+        resolve: Callable[[str], ChatProvider],
+        *,
+        threshold: int = 3,
+        cooldown: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._resolve = resolve
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._clock = clock
+        self.breakers: dict[str, Breaker] = {}
+        self.last_model: str | None = None
+
+    def breaker(self, ref: str) -> Breaker:
+        if ref not in self.breakers:
+            self.breakers[ref] = Breaker(self._threshold, self._cooldown)
+        return self.breakers[ref]
+
+    async def stream(
+        self,
+        refs: Sequence[str],
+        request_for: Callable[[str, ChatProvider], ChatRequest],
+        on_fallback: Callable[[FallbackEvent], Any] | None = None,
+    ) -> AsyncIterator[ChatEvent]:
+        """Stream from the first ref that answers. `request_for(model, provider)` builds the
+        request for a ref (so that tools can be left out for providers without tool support)."""
+        attempts: list[tuple[str, str]] = []
+        for index, ref in enumerate(refs):
+            following = refs[index + 1] if index + 1 < len(refs) else ""
+            breaker = self.breaker(ref)
+            if breaker.is_open(self._clock()):
+                attempts.append((ref, "skipped: circuit open after repeated failures"))
+                continue
+            streamed = False
+            try:
+                provider = self._resolve(ref)
+                _, model = split_ref(ref)
+                async for event in provider.stream(request_for(model, provider)):
+                    if isinstance(event, ChatResult):
+                        breaker.record(True, self._clock())
+                        self.last_model = ref
+                        event.model = ref
+                    else:
+                        streamed = True
+                    yield event
+                return
+            except (ProviderError, ValueError, LookupError) as exc:
+                breaker.record(False, self._clock())
+                reason = exc.reason if isinstance(exc, ProviderError) else str(exc)
+                attempts.append((ref, reason))
+                if streamed:
+                    raise ProviderError(ref, f"failed mid-answer: {reason}") from exc
+                if on_fallback is not None and following:
+                    await _maybe_await(on_fallback(FallbackEvent(ref, reason, following)))
+        raise NoProviderAvailable(attempts)
+
+
+async def _maybe_await(value: Any) -> Any:
+    import inspect
+
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class ProviderPool:
+    """Builds provider instances from the config's `providers` section and the types' presets,
+    once each, and closes them at shutdown."""
+
+    def __init__(
+        self,
+        types: Callable[[str], list[ProviderType]],
+        configured: Mapping[str, Mapping[str, Any]],
+        source: Any = None,
+    ) -> None:
+        self._types = types
+        self._configured = configured
+        self._source = source
+        self._instances: dict[tuple[str, str], Any] = {}
+
+    def known_names(self, kind: str = "chat") -> list[str]:
+        names = set(self._configured)
+        for provider_type in self._types(kind):
+            names.update(provider_type.presets)
+        return sorted(names)
+
+    def settings(self, name: str, kind: str = "chat") -> tuple[ProviderType, Any]:
+        """The provider type and validated settings of instance `name`; LookupError if unknown."""
+        from openclaw.config import validate_part
+
+        types = self._types(kind)
+        preset_type = next((t for t in types if name in t.presets), None)
+        data: dict[str, Any] = dict(preset_type.presets[name]) if preset_type else {}
+        data.update(self._configured.get(name, {}))
+        if not data:
+            known = ", ".join(self.known_names(kind)) or "none"
+            raise LookupError(
+                f"unknown provider {name!r}: add providers.{name} to the config "
+                f"(with a type) or use one of: {known}"
+            )
+        type_name = data.get("type") or (preset_type.name if preset_type else "")
+        provider_type = next((t for t in types if t.name == type_name), None)
+        if provider_type is None:
+            available = ", ".join(t.name for t in types) or "none installed"
+            raise LookupError(
+                f"providers.{name}.type is {type_name!r}, which no plugin provides "
+                f"(available: {available})"
+            )
+        data["type"] = type_name
+        settings = validate_part(
+            provider_type.settings_model, data, f"providers.{name}", self._source
+        )
+        return provider_type, settings
+
+    def get(self, name: str, kind: str = "chat") -> Any:
+        """The instance named `name` of that kind, built on first use."""
+        key = (kind, name)
+        if key not in self._instances:
+            provider_type, settings = self.settings(name, kind)
+            self._instances[key] = provider_type.create(name, settings)
+        return self._instances[key]
+
+    def resolve(self, ref: str) -> ChatProvider:
+        provider, _ = split_ref(ref)
+        return self.get(provider, "chat")
+
+    async def aclose(self) -> None:
+        for instance in self._instances.values():
+            closer = getattr(instance, "aclose", None)
+            if closer is not None:
+                await _maybe_await(closer())
+        self._instances.clear()

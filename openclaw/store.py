@@ -1,0 +1,485 @@
+"""The session store: every conversation, keyed `{channel}:{agent}:{user}:{chat}`, in SQLite.
+
+`SessionStore` is the interface the rest of the kernel uses, so a PostgreSQL backend can replace
+`SqliteStore` when a user outgrows one machine. The API is synchronous on purpose: each call is
+sub-millisecond, so the async code calls it directly instead of paying for a thread hop.
+
+`sqlite_utils` costs ~280 ms to import, so it is imported when a store is opened, never at module
+import (the CLI imports this module for commands that never touch the database).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast, runtime_checkable
+
+from openclaw.messages import ContentPart, ImagePart, Message, TextPart, ToolCall, message_tokens
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+__all__ = ["MIGRATIONS", "SessionInfo", "SessionStore", "SqliteStore", "StoreStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One active session as listed by `/status`, the `sessions` tool and the CLI."""
+
+    key: str
+    channel: str
+    created_at: float
+    updated_at: float
+    message_count: int
+    tokens: int
+    model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """What the database holds, archived sessions included (they are what `prune` frees)."""
+
+    sessions: int
+    messages: int
+    tokens: int
+    db_bytes: int
+    oldest: float | None  # creation time of the oldest session
+    newest: float | None  # last activity of the most recent session
+    by_channel: dict[str, int]  # sessions per channel
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the kernel needs from a session store; `SqliteStore` is the default backend."""
+
+    def append(
+        self, key: str, message: Message, *, tokens: int | None = None, model: str | None = None
+    ) -> None: ...
+
+    def history(self, key: str, limit: int | None = None) -> list[Message]: ...
+
+    def session(self, key: str) -> SessionInfo | None: ...
+
+    def list_sessions(self, channel: str | None = None) -> list[SessionInfo]: ...
+
+    def find(self, partial: str) -> list[SessionInfo]: ...
+
+    def reset(self, key: str) -> None: ...
+
+    def set_model(self, key: str, ref: str | None) -> None: ...
+
+    def stats(self) -> StoreStats: ...
+
+    def export_markdown(self, key: str) -> str: ...
+
+    def prune(self, older_than_days: float = 30, now: float | None = None) -> int: ...
+
+    def migrate_keys(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+# --- schema migrations -------------------------------------------------------------------------
+# Append only: a migration's position is its version, recorded in `schema_migrations` once applied.
+# Plain DDL rather than sqlite-utils' table builder, so a migration creates the same schema forever,
+# whatever sqlite-utils version is installed.
+
+
+def initial_schema(db: Database) -> None:
+    """Sessions, messages and the indexes of the hot queries (active session by key, history)."""
+    db.execute(
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            archived INTEGER NOT NULL DEFAULT 0,
+            model TEXT
+        )"""
+    )
+    # One active session per key; `/new` archives it so the next message starts a fresh one.
+    db.execute("CREATE UNIQUE INDEX sessions_active_key ON sessions (key) WHERE archived = 0")
+    db.execute("CREATE INDEX sessions_updated_at ON sessions (updated_at)")
+    db.execute(
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            parts TEXT,
+            tool_calls TEXT,
+            tool_call_id TEXT,
+            name TEXT,
+            is_error INTEGER NOT NULL DEFAULT 0,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            model TEXT,
+            created_at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX messages_session_id ON messages (session_id, id)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [initial_schema]
+
+
+# --- message (de)serialisation -----------------------------------------------------------------
+
+
+def _encode_parts(content: str | list[ContentPart]) -> str | None:
+    """JSON of the parts, or None for plain text; any list is kept so `history` returns a list."""
+    if isinstance(content, str):
+        return None
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        else:
+            data = None if part.data is None else base64.b64encode(part.data).decode("ascii")
+            parts.append(
+                {"type": "image", "mime_type": part.mime_type, "data": data, "url": part.url}
+            )
+    return json.dumps(parts, ensure_ascii=False)
+
+
+def _decode_parts(text: str) -> list[ContentPart]:
+    parts: list[ContentPart] = []
+    for part in json.loads(text):
+        if part["type"] == "text":
+            parts.append(TextPart(part["text"]))
+        else:
+            data = None if part["data"] is None else base64.b64decode(part["data"])
+            parts.append(ImagePart(data=data, mime_type=part["mime_type"], url=part["url"]))
+    return parts
+
+
+def _message_row(message: Message) -> dict[str, Any]:
+    calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
+    return {
+        "role": message.role,
+        "content": message.text,
+        "parts": _encode_parts(message.content),
+        "tool_calls": json.dumps(calls, ensure_ascii=False) if calls else None,
+        "tool_call_id": message.tool_call_id,
+        "name": message.name,
+        "is_error": int(message.is_error),
+        "created_at": message.created_at,
+    }
+
+
+def _row_message(row: dict[str, Any]) -> Message:
+    calls = json.loads(row["tool_calls"]) if row["tool_calls"] else []
+    return Message(
+        role=row["role"],
+        content=_decode_parts(row["parts"]) if row["parts"] is not None else row["content"],
+        tool_calls=[ToolCall(c["id"], c["name"], c["arguments"]) for c in calls],
+        tool_call_id=row["tool_call_id"],
+        name=row["name"],
+        is_error=bool(row["is_error"]),
+        created_at=row["created_at"],
+    )
+
+
+# --- markdown export ---------------------------------------------------------------------------
+
+_ICONS = {"user": "👤", "assistant": "🤖", "tool": "🔧", "system": "⚙️"}
+
+
+def _timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _fenced(text: str, lang: str = "") -> str:
+    """A code block whose fence is longer than any backtick run inside, so output stays literal."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def _pretty_arguments(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except json.JSONDecodeError:
+        return arguments
+
+
+def _markdown_message(message: Message) -> str:
+    title = f"{_ICONS[message.role]} {message.role}"
+    if message.name:
+        title += f" · `{message.name}`"
+    if message.is_error:
+        title += " · error"
+    blocks = [f"### {title} · {_timestamp(message.created_at)}"]
+    if message.role == "tool":
+        blocks.append(_fenced(message.text))
+    elif isinstance(message.content, str):
+        if message.content:
+            blocks.append(message.content)
+    else:
+        pieces = [
+            part.text if isinstance(part, TextPart) else f"[image: {part.mime_type}]"
+            for part in message.content
+        ]
+        blocks.append("\n".join(piece for piece in pieces if piece))
+    for call in message.tool_calls:
+        blocks.append(f"🔧 **{call.name}**\n{_fenced(_pretty_arguments(call.arguments), 'json')}")
+    return "\n\n".join(blocks)
+
+
+# --- the SQLite backend ------------------------------------------------------------------------
+
+_INFO_SQL = """
+SELECT s.key, s.channel, s.created_at, s.updated_at, s.model,
+       COUNT(m.id) AS message_count, COALESCE(SUM(m.tokens), 0) AS tokens
+FROM sessions s LEFT JOIN messages m ON m.session_id = s.id
+WHERE s.archived = 0 AND ({where})
+GROUP BY s.id
+ORDER BY s.updated_at DESC, s.id DESC
+"""
+
+
+def _channel(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+class SqliteStore:
+    """`SessionStore` on one SQLite file in WAL mode, shareable by the CLI and the gateway.
+
+    Every write runs in a `BEGIN IMMEDIATE` transaction: a crash mid-append leaves no half message,
+    and a second process waits for the write lock (`busy_timeout`) instead of failing. A lock makes
+    one store object safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import sqlite_utils
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(self.path, check_same_thread=False)
+        # No sqlite-utils plugins: nothing outside openclaw should reconfigure this connection.
+        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._db.enable_wal()
+            # NORMAL is durable against application crashes in WAL mode; only an OS crash or
+            # power loss can drop the last commits, never corrupt the file.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except BaseException:
+            conn.close()  # a failed open (a migration bug, a locked file) leaks no connection
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        """A write transaction; taking the write lock up front (IMMEDIATE) lets SQLite wait for
+        another process instead of failing when a read would upgrade to a write."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.rollback()
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Database]:
+        """A read transaction, so queries made together see one snapshot."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.rollback()
+
+    def _migrate(self) -> None:
+        """Apply pending `MIGRATIONS` in one transaction; a failing one leaves nothing behind."""
+        with self._write() as db:
+            db.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    applied_at REAL NOT NULL
+                )"""
+            )
+            applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+            for version, migration in enumerate(MIGRATIONS, start=1):
+                if version not in applied:
+                    migration(db)
+                    db.table("schema_migrations").insert(
+                        {"version": version, "name": migration.__name__, "applied_at": time.time()}
+                    )
+
+    def _active_id(self, db: Database, key: str, now: float) -> int:
+        """The active session's id, created if absent (inside the caller's write transaction)."""
+        row = db.execute("SELECT id FROM sessions WHERE key = ? AND archived = 0", [key]).fetchone()
+        if row:
+            return int(row[0])
+        session = {"key": key, "channel": _channel(key), "created_at": now, "updated_at": now}
+        return cast(int, db.table("sessions").insert(session).last_pk)
+
+    def _infos(self, where: str, params: list[Any]) -> list[SessionInfo]:
+        with self._read() as db:
+            rows = list(db.query(_INFO_SQL.format(where=where), params))
+        return [SessionInfo(**row) for row in rows]
+
+    def append(
+        self, key: str, message: Message, *, tokens: int | None = None, model: str | None = None
+    ) -> None:
+        """Persist one message to the key's active session, starting one if needed.
+
+        `tokens` defaults to the estimate; `model` records which model wrote an assistant message.
+        """
+        row = _message_row(message)
+        row["tokens"] = message_tokens(message) if tokens is None else tokens
+        row["model"] = model
+        now = self._clock()
+        with self._write() as db:
+            row["session_id"] = self._active_id(db, key, now)
+            db.table("messages").insert(row)
+            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, row["session_id"]])
+
+    def history(self, key: str, limit: int | None = None) -> list[Message]:
+        """The active session's messages, oldest first; only the newest `limit` if given."""
+        if limit is not None and limit <= 0:
+            return []
+        with self._read() as db:
+            rows = list(
+                db.query(
+                    """SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id
+                    WHERE s.key = ? AND s.archived = 0 ORDER BY m.id DESC LIMIT ?""",
+                    [key, -1 if limit is None else limit],
+                )
+            )
+        return [_row_message(row) for row in reversed(rows)]
+
+    def session(self, key: str) -> SessionInfo | None:
+        infos = self._infos("s.key = ?", [key])
+        return infos[0] if infos else None
+
+    def list_sessions(self, channel: str | None = None) -> list[SessionInfo]:
+        """Active sessions, most recently used first, optionally of one channel."""
+        if channel is None:
+            return self._infos("1", [])
+        return self._infos("s.channel = ?", [channel])
+
+    def find(self, partial: str) -> list[SessionInfo]:
+        """Active sessions whose key contains `partial`, ignoring case."""
+        return self._infos("instr(lower(s.key), ?) > 0", [partial.lower()])
+
+    def reset(self, key: str) -> None:
+        """Archive the active session (`/new`): its history is kept, the next append starts afresh.
+
+        A model override belongs to the archived session, so the fresh one uses the default model.
+        """
+        with self._write() as db:
+            db.execute("UPDATE sessions SET archived = 1 WHERE key = ? AND archived = 0", [key])
+
+    def set_model(self, key: str, ref: str | None) -> None:
+        """Override the model (`provider/model`) for the key's active session; None clears it."""
+        now = self._clock()
+        with self._write() as db:
+            session_id = self._active_id(db, key, now)
+            db.execute(
+                "UPDATE sessions SET model = ?, updated_at = ? WHERE id = ?", [ref, now, session_id]
+            )
+
+    def stats(self) -> StoreStats:
+        with self._read() as db:
+            sessions, oldest, newest = db.execute(
+                "SELECT COUNT(*), MIN(created_at), MAX(updated_at) FROM sessions"
+            ).fetchone()
+            messages, tokens = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM messages"
+            ).fetchone()
+            by_channel = dict(
+                db.execute(
+                    "SELECT channel, COUNT(*) FROM sessions GROUP BY channel ORDER BY channel"
+                ).fetchall()
+            )
+        files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        db_bytes = sum(file.stat().st_size for file in files if file.exists())
+        return StoreStats(sessions, messages, tokens, db_bytes, oldest, newest, by_channel)
+
+    def export_markdown(self, key: str) -> str:
+        """The active session as a markdown transcript: the conversation only, no config or ids.
+
+        Raises KeyError when the key has no active session, so a misspelt key is not mistaken
+        for an empty conversation.
+        """
+        if self.session(key) is None:
+            raise KeyError(f"no active session {key!r}")
+        blocks = [f"# Conversation `{key}`"]
+        blocks += [_markdown_message(message) for message in self.history(key)]
+        return "\n\n".join(blocks) + "\n"
+
+    def prune(self, older_than_days: float = 30, now: float | None = None) -> int:
+        """Delete sessions (active or archived) idle for longer than `older_than_days`, with their
+        messages; returns how many sessions. No VACUUM: freed pages are reused by later writes,
+        and a VACUUM would lock the file for the gateway."""
+        cutoff = (self._clock() if now is None else now) - older_than_days * 86400
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM messages WHERE session_id IN "
+                "(SELECT id FROM sessions WHERE updated_at < ?)",
+                [cutoff],
+            )
+            return int(db.execute("DELETE FROM sessions WHERE updated_at < ?", [cutoff]).rowcount)
+
+    def migrate_keys(self) -> int:
+        """Rewrite 3-part keys `prefix:agent:chat` to `prefix:agent:0:chat`; returns the count.
+
+        When the 4-part key already has an active session, the old one is archived under the new
+        key instead of merged: both histories stay intact and unmixed (a merge would interleave two
+        conversations and could separate a tool call from its result), and the active conversation
+        carries on untouched.
+        """
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT id, key, archived FROM sessions "
+                "WHERE length(key) - length(replace(key, ':', '')) = 2"
+            ).fetchall()
+            for session_id, key, archived in rows:
+                prefix, agent, chat = key.split(":")
+                new_key = f"{prefix}:{agent}:0:{chat}"
+                active = "SELECT 1 FROM sessions WHERE key = ? AND archived = 0"
+                clash = not archived and db.execute(active, [new_key]).fetchone()
+                db.execute(
+                    "UPDATE sessions SET key = ?, archived = ? WHERE id = ?",
+                    [new_key, 1 if clash else archived, session_id],
+                )
+        return len(rows)

@@ -1,0 +1,1 @@
+"""Test helpers shipped to plugin authors: fake model servers and pytest fixtures."""

@@ -1,0 +1,116 @@
+"""A scripted chat model for tests: enqueue replies, read back what it was sent.
+
+    mock = MockModel()
+    mock.enqueue("Hello!")
+    mock.enqueue(tool_calls=[("echo", {"text": "hi"})])
+    app = App(config, plugins=[mock.plugin()])   # model ref "mock/any-name"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from openclaw.hookspecs import hookimpl
+from openclaw.messages import ToolCall, Usage, estimate_tokens
+from openclaw.providers import (
+    ChatDelta,
+    ChatEvent,
+    ChatRequest,
+    ChatResult,
+    ProviderError,
+    ProviderType,
+)
+
+
+@dataclass
+class Reply:
+    """One scripted answer: text (streamed in `chunks` pieces), tool calls, or an error."""
+
+    text: str = ""
+    tool_calls: list[tuple[str, dict[str, Any] | str]] = field(default_factory=list)
+    error: str | None = None
+    delay: float = 0.0
+    chunks: int = 3
+
+
+class MockModel:
+    """A chat provider type named `mock` whose instances answer from one shared script."""
+
+    def __init__(self, default: str | None = "ok", supports_tools: bool = True) -> None:
+        self.script: deque[Reply] = deque()
+        self.requests: list[ChatRequest] = []
+        self.default = default
+        self.supports_tools = supports_tools
+
+    def enqueue(
+        self,
+        text: str = "",
+        *,
+        tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None,
+        error: str | None = None,
+        delay: float = 0.0,
+        chunks: int = 3,
+    ) -> MockModel:
+        self.script.append(Reply(text, list(tool_calls or []), error, delay, chunks))
+        return self
+
+    def plugin(self) -> tuple[str, object]:
+        """A (name, plugin) pair registering the `mock` provider type for `App(plugins=...)`."""
+        model = self
+
+        class _Plugin:
+            @hookimpl
+            def register_providers(self, register: Any) -> None:
+                register(
+                    ProviderType(
+                        name="mock",
+                        create=lambda name, settings: _MockProvider(name, model),
+                        presets={"mock": {"type": "mock"}},
+                        description="scripted test model",
+                    )
+                )
+
+        return "mock-model", _Plugin()
+
+
+class _MockProvider:
+    def __init__(self, name: str, model: MockModel) -> None:
+        self.name = name
+        self.model = model
+        self.supports_tools = model.supports_tools
+        self._calls = 0
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        self.model.requests.append(request)
+        ref = f"{self.name}/{request.model}"
+        if self.model.script:
+            reply = self.model.script.popleft()
+        elif self.model.default is not None:
+            reply = Reply(self.model.default)
+        else:
+            raise ProviderError(ref, "the mock model's script is empty")
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.error is not None:
+            raise ProviderError(ref, reply.error)
+        size = max(1, -(-len(reply.text) // max(1, reply.chunks)))
+        for start in range(0, len(reply.text), size):
+            yield ChatDelta(reply.text[start : start + size])
+            await asyncio.sleep(0)
+        calls = []
+        for name, arguments in reply.tool_calls:
+            self._calls += 1
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            calls.append(ToolCall(f"call_{self._calls}", name, raw))
+        prompt = sum(estimate_tokens(m.text) for m in request.messages)
+        usage = Usage(prompt, estimate_tokens(reply.text), estimated=True)
+        finish = "tool_calls" if calls else "stop"
+        yield ChatResult(reply.text, calls, usage, finish)
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,88 @@
+"""pytest fixtures for openclaw and its plugin authors (loaded automatically once
+openclaw-kernel is installed): a temporary home, a scripted model, a recording sink, an App
+factory, and local OpenAI-compatible and Anthropic servers.
+
+    async def test_my_tool(make_app, mock_model):
+        mock_model.enqueue(tool_calls=[("my_tool", {"x": 1})]).enqueue("done")
+        async with make_app(plugins=[my_plugin]) as app:
+            result = await app.ask("use it")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openclaw.testing.mock_provider import MockModel
+from openclaw.testing.recording_sink import RecordingSink
+from openclaw.testing.server_fixtures import anthropic_server, openai_server
+
+__all__ = [
+    "anthropic_server",
+    "make_app",
+    "mock_model",
+    "openai_server",
+    "openclaw_home",
+    "recording_sink",
+]
+
+
+@pytest.fixture
+def openclaw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty `$OPENCLAW_HOME` for the test, with plugin env variables cleared."""
+    home = tmp_path / "openclaw-home"
+    home.mkdir()
+    monkeypatch.setenv("OPENCLAW_HOME", str(home))
+    for name in ("OPENCLAW_MODEL", "OPENCLAW_LOAD_PLUGINS", "OPENCLAW_DISABLE_PLUGINS",
+                 "OPENCLAW_PLUGINS_DIR", "OPENCLAW_TRACE_PLUGINS", "OPENCLAW_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+@pytest.fixture
+def mock_model() -> MockModel:
+    """A scripted chat model; use the model ref `mock/<anything>`."""
+    return MockModel()
+
+
+@pytest.fixture
+def recording_sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+def make_app(
+    openclaw_home: Path, mock_model: MockModel, recording_sink: RecordingSink
+) -> Callable[..., Any]:
+    """Build an App in the temporary home answering from `mock_model` and recording events.
+
+    `config` is merged over `{"agent": {"model": "mock/test"}}` and written to the home's
+    openclaw.json; `plugins` are extra plugin objects; installed entry-point plugins are left
+    out unless `entry_points=True`.
+    """
+    from openclaw.app import App
+    from openclaw.config import load_config
+
+    def build(
+        config: dict[str, Any] | None = None,
+        plugins: list[object] = (),  # type: ignore[assignment]
+        entry_points: bool = False,
+    ) -> App:
+        data: dict[str, Any] = {"agent": {"model": "mock/test"}}
+        for section, value in (config or {}).items():
+            if isinstance(value, dict) and isinstance(data.get(section), dict):
+                data[section] = {**data[section], **value}
+            else:
+                data[section] = value
+        (openclaw_home / "openclaw.json").write_text(json.dumps(data))
+        return App(
+            load_config(),
+            plugins=[mock_model.plugin(), recording_sink.plugin(), *plugins],
+            entry_points=entry_points,
+        )
+
+    return build

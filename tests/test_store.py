@@ -1,0 +1,448 @@
+"""The SQLite session store, on real files: round-trips, lifecycle, migrations, sharing, crashes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import openclaw
+from openclaw import store as store_module
+from openclaw.messages import ImagePart, Message, TextPart, ToolCall, ToolResult, message_tokens
+from openclaw.store import SessionStore, SqliteStore
+
+KEY = "tg:main:42:42"
+DAY = 86400.0
+
+
+class Clock:
+    """A settable clock, so session timestamps (and pruning) are deterministic."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "home" / "sessions.db"
+
+
+@pytest.fixture
+def store(db_path: Path, clock: Clock) -> Iterator[SqliteStore]:
+    with SqliteStore(db_path, clock=clock) as opened:
+        yield opened
+
+
+def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Look at the file with plain sqlite3, independently of the store under test."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def conversation() -> list[Message]:
+    """One message of every shape the agent persists."""
+    return [
+        Message("system", "You are helpful.", created_at=1000.0),
+        Message("user", "Hi there", created_at=1001.5),
+        Message(
+            "user",
+            [
+                TextPart("What is in "),
+                ImagePart(data=b"\x89PNG\x00\xffbytes", mime_type="image/png"),
+                TextPart("and this?"),
+                ImagePart(url="https://example.com/cat.jpg", mime_type="image/jpeg"),
+            ],
+            created_at=1002.25,
+        ),
+        Message("user", [TextPart("text-only parts stay a list")], created_at=1002.5),
+        Message(
+            "assistant",
+            "Let me check.",
+            tool_calls=[
+                ToolCall("call_1", "get_weather", '{"city": "Paris"}'),
+                ToolCall("call_2", "web_search", '{"query": "cats ```"}'),
+            ],
+            created_at=1003.0,
+        ),
+        Message.tool_result(ToolResult("call_1", "get_weather", "sunny, 21°C")),
+        Message.tool_result(ToolResult("call_2", "web_search", "timeout", is_error=True)),
+        Message("assistant", "", tool_calls=[ToolCall("call_3", "noop", "")], created_at=1004.0),
+        Message("assistant", "It is sunny in Paris. ☀️", created_at=1005.0),
+    ]
+
+
+def test_opens_a_wal_database_with_shared_access_pragmas(store: SqliteStore, db_path: Path) -> None:
+    assert db_path.exists()  # parent directories created
+    assert isinstance(store, SessionStore)
+    pragmas = {
+        name: store._db.execute(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+    }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+    }
+
+
+def test_round_trips_every_message_shape(store: SqliteStore) -> None:
+    messages = conversation()
+    for message in messages:
+        store.append(KEY, message)
+
+    assert store.history(KEY) == messages
+    images = store.history(KEY)[2].images
+    assert images[0].data == b"\x89PNG\x00\xffbytes" and images[0].url is None
+    assert images[1].data is None and images[1].url == "https://example.com/cat.jpg"
+
+
+def test_plain_text_column_and_token_defaults(store: SqliteStore, db_path: Path) -> None:
+    image_message = conversation()[2]
+    store.append(KEY, image_message)
+    store.append(KEY, Message("assistant", "answer"), tokens=321, model="ollama/llama3.2:1b")
+
+    stored = rows(db_path, "SELECT content, parts IS NOT NULL, tokens, model FROM messages")
+    assert stored == [
+        ("What is in and this?", 1, message_tokens(image_message), None),
+        ("answer", 0, 321, "ollama/llama3.2:1b"),
+    ]
+    info = store.session(KEY)
+    assert info is not None
+    assert (info.message_count, info.tokens) == (2, message_tokens(image_message) + 321)
+
+
+def test_history_limit_returns_the_newest_oldest_first(store: SqliteStore) -> None:
+    for i in range(5):
+        store.append(KEY, Message("user", f"m{i}"))
+
+    assert [m.text for m in store.history(KEY, limit=2)] == ["m3", "m4"]
+    assert [m.text for m in store.history(KEY, limit=50)] == [f"m{i}" for i in range(5)]
+    assert store.history(KEY, limit=0) == []
+    assert store.history("tg:main:1:1") == []
+
+
+def test_reset_starts_fresh_and_keeps_the_archived_history(
+    store: SqliteStore, db_path: Path, clock: Clock
+) -> None:
+    store.append(KEY, Message("user", "old"))
+    store.set_model(KEY, "moonshot/kimi-k2.5")
+    clock.now += 60
+    store.reset(KEY)
+
+    assert store.history(KEY) == []
+    assert store.session(KEY) is None
+    store.reset(KEY)  # nothing active: a no-op
+
+    store.append(KEY, Message("user", "new"))
+    assert [m.text for m in store.history(KEY)] == ["new"]
+    info = store.session(KEY)
+    assert info is not None and info.model is None and info.created_at == clock.now
+    assert rows(db_path, "SELECT key, archived FROM sessions ORDER BY id") == [(KEY, 1), (KEY, 0)]
+    assert store.stats().messages == 2
+
+
+def test_set_model_creates_the_session_and_can_clear_it(store: SqliteStore) -> None:
+    store.set_model(KEY, "anthropic/claude-opus-4-6")
+    info = store.session(KEY)
+    assert info is not None
+    assert (info.model, info.message_count, info.channel) == ("anthropic/claude-opus-4-6", 0, "tg")
+
+    store.set_model(KEY, None)
+    assert store.session(KEY) == dataclasses.replace(info, model=None)
+
+
+def test_list_find_and_stats(store: SqliteStore, clock: Clock, db_path: Path) -> None:
+    start = clock.now
+    store.append("tg:main:42:42", Message("user", "a" * 40), tokens=10)
+    clock.now += 10
+    store.append("cli:main:local:default", Message("user", "b"), tokens=5)
+    clock.now += 10
+    store.append("tg:main:7:-100123", Message("user", "c"), tokens=7)
+    store.append("tg:main:7:-100123", Message("assistant", "d"), tokens=8)
+    clock.now += 10
+    store.append("discord:main:9:9", Message("user", "e"), tokens=1)
+    store.reset("discord:main:9:9")  # archived: not listed, still counted by stats
+
+    listed = store.list_sessions()
+    assert [s.key for s in listed] == ["tg:main:7:-100123", "cli:main:local:default", KEY]
+    assert (listed[0].message_count, listed[0].tokens, listed[0].channel) == (2, 15, "tg")
+    assert [s.key for s in store.list_sessions("tg")] == ["tg:main:7:-100123", KEY]
+    assert store.list_sessions("slack") == []
+
+    assert [s.key for s in store.find("MAIN:7")] == ["tg:main:7:-100123"]
+    assert [s.key for s in store.find("Local")] == ["cli:main:local:default"]
+    assert [s.key for s in store.find("%")] == []  # no LIKE wildcards
+    assert len(store.find("")) == 3
+
+    stats = store.stats()
+    assert (stats.sessions, stats.messages, stats.tokens) == (4, 5, 31)
+    assert stats.by_channel == {"cli": 1, "discord": 1, "tg": 2}
+    assert (stats.oldest, stats.newest) == (start, start + 30)
+    wal = db_path.with_name("sessions.db-wal")
+    assert stats.db_bytes == db_path.stat().st_size + wal.stat().st_size > 0
+
+
+def test_stats_of_an_empty_store(store: SqliteStore) -> None:
+    stats = store.stats()
+    assert (stats.sessions, stats.messages, stats.tokens) == (0, 0, 0)
+    assert (stats.oldest, stats.newest, stats.by_channel) == (None, None, {})
+
+
+def test_export_markdown_is_the_conversation_only(store: SqliteStore) -> None:
+    for message in conversation():
+        store.append(KEY, message, model="moonshot/kimi-k2.5")
+    store.set_model(KEY, "anthropic/claude-opus-4-6")
+
+    text = store.export_markdown(KEY)
+
+    assert text.startswith(f"# Conversation `{KEY}`")
+    for icon in ("👤 user", "🤖 assistant", "🔧 tool", "⚙️ system"):
+        assert icon in text
+    assert "1970-01-01 00:16:41 UTC" in text  # the second message's timestamp
+    assert "[image: image/png]" in text and "[image: image/jpeg]" in text
+    assert "🔧 **get_weather**" in text and '"city": "Paris"' in text
+    assert "`web_search` · error" in text
+    assert "````json" in text  # a fence longer than the backticks inside the arguments
+    assert "sunny, 21°C" in text and "It is sunny in Paris. ☀️" in text
+    assert "kimi" not in text and "claude" not in text and "call_1" not in text
+    assert "iVBOR" not in text  # the image bytes, base64-encoded
+    with pytest.raises(KeyError):
+        store.export_markdown("tg:main:404:404")
+
+
+def test_prune_deletes_idle_sessions_with_their_messages(
+    store: SqliteStore, clock: Clock, db_path: Path
+) -> None:
+    now = clock.now
+    clock.now = now - 40 * DAY
+    store.append("tg:main:1:1", Message("user", "stale"))
+    store.append("tg:main:2:2", Message("user", "stale, then archived"))
+    store.reset("tg:main:2:2")
+    clock.now = now - 20 * DAY
+    store.append("tg:main:3:3", Message("user", "recent"))
+    clock.now = now - 40 * DAY
+    store.append("tg:main:4:4", Message("user", "old start"))
+    clock.now = now - 1 * DAY
+    store.append("tg:main:4:4", Message("user", "but active"))
+
+    assert store.prune(30, now=now) == 2
+    assert [s.key for s in store.list_sessions()] == ["tg:main:4:4", "tg:main:3:3"]
+    assert [m.text for m in store.history("tg:main:4:4")] == ["old start", "but active"]
+    assert rows(db_path, "SELECT COUNT(*) FROM messages") == [(3,)]
+    assert rows(db_path, "PRAGMA foreign_key_check") == []
+    assert store.prune(30, now=now) == 0
+    assert store.prune(10, now=now) == 1
+
+
+def test_migrate_keys_rewrites_three_part_keys_and_loses_nothing(
+    store: SqliteStore, db_path: Path
+) -> None:
+    store.append("tg:main:42", Message("user", "old tg"))
+    store.append("tg:main:42", Message("assistant", "old tg reply"))
+    store.append("cli:main:default", Message("user", "archived old cli"))
+    store.reset("cli:main:default")
+    store.append("cli:main:default", Message("user", "active old cli"))
+    store.append("cli:main:0:default", Message("user", "active new cli"))  # the clash
+    store.append("cli:main:local:default", Message("user", "untouched four-part"))
+    store.append("odd:key", Message("user", "untouched two-part"))
+    before = rows(db_path, "SELECT id, session_id, content FROM messages ORDER BY id")
+
+    assert store.migrate_keys() == 3
+
+    assert [m.text for m in store.history("tg:main:0:42")] == ["old tg", "old tg reply"]
+    assert [m.text for m in store.history("cli:main:0:default")] == ["active new cli"]
+    assert [m.text for m in store.history("cli:main:local:default")] == ["untouched four-part"]
+    assert [m.text for m in store.history("odd:key")] == ["untouched two-part"]
+    assert store.history("tg:main:42") == []
+    # The clashing old session is archived under the new key, its messages where they were.
+    assert rows(
+        db_path,
+        "SELECT m.content FROM messages m JOIN sessions s ON s.id = m.session_id "
+        "WHERE s.key = 'cli:main:0:default' AND s.archived = 1 ORDER BY m.id",
+    ) == [("archived old cli",), ("active old cli",)]
+    assert rows(db_path, "SELECT id, session_id, content FROM messages ORDER BY id") == before
+    assert rows(db_path, "SELECT COUNT(*) FROM sessions WHERE key LIKE '%:%:%:%'") == [(5,)]
+    assert store.migrate_keys() == 0
+
+
+def test_schema_migrations_are_applied_once_across_reopens(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    SqliteStore(db_path).close()
+    first = rows(db_path, "SELECT version, name, applied_at FROM schema_migrations")
+    assert [(version, name) for version, name, _ in first] == [(1, "initial_schema")]
+
+    SqliteStore(db_path).close()
+    assert rows(db_path, "SELECT version, name, applied_at FROM schema_migrations") == first
+
+    calls: list[int] = []
+
+    def add_notes(db: Any) -> None:
+        calls.append(1)
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, add_notes])
+    for _ in range(2):
+        SqliteStore(db_path).close()
+    assert calls == [1]
+    versions = rows(db_path, "SELECT version, name FROM schema_migrations ORDER BY version")
+    assert versions == [(1, "initial_schema"), (2, "add_notes")]
+
+
+def test_a_failing_migration_leaves_nothing_behind(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(db: Any) -> None:
+        db.execute("CREATE TABLE half_done (id INTEGER)")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
+    with pytest.raises(RuntimeError, match="migration bug"):
+        SqliteStore(db_path)
+
+    tables = {name for (name,) in rows(db_path, "SELECT name FROM sqlite_master")}
+    assert "half_done" not in tables and "sessions" not in tables
+    monkeypatch.undo()
+    with SqliteStore(db_path) as reopened:
+        reopened.append(KEY, Message("user", "works"))
+        assert [m.text for m in reopened.history(KEY)] == ["works"]
+
+
+def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
+    with SqliteStore(db_path) as cli, SqliteStore(db_path) as gateway:
+        gateway.append(KEY, Message("user", "from telegram"))
+        assert [m.text for m in cli.history(KEY)] == ["from telegram"]
+
+        cli.set_model(KEY, "ollama/llama3.2:1b")
+        info = gateway.session(KEY)
+        assert info is not None and info.model == "ollama/llama3.2:1b"
+
+        cli.reset(KEY)
+        gateway.append(KEY, Message("user", "after /new"))
+        assert [m.text for m in cli.history(KEY)] == ["after /new"]
+        assert cli.stats().messages == gateway.stats().messages == 2
+
+
+def test_concurrent_writers_on_one_file_lose_nothing(db_path: Path) -> None:
+    stores = [SqliteStore(db_path), SqliteStore(db_path)]
+
+    def write(store: SqliteStore, name: str) -> None:
+        for i in range(100):
+            store.append(KEY, Message("user", f"{name}{i}"))
+
+    threads = [
+        threading.Thread(target=write, args=(s, n)) for s, n in zip(stores, "ab", strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    texts = [m.text for m in stores[0].history(KEY)]
+    assert sorted(texts) == sorted([f"a{i}" for i in range(100)] + [f"b{i}" for i in range(100)])
+    assert rows(db_path, "SELECT COUNT(*) FROM sessions") == [(1,)]
+    for store in stores:
+        store.close()
+
+
+def _fail_after(sql_prefix: str, action: Callable[[], None]) -> Callable[..., Any]:
+    """Wrap sqlite-utils' execute to run `action` right after a statement inside a transaction."""
+    import sqlite_utils
+
+    original = sqlite_utils.Database.execute
+
+    def execute(self: Any, sql: str, parameters: Any = None) -> Any:
+        cursor = original(self, sql, parameters)
+        if sql.startswith(sql_prefix):
+            action()
+        return cursor
+
+    return execute
+
+
+def test_an_exception_mid_append_rolls_everything_back(
+    store: SqliteStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite_utils
+
+    store.append(KEY, Message("user", "committed"))
+
+    def boom() -> None:
+        raise RuntimeError("crash after the message insert")
+
+    monkeypatch.setattr(sqlite_utils.Database, "execute", _fail_after("UPDATE sessions", boom))
+    with pytest.raises(RuntimeError):
+        store.append("tg:main:7:7", Message("user", "lost"))
+    with pytest.raises(RuntimeError):
+        store.append(KEY, Message("user", "lost too"))
+    monkeypatch.undo()
+
+    assert not store._db.conn.in_transaction
+    assert rows(db_path, "SELECT content FROM messages") == [("committed",)]
+    assert store.session("tg:main:7:7") is None
+    store.append(KEY, Message("user", "still works"))
+    assert [m.text for m in store.history(KEY)] == ["committed", "still works"]
+
+
+def test_a_process_killed_mid_append_leaves_a_consistent_file(db_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import os, sys
+        import sqlite_utils
+        from openclaw.messages import ImagePart, Message
+        from openclaw.store import SqliteStore
+
+        store = SqliteStore(sys.argv[1])
+        store.append("tg:main:42:42", Message("user", "committed"))
+        original = sqlite_utils.Database.execute
+
+        def execute(self, sql, parameters=None):
+            cursor = original(self, sql, parameters)
+            if sql.startswith("UPDATE sessions"):
+                os._exit(17)  # no rollback, no close: like a kill -9
+            return cursor
+
+        sqlite_utils.Database.execute = execute
+        big = Message("user", [ImagePart(data=os.urandom(2_000_000))])
+        store.append("tg:main:7:7", big)
+        """
+    )
+    repo = Path(openclaw.__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(db_path)],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 17, result.stderr
+
+    assert rows(db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db_path, "SELECT key FROM sessions") == [(KEY,)]
+    assert rows(db_path, "SELECT content FROM messages") == [("committed",)]
+    with SqliteStore(db_path) as reopened:
+        assert [m.text for m in reopened.history(KEY)] == ["committed"]
+        reopened.append("tg:main:7:7", Message("user", "retried"))
+        assert [m.text for m in reopened.history("tg:main:7:7")] == ["retried"]
