@@ -142,9 +142,7 @@ class Agent:
         except Exception as exc:
             log.exception("turn in %s failed", session_key)
             self._tidy(state, "failed")
-            await emit(
-                TurnFailed(session_key=session_key, error=f"{type(exc).__name__}: {exc}")
-            )
+            await emit(TurnFailed(session_key=session_key, error=f"{type(exc).__name__}: {exc}"))
 
     async def _rounds(self, state: TurnState, refs: list[str], emit: Any) -> None:
         app = self.app
@@ -321,4 +319,3 @@ class _EventStream:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-

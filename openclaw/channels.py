@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from openclaw.config import ChannelSettings
-from openclaw.messages import ImagePart
+from openclaw.messages import ContentPart, ImagePart, TextPart
+
+if TYPE_CHECKING:
+    from openclaw.app import App
 
 
 @dataclass(slots=True)
 class Attachment:
-    """A file that came with a message: images become content parts, audio goes to speech-to-text."""
+    """A file that came with a message: images become content parts, audio goes to
+    speech-to-text."""
 
     kind: str  # "image", "audio", "file"
     data: bytes
@@ -37,6 +41,20 @@ class InboundMessage:
 
     def session_key(self, agent: str) -> str:
         return f"{self.channel}:{agent}:{self.user_id}:{self.chat_id}"
+
+    def content(self) -> str | list[ContentPart]:
+        """What the agent receives: the text alone, or the text and the image attachments."""
+        images = [a.as_image() for a in self.attachments if a.kind == "image"]
+        if not images:
+            return self.text
+        return [TextPart(self.text), *images]
+
+
+def apply_inbound_hooks(app: App, message: InboundMessage) -> InboundMessage | str:
+    """Let plugins transform or claim a message (`inbound_message` hook): returns the message
+    to process, or the text a plugin answered with instead of an agent turn."""
+    result = app.plugins.hook.inbound_message(message=message)
+    return message if result is None else result
 
 
 @dataclass(frozen=True, slots=True)

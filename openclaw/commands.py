@@ -30,7 +30,8 @@ class CommandContext:
 
 @dataclass(slots=True)
 class CommandReply:
-    """A command's answer: text, and optionally a file (name, bytes) for channels that send files."""
+    """A command's answer: text, and optionally a file (name, bytes) for channels that can
+    send files."""
 
     text: str
     file: tuple[str, bytes] | None = None
@@ -48,7 +49,9 @@ class Command:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parse_command(text: str, prefixes: tuple[str, ...] = COMMAND_PREFIXES) -> tuple[str, str] | None:
+def parse_command(
+    text: str, prefixes: tuple[str, ...] = COMMAND_PREFIXES
+) -> tuple[str, str] | None:
     """`/model openai/gpt-4o` → ("model", "openai/gpt-4o"); `/help@MyBot` → ("help", "")."""
     stripped = text.strip()
     if not stripped or stripped[0] not in prefixes or len(stripped) == 1:

@@ -47,9 +47,7 @@ class Secret:
         return f"Secret({self.masked()!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Secret) and self.env == other.env and self._value == other._value
-        )
+        return isinstance(other, Secret) and self.env == other.env and self._value == other._value
 
     def __hash__(self) -> int:
         return hash((self.env, self._value))
@@ -63,8 +61,10 @@ class Secret:
                 return value
             if isinstance(value, str):
                 return cls(value=value)
-            if isinstance(value, dict) and set(value) == {"$env"} and isinstance(
-                value["$env"], str
+            if (
+                isinstance(value, dict)
+                and set(value) == {"$env"}
+                and isinstance(value["$env"], str)
             ):
                 return cls(env=value["$env"])
             raise ValueError('expected a string or {"$env": "VARIABLE_NAME"}')
@@ -235,7 +235,7 @@ def load_config(
     env = os.environ if environ is None else environ
     home = openclaw_home(env)
     explicit = path is not None
-    file = Path(path).expanduser() if explicit else config_path(home)
+    file = config_path(home) if path is None else Path(path).expanduser()
     data: dict[str, Any] = {}
     if file.exists():
         data = _read_json(file)

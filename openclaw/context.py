@@ -69,8 +69,10 @@ def _units(history: Sequence[Message]) -> list[list[Message]]:
     """Group messages so that an assistant tool-call message and its results stay together."""
     units: list[list[Message]] = []
     for message in history:
-        if message.role == "tool" and units and (
-            units[-1][0].tool_calls or units[-1][0].role == "tool"
+        if (
+            message.role == "tool"
+            and units
+            and (units[-1][0].tool_calls or units[-1][0].role == "tool")
         ):
             units[-1].append(message)
         else:

@@ -135,5 +135,7 @@ def estimate_tokens(text: str) -> int:
 def message_tokens(message: Message) -> int:
     """Estimated tokens a message costs in a prompt (images count a flat 765, like a tile)."""
     tokens = 4 + estimate_tokens(message.text)
-    tokens += sum(estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in message.tool_calls)
+    tokens += sum(
+        estimate_tokens(c.name) + estimate_tokens(c.arguments) for c in message.tool_calls
+    )
     return tokens + 765 * len(message.images)

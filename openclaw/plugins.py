@@ -105,9 +105,7 @@ class PluginManager:
                 for caller in self.pm.get_hookcallers(plugin) or []
                 if caller.spec is None
                 and not any(
-                    impl.optionalhook
-                    for impl in caller.get_hookimpls()
-                    if impl.plugin is plugin
+                    impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin
                 )
             ]
             if unknown:

@@ -55,23 +55,27 @@ class Registry:
             if owner == plugin:
                 found.setdefault(category, []).append(name)
 
-        for (kind, name), r in self.provider_types.items():
-            note("providers", f"{name} ({kind})", r.plugin)
-        for name, r in self.tools.items():
-            note("tools", name, r.plugin)
+        for (kind, name), provider in self.provider_types.items():
+            note("providers", f"{name} ({kind})", provider.plugin)
+        for name, tool in self.tools.items():
+            note("tools", name, tool.plugin)
         for source in self.tool_sources:
             note("tool_sources", source.value.name, source.plugin)
-        for name, r in self.channels.items():
-            note("channels", name, r.plugin)
-        for name, r in self.commands.items():
-            note("commands", name, r.plugin)
+        for name, channel in self.channels.items():
+            note("channels", name, channel.plugin)
+        for name, command in self.commands.items():
+            note("commands", name, command.plugin)
         for sink in self.sinks:
             note("sinks", sink.value.name, sink.plugin)
         return found
 
 
 def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+    if (
+        not isinstance(name, str)
+        or not name
+        or not name.replace("_", "").replace("-", "").isalnum()
+    ):
         raise ValueError(f"{what} name must be letters, digits, '-' or '_' (got {name!r})")
     return name
 
@@ -93,7 +97,9 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
         elif isinstance(value, ToolSource):
             registry.tool_sources.append(Registered(value, plugin))
         else:
-            raise TypeError(f"register_tools expects Tool or ToolSource, got {type(value).__name__}")
+            raise TypeError(
+                f"register_tools expects Tool or ToolSource, got {type(value).__name__}"
+            )
 
     def accept_channel(value: Any, plugin: str) -> None:
         if not isinstance(value, ChannelType):

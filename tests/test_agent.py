@@ -107,7 +107,9 @@ async def test_unknown_tool_and_bad_json_become_error_results(make_app, mock_mod
 async def test_hanging_tool_times_out_and_huge_output_is_truncated(make_app, mock_model):
     mock_model.enqueue(tool_calls=[("hang", {}), ("flood", {})])
     mock_model.enqueue("fine")
-    async with make_app(plugins=[ToolsPlugin()], config={"agent": {"tool_output_chars": 1000}}) as app:
+    async with make_app(
+        plugins=[ToolsPlugin()], config={"agent": {"tool_output_chars": 1000}}
+    ) as app:
         events = [event async for event in app.run_turn("do it")]
     hang, flood = tool_messages(mock_model.requests[1])
     assert hang.is_error and "timed out after 0.2s" in hang.text
@@ -188,8 +190,11 @@ async def test_before_tool_call_can_deny_and_rewrite(make_app, mock_model):
             return None
 
     mock_model.enqueue(
-        tool_calls=[("echo", {"text": "secret"}), ("echo", {"text": "rewrite"}),
-                    ("echo", {"text": "plain"})]
+        tool_calls=[
+            ("echo", {"text": "secret"}),
+            ("echo", {"text": "rewrite"}),
+            ("echo", {"text": "plain"}),
+        ]
     )
     mock_model.enqueue("ok")
     async with make_app(plugins=[ToolsPlugin(), Guard()]) as app:

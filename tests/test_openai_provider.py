@@ -98,7 +98,11 @@ async def test_parallel_tool_calls_are_assembled_by_index(
     assert openai_server.requests[0]["tools"] == [
         {
             "type": "function",
-            "function": {"name": "add", "description": ADD.description, "parameters": ADD.parameters},
+            "function": {
+                "name": "add",
+                "description": ADD.description,
+                "parameters": ADD.parameters,
+            },
         }
     ]
 
@@ -117,7 +121,9 @@ async def test_missing_usage_is_estimated(
 
 async def test_rate_limit_is_retried_by_the_sdk(openai_server: FakeOpenAIServer) -> None:
     openai_server.enqueue(Reply.error(429, "slow down"), Reply("made it"))
-    provider = OpenAIProvider("fake", OpenAISettings(base_url=openai_server.base_url, max_retries=2))
+    provider = OpenAIProvider(
+        "fake", OpenAISettings(base_url=openai_server.base_url, max_retries=2)
+    )
 
     _, result = await collect(provider, ask())
     await provider.aclose()
@@ -205,7 +211,11 @@ async def test_history_with_tool_calls_is_translated(
     assert user == {"role": "user", "content": "1 + 2?"}
     assert assistant["content"] == ""  # never null: llama.cpp rejects it
     assert assistant["tool_calls"] == [
-        {"id": "call_1", "type": "function", "function": {"name": "add", "arguments": call.arguments}}
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "add", "arguments": call.arguments},
+        }
     ]
     assert tool == {"role": "tool", "tool_call_id": "call_1", "content": "3"}
 
@@ -253,6 +263,28 @@ async def test_base_url_variable_overrides_the_preset(
 
     assert result.text == "echo: ping"
     assert openai_server.api_keys == ["sk-test"]
+
+
+async def test_the_fake_also_answers_plain_calls_and_lists_models() -> None:
+    import openai
+
+    with FakeOpenAIServer(default=lambda body: Reply("fixed"), models=["llama3.2:1b"]) as server:
+        client = openai.AsyncOpenAI(api_key="k", base_url=server.base_url, max_retries=0)
+        server.enqueue(Reply("plain", tool_calls=[("add", '{"a": 1}')]))
+        first = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "x"}]
+        )
+        second = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "y"}]
+        )
+        models = await client.models.list()
+        await client.close()
+
+    assert first.choices[0].message.content == "plain"
+    assert first.choices[0].message.tool_calls[0].function.arguments == '{"a": 1}'
+    assert first.usage is not None and first.usage.total_tokens == 15
+    assert second.choices[0].message.content == "fixed"
+    assert [model.id for model in models.data] == ["llama3.2:1b"]
 
 
 def test_registers_the_openai_type_with_presets() -> None:

@@ -38,10 +38,11 @@ def register_cli_commands(cli):
         click.echo("hello from the plugin")
 '''
 BROKEN = "import this_module_does_not_exist\n"
-TYPO = "from openclaw import hookimpl\n\n@hookimpl\ndef register_toolz(register, context):\n    pass\n"
+TYPO = (
+    "from openclaw import hookimpl\n\n@hookimpl\ndef register_toolz(register, context):\n    pass\n"
+)
 BADSIG = (
-    "from openclaw import hookimpl\n\n"
-    "@hookimpl\ndef register_tools(register, contxt):\n    pass\n"
+    "from openclaw import hookimpl\n\n@hookimpl\ndef register_tools(register, contxt):\n    pass\n"
 )
 RAISES = (
     "from openclaw import hookimpl\n\n"
@@ -60,7 +61,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (folder / f"{prefix}_{name}.py").write_text(code)
     dist = folder / "openclaw_testplugins-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: openclaw-testplugins\nVersion: 0.1\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: openclaw-testplugins\nVersion: 0.1\n"
+    )
     lines = [f"{name} = {prefix}_{name}" for name in modules]
     (dist / "entry_points.txt").write_text("[openclaw]\n" + "\n".join(lines) + "\n")
     monkeypatch.syspath_prepend(str(folder))
@@ -81,7 +84,11 @@ def test_entry_points_load_and_broken_ones_are_reported(site, openclaw_home):
     assert app.registry.tools["hello"].plugin == "good"
     assert app.registry.declared_by("good") == {"tools": ["hello"]}
     info = app.plugins.info["good"]
-    assert (info.source, info.distribution, info.version) == ("entrypoint", "openclaw-testplugins", "0.1")
+    assert (info.source, info.distribution, info.version) == (
+        "entrypoint",
+        "openclaw-testplugins",
+        "0.1",
+    )
     assert app.plugins.hooks_of("good") == ["register_cli_commands", "register_tools"]
     assert "help" in app.registry.commands  # default commands survive a raising plugin
 
@@ -92,7 +99,11 @@ def test_load_and_disable_policy(site, openclaw_home):
     assert not only_good.problems
     none = create_plugin_manager(environ={"OPENCLAW_LOAD_PLUGINS": ""})
     assert none.names() == [
-        "openai_provider", "anthropic_provider", "core_commands", "terminal_channel", "log_sink"
+        "openai_provider",
+        "anthropic_provider",
+        "core_commands",
+        "terminal_channel",
+        "log_sink",
     ]
     disabled = create_plugin_manager(
         environ={"OPENCLAW_DISABLE_PLUGINS": "good, anthropic_provider"}
@@ -165,7 +176,9 @@ def test_cli_plugins_and_plugin_commands(site, openclaw_home):
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run(
         [sys.executable, "-m", "openclaw.cli", "plugins", "--json"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from openclaw.cli.common import load, make_app
 
+if TYPE_CHECKING:
+    from openclaw.config import Config
+
 MODEL_HELP = "Model ref provider/model for this run (default: agent.model, or $OPENCLAW_MODEL)."
 
 
-def no_answer_hint(config_source: object, model: str) -> str:
-    where = config_source or "~/.openclaw/openclaw.json (run `openclaw init`)"
+def no_answer_hint(config: Config) -> str:
+    from openclaw.paths import config_path
+
+    where = config.source or f"{config_path(config.home)} (`openclaw init` writes one)"
     return (
         f"Configure a model: set agent.model in {where}, or run with "
-        f"OPENCLAW_MODEL=provider/model (e.g. OPENAI_API_KEY=... OPENCLAW_MODEL=openai/gpt-4o-mini). "
-        f"Tried: {model}."
+        "OPENCLAW_MODEL=provider/model "
+        "(e.g. OPENAI_API_KEY=... OPENCLAW_MODEL=openai/gpt-4o-mini)."
     )
 
 
@@ -50,7 +56,7 @@ def agent(
     if failed is not None:
         hint = ""
         if failed.kind == "providers":
-            hint = "\n" + no_answer_hint(config.source, model or config.agent.model)
+            hint = "\n" + no_answer_hint(config)
         raise click.ClickException(f"{failed.error}{hint}")
 
 

@@ -56,7 +56,9 @@ def doctor(ctx: click.Context) -> None:
             click.echo(f"⚠️  {warning}")
     except (ConfigError, LookupError) as exc:
         click.echo(f"{_mark(False)} {exc}")
-    click.echo(f"{_mark(config.workspace.is_dir())} workspace: {config.workspace}")
+    has_workspace = config.workspace.is_dir()
+    missing = "" if has_workspace else " (missing: `openclaw init` creates it)"
+    click.echo(f"{_mark(has_workspace)} workspace: {config.workspace}{missing}")
     click.echo(f"   sessions: {config.sessions_db}")
     click.echo(f"   plugins: {', '.join(app.plugins.names())}")
     for problem in app.problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from openclaw.cli.common import make_app
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List each plugin: where it comes from, its hooks and what it registered."""
     app = make_app(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, info in app.plugins.info.items():
         rows.append(
             {

@@ -11,10 +11,10 @@ import click
 from openclaw.cli.common import load
 
 if TYPE_CHECKING:
-    from openclaw.store import SessionStore
+    from openclaw.store import SessionStore, SqliteStore
 
 
-def open_store(ctx: click.Context) -> SessionStore:
+def open_store(ctx: click.Context) -> SqliteStore:
     from openclaw.store import SqliteStore
 
     return SqliteStore(load(ctx).sessions_db)

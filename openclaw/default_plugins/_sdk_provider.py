@@ -105,13 +105,15 @@ class SDKChatProvider(ABC):
         if self._client is None:
             self._client = self._make_client(resolve_api_key(self.name, ref, self.settings))
         client = self._client
+        streamed = False
         try:
             async for event in self._events(client, request):
+                streamed = True
                 yield event
         except Exception as exc:
             sdk = importlib.import_module(self.sdk_module)
             base_url = str(client.base_url).rstrip("/")
-            raise sdk_error(sdk, exc, ref, base_url, self.settings.timeout) from exc
+            raise sdk_error(sdk, exc, ref, base_url, self.settings.timeout, streamed) from exc
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -120,12 +122,15 @@ class SDKChatProvider(ABC):
 
 
 def sdk_error(
-    sdk: ModuleType, exc: Exception, ref: str, base_url: str, timeout: float
+    sdk: ModuleType, exc: Exception, ref: str, base_url: str, timeout: float, streamed: bool
 ) -> ProviderError:
     """Map a failure of an OpenAI or Anthropic SDK call (they share error class names)."""
-    if isinstance(exc, sdk.APITimeoutError):
+    transport = _httpx_failure(exc)
+    if isinstance(exc, sdk.APITimeoutError) or transport == "timeout":
         return ProviderError(ref, f"timed out after {timeout:g}s waiting for {base_url}")
-    if isinstance(exc, sdk.APIConnectionError):
+    if isinstance(exc, sdk.APIConnectionError) or transport == "connection":
+        if streamed:
+            return ProviderError(ref, f"connection to {base_url} lost mid-answer")
         return ProviderError(ref, f"cannot reach {base_url}")
     if isinstance(exc, sdk.APIStatusError) and exc.status_code >= 400:
         status = exc.status_code
@@ -135,6 +140,15 @@ def sdk_error(
     if isinstance(exc, sdk.APIError):  # an error event inside a stream
         return ProviderError(ref, f"stream error: {_error_detail(exc)}")
     return ProviderError(ref, f"unexpected {type(exc).__name__}: {_shorten(str(exc))}")
+
+
+def _httpx_failure(exc: Exception) -> str | None:
+    """Classify the httpx(2) errors that an SDK's stream reader lets through unwrapped
+    (Anthropic's does, mid-stream), without importing the HTTP library."""
+    names = {cls.__name__ for cls in type(exc).__mro__ if cls.__module__.startswith("httpx")}
+    if "TimeoutException" in names:
+        return "timeout"
+    return "connection" if "TransportError" in names else None
 
 
 def _error_detail(exc: Any) -> str:

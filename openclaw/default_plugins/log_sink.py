@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 import sys
 from typing import Any, TextIO
 
@@ -26,7 +27,7 @@ SECRET_KEY = re.compile(r"(api_?key|token|secret|password|authorization)", re.IG
 SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|\d{6,}:[A-Za-z0-9_-]{20,})")
 
 
-def redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """A structlog processor: mask secret-named fields and anything shaped like a key or token."""
     for key, value in list(event_dict.items()):
         if SECRET_KEY.search(key):

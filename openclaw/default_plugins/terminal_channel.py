@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
-from openclaw.channels import ChannelType
+from openclaw.channels import ChannelType, InboundMessage, apply_inbound_hooks
 from openclaw.commands import CommandContext, run_command
 from openclaw.events import (
     Event,
@@ -78,12 +78,17 @@ async def chat_loop(
             continue
         if text in ("/exit", "/quit"):
             return
+        inbound = apply_inbound_hooks(app, InboundMessage(CHANNEL, "local", "default", text))
+        if isinstance(inbound, str):
+            out.write(inbound + "\n")
+            continue
         context = CommandContext(app, session_key, channel=CHANNEL, user_id="local")
-        reply = await run_command(app.registry.command_map(), text, context)
+        reply = await run_command(app.registry.command_map(), inbound.text, context)
         if reply is not None:
             out.write(reply.text + "\n")
             continue
-        result = await render_turn(app.run_turn(text, session_key=session_key, model=model), out)
+        turn = app.run_turn(inbound.content(), session_key=session_key, model=model)
+        result = await render_turn(turn, out)
         if isinstance(result, TurnFailed):
             out.write(f"error: {result.error}\n")
 
@@ -103,4 +108,6 @@ class TerminalChannel:
 
 @hookimpl
 def register_channels(register: Any) -> None:
-    register(ChannelType("terminal", create=TerminalChannel, description="the `openclaw chat` REPL"))
+    register(
+        ChannelType("terminal", create=TerminalChannel, description="the `openclaw chat` REPL")
+    )

@@ -1,9 +1,9 @@
 """A scripted chat model for tests: enqueue replies, read back what it was sent.
 
-    mock = MockModel()
-    mock.enqueue("Hello!")
-    mock.enqueue(tool_calls=[("echo", {"text": "hi"})])
-    app = App(config, plugins=[mock.plugin()])   # model ref "mock/any-name"
+mock = MockModel()
+mock.enqueue("Hello!")
+mock.enqueue(tool_calls=[("echo", {"text": "hi"})])
+app = App(config, plugins=[mock.plugin()])   # model ref "mock/any-name"
 """
 
 from __future__ import annotations

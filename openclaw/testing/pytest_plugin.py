@@ -37,8 +37,14 @@ def openclaw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     home = tmp_path / "openclaw-home"
     home.mkdir()
     monkeypatch.setenv("OPENCLAW_HOME", str(home))
-    for name in ("OPENCLAW_MODEL", "OPENCLAW_LOAD_PLUGINS", "OPENCLAW_DISABLE_PLUGINS",
-                 "OPENCLAW_PLUGINS_DIR", "OPENCLAW_TRACE_PLUGINS", "OPENCLAW_CONFIG"):
+    for name in (
+        "OPENCLAW_MODEL",
+        "OPENCLAW_LOAD_PLUGINS",
+        "OPENCLAW_DISABLE_PLUGINS",
+        "OPENCLAW_PLUGINS_DIR",
+        "OPENCLAW_TRACE_PLUGINS",
+        "OPENCLAW_CONFIG",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield home
 

@@ -151,6 +151,7 @@ class FakeServer(ABC):
             self._queue.extend(Reply(r) if isinstance(r, str) else r for r in replies)
 
     def start(self) -> Self:
+        """Serve on a free port from a background thread (the `with` statement calls this)."""
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._thread = threading.Thread(target=loop.run_forever, name=type(self).__name__)
@@ -371,8 +372,8 @@ class FakeAnthropicServer(FakeServer):
             yield _block_stop(index)
             index += 1
         for name, arguments in reply.tool_calls:
-            block = {"type": "tool_use", "id": f"toolu_fake_{index}", "name": name, "input": {}}
-            yield _block_start(index, block)
+            tool_use = {"type": "tool_use", "id": f"toolu_fake_{index}", "name": name, "input": {}}
+            yield _block_start(index, tool_use)
             for piece in split_text(arguments, 2):
                 yield _block_delta(index, {"type": "input_json_delta", "partial_json": piece})
             yield _block_stop(index)

@@ -1,0 +1,172 @@
+"""The lifecycle and runtime hooks, the core commands and sink isolation, through a real App."""
+
+from __future__ import annotations
+
+import io
+import types
+from typing import Any
+
+import pluggy
+
+from openclaw import hookimpl
+from openclaw.channels import ChannelType, InboundMessage
+from openclaw.commands import CommandContext, parse_command, run_command
+from openclaw.default_plugins.terminal_channel import chat_loop
+
+
+def lines(*texts: str):
+    """A read_line function answering from a script, then EOF."""
+    queue = list(texts)
+
+    def read(prompt: str) -> str:
+        if not queue:
+            raise EOFError
+        return queue.pop(0)
+
+    return read
+
+
+async def test_startup_and_shutdown_hooks_run_in_isolation(make_app):
+    calls: list[str] = []
+
+    class Lifecycle:
+        @hookimpl
+        async def startup(self, app: Any) -> None:
+            calls.append("async startup")
+
+        @hookimpl
+        def shutdown(self, app: Any) -> None:
+            calls.append("shutdown")
+
+    class Crashes:
+        @hookimpl
+        def startup(self, app: Any) -> None:
+            raise RuntimeError("no luck")
+
+    app = make_app(plugins=[("life", Lifecycle()), ("crash", Crashes())])
+    async with app:
+        assert "async startup" in calls
+        assert any("plugin 'crash': startup failed: no luck" in p for p in app.problems)
+    assert calls == ["async startup", "shutdown"]
+
+
+async def test_add_hookspecs_lets_plugins_define_hooks_for_others(make_app):
+    spec_module = types.ModuleType("weather_specs")
+    marker = pluggy.HookspecMarker("openclaw")
+
+    def weather_report(city: str) -> str:  # the spec
+        """Describe the weather in a city."""
+
+    spec_module.weather_report = marker(weather_report)
+
+    class Provider:
+        @hookimpl
+        def add_hookspecs(self, pm: pluggy.PluginManager) -> None:
+            pm.add_hookspecs(spec_module)
+
+    class Implementer:
+        @hookimpl
+        def weather_report(self, city: str) -> str:
+            return f"sunny in {city}"
+
+    app = make_app(plugins=[("implementer", Implementer()), ("provider", Provider())])
+    assert not app.problems
+    assert app.plugins.hook.weather_report(city="Lisbon") == ["sunny in Lisbon"]
+
+
+async def test_inbound_message_hook_can_claim_or_rewrite(make_app, mock_model):
+    class Inbound:
+        @hookimpl
+        def inbound_message(self, message: InboundMessage):
+            if message.text == "secret word":
+                return "claimed by a plugin"
+            if message.text.startswith("translate:"):
+                message.text = message.text.removeprefix("translate:").strip()
+                return message
+            return None
+
+    out = io.StringIO()
+    async with make_app(plugins=[Inbound()]) as app:
+        read = lines("secret word", "translate: bonjour", "/ping", "plain")
+        await chat_loop(app, app.default_session(), read, out)
+    text = out.getvalue()
+    assert "claimed by a plugin" in text and "pong" in text
+    sent = [r.messages[-1].text for r in mock_model.requests]
+    assert sent == ["bonjour", "plain"]  # the claimed message never reached the model
+
+
+async def test_register_channels_records_the_channel_type(make_app):
+    class Channel:
+        @hookimpl
+        def register_channels(self, register: Any) -> None:
+            register(ChannelType("pigeon", create=lambda app, settings: None))
+
+    app = make_app(
+        plugins=[("pigeon", Channel())], config={"channels": {"pigeon": {"enabled": True}}}
+    )
+    assert app.registry.channels["pigeon"].plugin == "pigeon"
+    assert "terminal" in app.registry.channels
+    assert app.validate_sections() == []
+    other = make_app(config={"channels": {"carrier": {"enabled": True}}})
+    assert other.validate_sections() == [
+        "channels.carrier: no installed plugin provides this channel"
+    ]
+
+
+async def test_a_failing_sink_does_not_stop_the_others(make_app, recording_sink):
+    class Broken:
+        name = "broken"
+
+        def handle(self, event: Any) -> None:
+            raise ValueError("sink bug")
+
+    class Sinks:
+        @hookimpl
+        def register_sinks(self, register: Any) -> None:
+            register(Broken())
+
+    async with make_app(plugins=[Sinks()]) as app:
+        await app.ask("hi")
+    assert app.bus.sink_errors["broken"] >= 3
+    assert recording_sink.types()[-1] == "turn.finished"
+
+
+def test_parse_command():
+    assert parse_command("/model openai/gpt-4o") == ("model", "openai/gpt-4o")
+    assert parse_command("!help") == ("help", "")
+    assert parse_command("/help@MyBot") == ("help", "")
+    assert parse_command("hello /help") is None
+    assert parse_command("/") is None
+    assert parse_command("/../etc") is None
+
+
+async def test_core_commands(make_app, mock_model):
+    async with make_app() as app:
+        commands = app.registry.command_map()
+        key = app.default_session()
+
+        async def run(text: str):
+            reply = await run_command(commands, text, CommandContext(app, key, channel="cli"))
+            assert reply is not None, text
+            return reply
+
+        assert (await run("/ping")).text == "pong"
+        assert "/model [ref] — show or switch" in (await run("/help")).text
+        assert "Nothing to export" in (await run("/export")).text
+        await app.ask("first question")
+        exported = await run("/export")
+        assert "first question" in exported.text
+        assert exported.file is not None and exported.file[0] == "cli_main_local_default.md"
+        assert "Model: mock/test" in (await run("/model")).text
+        assert (await run("/model mock/other")).text == "Model for this session: mock/other"
+        assert "Cannot use 'nope'" in (await run("/model nope")).text
+        assert "unknown provider 'ghost'" in (await run("/model ghost/x")).text
+        assert (await app.ask("again")).model == "mock/other"
+        assert "reset to the default" in (await run("/model default")).text
+        assert "▶ cli:main:local:default · 4 msgs" in (await run("/sessions")).text
+        assert "sessions: 1 · messages: 4" in (await run("/db")).text
+        assert "model: mock/test" in (await run("/status")).text
+        assert "new session" in (await run("/new")).text
+        assert app.store.history(key) == []
+        assert "I am main" in (await run("/start")).text
+        assert await run_command(commands, "/unknown", CommandContext(app, key)) is None
