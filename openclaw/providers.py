@@ -21,7 +21,8 @@ ProviderKind = Literal["chat", "stt", "tts", "search"]
 
 
 class ProviderError(Exception):
-    """A provider call failed. `retryable` is informational; the SDKs already retried."""
+    """A provider call failed (after the SDK's own retries); `reason` is a short message for
+    the user and `status` the HTTP status, when there was one."""
 
     def __init__(self, ref: str, message: str, *, status: int | None = None) -> None:
         super().__init__(f"{ref}: {message}")
@@ -99,6 +100,8 @@ class ChatProvider(Protocol):
     """A chat model provider instance. `stream` yields deltas, then exactly one ChatResult.
 
     Errors are raised as ProviderError. `supports_tools` False makes the agent send no tools.
+    An instance may also offer `async check() -> None` (raising ProviderError) for
+    `openclaw doctor` to see that the server answers and takes the key.
     """
 
     name: str
@@ -193,7 +196,10 @@ class ProviderChain:
             following = refs[index + 1] if index + 1 < len(refs) else ""
             breaker = self.breaker(ref)
             if breaker.is_open(self._clock()):
-                attempts.append((ref, "skipped: circuit open after repeated failures"))
+                reason = "skipped: circuit open after repeated failures"
+                attempts.append((ref, reason))
+                if on_fallback is not None and following:
+                    await _maybe_await(on_fallback(FallbackEvent(ref, reason, following)))
                 continue
             streamed = False
             try:

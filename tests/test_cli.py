@@ -189,8 +189,8 @@ def test_doctor_reports_reachability_and_binaries(run, openclaw_home):
         )
         result = run("doctor")
     assert result.returncode == 1  # one model is unreachable
-    assert f"✅ model up/m: openai at {server.base_url}" in result.stdout
-    assert "❌ model down/m" in result.stdout
+    assert "✅ model up/m: openai, server answers" in result.stdout
+    assert f"❌ model down/m: openai: cannot reach http://127.0.0.1:{port}/v1" in result.stdout
     assert "ffmpeg" in result.stdout and "1 model(s) not usable" in result.stderr
 
 

@@ -87,7 +87,8 @@ async def test_repeated_failures_open_the_breaker(
     assert len(openai_server.requests) == 4  # the fifth call skipped the open breaker
     assert len(anthropic_server.requests) == 5
     assert chain.breaker(PRIMARY).opened_at is not None
-    assert fallbacks == [FallbackEvent(PRIMARY, "HTTP 500: down", BACKUP)] * 4
+    skipped = FallbackEvent(PRIMARY, "skipped: circuit open after repeated failures", BACKUP)
+    assert fallbacks == [FallbackEvent(PRIMARY, "HTTP 500: down", BACKUP)] * 4 + [skipped]
 
 
 async def test_every_provider_down_names_each_ref(

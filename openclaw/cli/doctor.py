@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from typing import TYPE_CHECKING
 
 import click
 
 from openclaw.cli.common import load
+
+if TYPE_CHECKING:
+    from openclaw.app import App
 
 OPTIONAL_BINARIES = {
     "bwrap": "sandbox isolation for exec (Debian: bubblewrap)",
@@ -19,21 +23,6 @@ OPTIONAL_BINARIES = {
 }
 
 
-async def probe(url: str, timeout: float = 3.0) -> str | None:
-    """None if an HTTP server answers at `url` (any status), else why not."""
-    import aiohttp
-
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-            session.get(url) as response,
-        ):
-            await response.read()
-            return None
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return f"{type(exc).__name__}: {exc}".rstrip(": ")
-
-
 def _mark(ok: bool) -> str:
     return "✅" if ok else "❌"
 
@@ -43,7 +32,7 @@ def _mark(ok: bool) -> str:
 def doctor(ctx: click.Context) -> None:
     """Check the config, the plugins, each configured model's provider and optional binaries.
 
-    The only network calls are one GET to each configured provider's base URL.
+    The only network calls are one model-list request to each configured model's server.
     """
     from openclaw.app import App
     from openclaw.config import ConfigError
@@ -63,9 +52,7 @@ def doctor(ctx: click.Context) -> None:
     click.echo(f"   plugins: {', '.join(app.plugins.names())}")
     for problem in app.problems:
         click.echo(f"{_mark(False)} {problem}")
-    failures = 0
-    for ref in [config.agent.model, *config.agent.fallbacks]:
-        failures += not asyncio.run(check_model(app, ref))
+    failures = asyncio.run(check_models(app, [config.agent.model, *config.agent.fallbacks]))
     for binary, purpose in OPTIONAL_BINARIES.items():
         found = shutil.which(binary)
         click.echo(f"{'✅' if found else '➖'} {binary}: {found or 'not found'} — {purpose}")
@@ -73,20 +60,39 @@ def doctor(ctx: click.Context) -> None:
         raise click.ClickException(f"{failures} model(s) not usable; see above")
 
 
-async def check_model(app: object, ref: str) -> bool:
-    from openclaw.providers import split_ref
+async def check_model(app: App, ref: str) -> bool:
+    """Resolve a model ref and ask its provider to check itself; print one line."""
+    from openclaw.providers import ProviderError, split_ref
 
     try:
         provider_name, _ = split_ref(ref)
-        provider_type, settings = app.providers.settings(provider_name)  # type: ignore[attr-defined]
+        provider_type, _settings = app.providers.settings(provider_name)
+        provider = app.providers.get(provider_name)
     except (ValueError, LookupError) as exc:
         click.echo(f"{_mark(False)} model {ref}: {exc}")
         return False
-    base_url = getattr(settings, "base_url", None)
-    if not base_url:
-        click.echo(f"➖ model {ref}: {provider_type.name} provider, default endpoint (not probed)")
+    tools = "" if getattr(provider, "supports_tools", True) else " (no tool support)"
+    check = getattr(provider, "check", None)
+    if check is None:
+        click.echo(f"➖ model {ref}: {provider_type.name} provider{tools} (no check available)")
         return True
-    problem = await probe(base_url.rstrip("/") + "/models")
-    where = f"{provider_type.name} at {base_url}"
-    click.echo(f"{_mark(problem is None)} model {ref}: {where}{': ' + problem if problem else ''}")
-    return problem is None
+    try:
+        await check()
+    except ProviderError as exc:
+        if exc.status is not None and exc.status not in (401, 403):
+            click.echo(
+                f"✅ model {ref}: {provider_type.name}{tools}, server answers ({exc.reason})"
+            )
+            return True
+        click.echo(f"{_mark(False)} model {ref}: {provider_type.name}: {exc.reason}")
+        return False
+    click.echo(f"✅ model {ref}: {provider_type.name}{tools}, server answers")
+    return True
+
+
+async def check_models(app: App, refs: list[str]) -> int:
+    """Check each model; returns how many are not usable."""
+    try:
+        return sum([not await check_model(app, ref) for ref in refs])
+    finally:
+        await app.providers.aclose()

@@ -100,11 +100,25 @@ class SDKChatProvider(ABC):
     def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         """The call itself: deltas, then one ChatResult; SDK errors propagate."""
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        ref = f"{self.name}/{request.model}"
+    def _get_client(self, ref: str) -> Any:
         if self._client is None:
             self._client = self._make_client(resolve_api_key(self.name, ref, self.settings))
-        client = self._client
+        return self._client
+
+    async def check(self, timeout: float = 5.0) -> None:
+        """List the server's models once, without retries: does it answer and take the key?"""
+        ref = f"{self.name}/*"
+        client = self._get_client(ref).with_options(max_retries=0, timeout=timeout)
+        try:
+            await client.models.list()
+        except Exception as exc:
+            sdk = importlib.import_module(self.sdk_module)
+            base_url = str(client.base_url).rstrip("/")
+            raise sdk_error(sdk, exc, ref, base_url, timeout, False) from exc
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        ref = f"{self.name}/{request.model}"
+        client = self._get_client(ref)
         streamed = False
         try:
             async for event in self._events(client, request):
