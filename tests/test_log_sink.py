@@ -18,7 +18,8 @@ def test_json_lines_with_levels_and_redaction():
     sink.handle(
         TurnFailed(
             session_key="k",
-            error="401 for key sk-proj-abcdefghijklmnop and bot 123456789:AAHabcdefghijklmnopqrstuvwxyz",
+            error="401 for key sk-proj-abcdefghijklmnop and bot "
+            "123456789:AAHabcdefghijklmnopqrstuvwxyz",
         )
     )
     records = [json.loads(line) for line in out.getvalue().splitlines()]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 from openclaw.events import Event
