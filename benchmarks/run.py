@@ -3,6 +3,7 @@
     python benchmarks/run.py              # everything, about 30 s on 2 cores
     python benchmarks/run.py --quick      # fewer repetitions, for a smoke test
     python benchmarks/run.py --profile    # also profile App.ask turns and print the top costs
+    python benchmarks/run.py --attribute  # also time kernel functions inside App.ask turns
 
 What each figure means is in benchmarks/README.md. Nothing leaves 127.0.0.1: the model is
 `openclaw.testing.servers.FakeOpenAIServer`, a real aiohttp SSE server in a background thread.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import contextlib
+import cProfile
+import gc
 import io
 import json
 import os
@@ -103,11 +105,21 @@ def step(message: str) -> None:
 # --- cold start --------------------------------------------------------------------------------
 
 
-def clean_env(home: Path) -> dict[str, str]:
-    """The current environment without any OPENCLAW_* setting, with a fresh OPENCLAW_HOME."""
+def clean_env(home: Path, pycache: Path | None) -> dict[str, str]:
+    """The current environment without any OPENCLAW_* setting, with a fresh OPENCLAW_HOME.
+
+    With `pycache`, bytecode is cached there (PYTHONPYCACHEPREFIX): what an installed openclaw
+    sees from its second run on, without writing into the repository. Without it, bytecode is
+    never written (PYTHONDONTWRITEBYTECODE=1), so the editable kernel is compiled on every run.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
     env["OPENCLAW_HOME"] = str(home)
-    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    for name in ("PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
+        env.pop(name, None)
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
@@ -144,7 +156,7 @@ def import_profile(env: dict[str, str], top: int = 8) -> list[dict[str, Any]]:
         text=True,
         cwd=REPO,
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
@@ -161,31 +173,41 @@ def import_profile(env: dict[str, str], top: int = 8) -> list[dict[str, Any]]:
 
 def bench_cold_start(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="openclaw-bench-") as tmp:
-        env = clean_env(Path(tmp))
-        commands: dict[str, list[str]] = {"python_pass": [sys.executable, "-c", "pass"]}
+        home = Path(tmp) / "home"
+        env = clean_env(home, pycache=Path(tmp) / "pycache")
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {
+            "python_pass": ([sys.executable, "-c", "pass"], env)
+        }
         for where, argv in console_scripts().items():
-            commands[f"help_{where}"] = [*argv, "--help"]
-        commands["app_build"] = [sys.executable, "-c", APP_PROBE]
+            commands[f"help_{where}"] = ([*argv, "--help"], env)
+        commands["app_build"] = ([sys.executable, "-c", APP_PROBE], env)
+        commands["app_build_no_bytecode"] = (
+            [sys.executable, "-c", APP_PROBE],
+            clean_env(home, pycache=None),
+        )
 
-        for argv in commands.values():  # warm the OS file cache and __pycache__
-            timed_run(argv, env)
+        for argv, run_env in commands.values():  # warm the OS file cache and bytecode cache
+            timed_run(argv, run_env)
 
         walls: dict[str, list[float]] = {name: [] for name in commands}
-        probes: list[dict[str, Any]] = []
+        probes: dict[str, list[dict[str, Any]]] = {"app_build": [], "app_build_no_bytecode": []}
         for _ in range(runs):  # interleaved, so drift hits every command alike
-            for name, argv in commands.items():
-                elapsed, out = timed_run(argv, env)
+            for name, (argv, run_env) in commands.items():
+                elapsed, out = timed_run(argv, run_env)
                 walls[name].append(elapsed)
-                if name == "app_build":
-                    probes.append(json.loads(out.strip().splitlines()[-1]))
+                if name in probes:
+                    probes[name].append(json.loads(out.strip().splitlines()[-1]))
 
-        last = probes[-1]
+        cached, uncached = probes["app_build"], probes["app_build_no_bytecode"]
+        last = cached[-1]
         result: dict[str, Any] = {
-            "commands": {name: " ".join(argv[:2]) for name, argv in commands.items()},
+            "commands": {name: " ".join(argv[:2]) for name, (argv, _) in commands.items()},
             "wall": {name: summary(samples) for name, samples in walls.items()},
-            "app_import": summary([p["import_ms"] for p in probes]),
-            "app_build": summary([p["build_ms"] for p in probes]),
-            "app_import_and_build": summary([p["import_ms"] + p["build_ms"] for p in probes]),
+            "app_import": summary([p["import_ms"] for p in cached]),
+            "app_build": summary([p["build_ms"] for p in cached]),
+            "app_import_and_build": summary([p["import_ms"] + p["build_ms"] for p in cached]),
+            "app_import_no_bytecode": summary([p["import_ms"] for p in uncached]),
+            "app_build_no_bytecode": summary([p["build_ms"] for p in uncached]),
             "modules_after_app": last["modules"],
             "watched_modules_after_app": last["watched"],
             "heavy_modules_after_app": [m for m in HEAVY if m in last["watched"]],
@@ -235,22 +257,81 @@ def quiet_sinks(app: Any) -> Iterator[None]:
         yield
 
 
+class BareClient:
+    """A bare `openai.AsyncOpenAI` client: one streaming chat completion, consumed to the end."""
+
+    def __init__(self, base_url: str) -> None:
+        import openai
+
+        self.client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
+
+    async def call(self, payload: dict[str, Any]) -> float:
+        """Milliseconds for one streamed answer to `payload` (chat.completions arguments)."""
+        start = time.perf_counter()
+        stream = await self.client.chat.completions.create(**payload)
+        text = []
+        async with stream:
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        text.append(choice.delta.content)
+        elapsed = (time.perf_counter() - start) * 1000
+        assert "".join(text) == ANSWER, text
+        return elapsed
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def request_payload(body: dict[str, Any]) -> dict[str, Any]:
+    """The chat.completions arguments that produced a request body the server received."""
+    keys = ("model", "messages", "tools", "stream", "stream_options")
+    return {key: body[key] for key in keys if key in body}
+
+
+async def bare_series(
+    base_url: str, payload: dict[str, Any], warmup: int, runs: int
+) -> list[float]:
+    """`runs` sequential bare-client calls (after `warmup`), all in this event loop."""
+    bare = BareClient(base_url)
+    try:
+        for _ in range(warmup):
+            await bare.call(payload)
+        gc.collect()  # start every series with the same heap state
+        return [await bare.call(payload) for _ in range(runs)]
+    finally:
+        await bare.aclose()
+
+
 async def app_series(
     config: Any,
     warmup: int,
     runs: int,
     session: Callable[[int], str],
+    *,
     profiler: cProfile.Profile | None = None,
-) -> list[float]:
-    """`runs` sequential App.ask turns (after `warmup`), all in this event loop on one App."""
+    server: Any = None,
+    replay_from: int | None = None,
+) -> tuple[list[float], list[tuple[float, float, int]]]:
+    """`runs` sequential App.ask turns (after `warmup`), all in this event loop on one App.
+
+    From turn `replay_from` on, the request each turn sent (read back from `server`) is replayed
+    right after it with a bare client in the same loop: (App ms, bare ms, messages) pairs, which
+    share whatever the machine was doing at that moment.
+    """
     from openclaw.app import App
 
     app = App(config)
+    bare = BareClient(config.providers["fake"]["base_url"]) if replay_from is not None else None
     times: list[float] = []
+    pairs: list[tuple[float, float, int]] = []
     with quiet_sinks(app):
         async with app:
             for i in range(warmup):
                 await app.ask(QUESTION, session_key=f"bench:main:0:warmup-{i}")
+                if bare is not None:
+                    await bare.call(request_payload(server.requests[-1]))
+            gc.collect()  # start every series with the same heap state
             if profiler is not None:
                 profiler.enable()
             for i in range(runs):
@@ -258,55 +339,33 @@ async def app_series(
                 finished = await app.ask(QUESTION, session_key=session(i))
                 times.append((time.perf_counter() - start) * 1000)
                 assert finished.text == ANSWER, finished.text
+                if bare is not None and replay_from is not None and i >= replay_from:
+                    payload = request_payload(server.requests[-1])
+                    pairs.append((times[-1], await bare.call(payload), len(payload["messages"])))
             if profiler is not None:
                 profiler.disable()
-    return times
-
-
-async def bare_series(
-    base_url: str, payload: dict[str, Any], warmup: int, runs: int
-) -> list[float]:
-    """The same request with a bare openai.AsyncOpenAI client, streamed and consumed to the end."""
-    import openai
-
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0)
-
-    async def once() -> str:
-        stream = await client.chat.completions.create(**payload)
-        text = []
-        async with stream:
-            async for chunk in stream:
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        text.append(choice.delta.content)
-        return "".join(text)
-
-    try:
-        for _ in range(warmup):
-            await once()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            text = await once()
-            times.append((time.perf_counter() - start) * 1000)
-            assert text == ANSWER, text
-        return times
-    finally:
-        await client.close()
+    if bare is not None:
+        await bare.aclose()
+    return times, pairs
 
 
 def captured_payload(server: Any, config: Any) -> dict[str, Any]:
     """The exact chat.completions arguments App.ask sends, so the bare client sends the same."""
     asyncio.run(app_series(config, warmup=0, runs=1, session=lambda i: "bench:main:0:capture"))
-    body = dict(server.requests[-1])
+    return request_payload(server.requests[-1])
+
+
+def paired_summary(pairs: list[tuple[float, float, int]]) -> dict[str, Any]:
+    differences = [app_ms - bare_ms for app_ms, bare_ms, _ in pairs]
     return {
-        key: body[key]
-        for key in ("model", "messages", "tools", "stream", "stream_options")
-        if key in body
+        "app": summary([app_ms for app_ms, _, _ in pairs]),
+        "bare": summary([bare_ms for _, bare_ms, _ in pairs]),
+        "difference": summary(differences),
+        "messages": [min(m for _, _, m in pairs), max(m for _, _, m in pairs)],
     }
 
 
-def bench_turn(runs: int, warmup: int, profile_turns: int) -> dict[str, Any]:
+def bench_turn(runs: int, warmup: int, profile_turns: int, attribute_turns: int) -> dict[str, Any]:
     from openclaw.testing.servers import FakeOpenAIServer
 
     with (
@@ -316,29 +375,62 @@ def bench_turn(runs: int, warmup: int, profile_turns: int) -> dict[str, Any]:
         home = Path(tmp)
         config = make_config(home, server.base_url)
         payload = captured_payload(server, config)
+        decile = max(1, runs // 10)
 
         step(f"bare openai client: {warmup} warm-up + {runs} calls")
         bare = asyncio.run(bare_series(server.base_url, payload, warmup, runs))
 
         step(f"App.ask, fresh session per turn: {warmup} warm-up + {runs} turns")
-        fresh = asyncio.run(app_series(config, warmup, runs, lambda i: f"bench:main:0:t{i}"))
+        fresh, _ = asyncio.run(app_series(config, warmup, runs, lambda i: f"bench:main:0:t{i}"))
+
+        step(f"paired: App.ask then the same request bare, {runs} pairs in one loop")
+        _, fresh_pairs = asyncio.run(
+            app_series(
+                config,
+                warmup,
+                runs,
+                lambda i: f"bench:main:0:pair{i}",
+                server=server,
+                replay_from=0,
+            )
+        )
 
         step(f"App.ask, one growing session: {warmup} warm-up + {runs} turns")
-        same = asyncio.run(app_series(config, warmup, runs, lambda i: "bench:main:0:same"))
-        decile = max(1, runs // 10)
-        # The request of the middle turn of the last decile, replayed with the bare client: what
-        # the SDK alone costs at that history length.
-        long_body = server.requests[-1 - decile // 2]
-        long_payload = {**payload, "messages": long_body["messages"]}
-        step(f"bare openai client, {len(long_payload['messages'])}-message payload: {decile} calls")
-        bare_long = asyncio.run(bare_series(server.base_url, long_payload, 3, decile))
+        same, long_pairs = asyncio.run(
+            app_series(
+                config,
+                warmup,
+                runs,
+                lambda i: "bench:main:0:same",
+                server=server,
+                replay_from=runs - decile,
+            )
+        )
+
+        attribution: dict[str, float] = {}
+        if attribute_turns:
+            step(f"attributing {attribute_turns} App.ask turns to kernel functions")
+            totals: dict[str, float] = {}
+            with attributed(totals):
+                timed, _ = asyncio.run(
+                    app_series(config, 10, attribute_turns, lambda i: f"bench:main:0:a{i}")
+                )
+            attribution = {
+                "turn_median_ms": round(statistics.median(timed), 3),
+                **{
+                    label: round(seconds * 1000 / attribute_turns, 3)
+                    for label, seconds in sorted(totals.items(), key=lambda item: -item[1])
+                },
+            }
 
         profile_text = ""
         if profile_turns:
             step(f"profiling {profile_turns} App.ask turns")
             profiler = cProfile.Profile()
             asyncio.run(
-                app_series(config, 10, profile_turns, lambda i: f"bench:main:0:p{i}", profiler)
+                app_series(
+                    config, 10, profile_turns, lambda i: f"bench:main:0:p{i}", profiler=profiler
+                )
             )
             profile_text = profile_report(profiler, profile_turns)
 
@@ -348,21 +440,79 @@ def bench_turn(runs: int, warmup: int, profile_turns: int) -> dict[str, Any]:
             "request_tools": len(payload.get("tools") or []),
             "bare_openai": summary(bare),
             "app_ask_fresh_session": summary(fresh),
-            "app_ask_same_session": summary(same),
-            "app_ask_same_session_first_decile": summary(same[:decile]),
-            "app_ask_same_session_last_decile": summary(same[-decile:]),
-            "same_session_last_decile_messages": len(long_payload["messages"]),
-            "bare_openai_last_decile_payload": summary(bare_long),
-            "overhead_same_session_last_decile_ms": round(
-                statistics.median(same[-decile:]) - statistics.median(bare_long), 3
-            ),
             "overhead_fresh_session_ms": {
                 "median": round(statistics.median(fresh) - statistics.median(bare), 3),
                 "p90": round(summary(fresh)["p90_ms"] - summary(bare)["p90_ms"], 3),
             },
+            "paired_fresh_session": paired_summary(fresh_pairs),
+            "app_ask_same_session": summary(same),
+            "app_ask_same_session_first_decile": summary(same[:decile]),
+            "app_ask_same_session_last_decile": summary(same[-decile:]),
+            "paired_same_session_last_decile": paired_summary(long_pairs),
             "server_requests": len(server.requests),
         }
+        if attribution:
+            result["attribution_ms_per_turn"] = attribution
         return {**result, "profile": profile_text}
+
+
+ATTRIBUTED = (
+    ("openclaw.store", "SqliteStore", "append", False),
+    ("openclaw.store", "SqliteStore", "history", False),
+    ("openclaw.store", "SqliteStore", "session", False),
+    ("openclaw.agent", "Agent", "system_prompt", False),
+    ("openclaw.agent", "Agent", "tools_for", False),
+    ("openclaw.agent", None, "select_history", False),
+    ("openclaw.events", "EventBus", "emit", True),
+    ("openclaw.default_plugins.openai_provider", None, "chat_arguments", False),
+)
+"""Kernel functions timed by `--attribute`: (module, class or None, function, is async)."""
+
+
+@contextlib.contextmanager
+def attributed(totals: dict[str, float]) -> Iterator[None]:
+    """Wrap the ATTRIBUTED functions with timers adding to `totals` (seconds), then restore them.
+    A name that no longer exists is skipped, so a refactor does not break the benchmark."""
+    import importlib
+
+    restore: list[tuple[Any, str, Any]] = []
+
+    def timer(label: str, func: Any, is_async: bool) -> Any:
+        if is_async:
+
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
+
+            return timed_async
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
+
+        return timed
+
+    for module_name, class_name, name, is_async in ATTRIBUTED:
+        owner: Any = importlib.import_module(module_name)
+        if class_name is not None:
+            owner = getattr(owner, class_name, None)
+        func = getattr(owner, name, None)
+        if func is None:
+            continue
+        label = f"{class_name or module_name.rsplit('.', 1)[-1]}.{name}"
+        restore.append((owner, name, func))
+        setattr(owner, name, timer(label, func, is_async))
+    try:
+        yield
+    finally:
+        for owner, name, func in restore:
+            setattr(owner, name, func)
 
 
 def profile_report(profiler: cProfile.Profile, turns: int, top: int = 12) -> str:
@@ -434,6 +584,15 @@ def main() -> None:
         metavar="TURNS",
         help="also profile TURNS App.ask turns with cProfile (default 100) and print the top costs",
     )
+    parser.add_argument(
+        "--attribute",
+        nargs="?",
+        type=int,
+        const=300,
+        default=0,
+        metavar="TURNS",
+        help="also time TURNS App.ask turns with timers around kernel functions (default 300)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args()
     cold_runs, turns, warmup = (5, 40, 5) if args.quick else (20, 200, 20)
@@ -441,7 +600,7 @@ def main() -> None:
     started = time.perf_counter()
     step(f"cold start: {cold_runs} interleaved runs of each command")
     cold = bench_cold_start(cold_runs)
-    turn = bench_turn(turns, warmup, args.profile)
+    turn = bench_turn(turns, warmup, args.profile, args.attribute)
     profile_text = turn.pop("profile")
 
     walls = cold["wall"]
@@ -450,31 +609,43 @@ def main() -> None:
         "help_direct": "cold: openclaw --help (console script)",
         "help_path": "cold: openclaw --help (via PATH: shim)",
         "app_build": "cold: python -c 'App(Config())' (wall)",
+        "app_build_no_bytecode": "cold: same, no .pyc cache (PYTHONDONTWRITEBYTECODE=1)",
     }
-    rows: list[tuple[str, Any]] = [(label[name], walls[name]) for name in walls]
+    long_pairs = turn["paired_same_session_last_decile"]
+    low, high = long_pairs["messages"]
+    messages = f"{low}-{high}" if low != high else str(low)
+    rows: list[tuple[str, Any]] = [
+        (label[name], walls[name]) for name in walls if name != "app_build_no_bytecode"
+    ]
     rows += [
         ("  in-process: import openclaw.app", cold["app_import"]),
         ("  in-process: App(Config())", cold["app_build"]),
+        (label["app_build_no_bytecode"], walls["app_build_no_bytecode"]),
+        ("  in-process: import openclaw.app", cold["app_import_no_bytecode"]),
+        ("  in-process: App(Config())", cold["app_build_no_bytecode"]),
         ("turn: bare openai.AsyncOpenAI stream", turn["bare_openai"]),
         ("turn: App.ask, fresh session/turn", turn["app_ask_fresh_session"]),
+        ("  paired in one loop: App.ask", turn["paired_fresh_session"]["app"]),
+        ("  paired in one loop: bare, same request", turn["paired_fresh_session"]["bare"]),
+        ("  paired: App.ask - bare (per pair)", turn["paired_fresh_session"]["difference"]),
         ("turn: App.ask, one growing session", turn["app_ask_same_session"]),
         ("  growing session: first 10% of turns", turn["app_ask_same_session_first_decile"]),
         ("  growing session: last 10% of turns", turn["app_ask_same_session_last_decile"]),
-        (
-            f"  bare SDK, same {turn['same_session_last_decile_messages']}-message request",
-            turn["bare_openai_last_decile_payload"],
-        ),
+        (f"  last 10%: bare, same {messages}-msg request", long_pairs["bare"]),
+        ("  last 10%: App.ask - bare (per pair)", long_pairs["difference"]),
     ]
     print()
     print_table(rows)
     overhead = turn["overhead_fresh_session_ms"]
     print(
-        f"kernel overhead per turn (App.ask fresh session - bare SDK): "
-        f"median {overhead['median']:.2f} ms, p90 {overhead['p90']:.2f} ms"
+        f"kernel overhead per turn, fresh session (App.ask series - bare series): "
+        f"median {overhead['median']:.2f} ms, p90 {overhead['p90']:.2f} ms; "
+        f"paired: median {turn['paired_fresh_session']['difference']['median_ms']:.2f} ms, "
+        f"p90 {turn['paired_fresh_session']['difference']['p90_ms']:.2f} ms"
     )
     print(
-        f"kernel overhead per turn, growing session's last 10% (App.ask - bare SDK, same "
-        f"request): median {turn['overhead_same_session_last_decile_ms']:.2f} ms"
+        f"kernel overhead per turn with a {messages}-message history (paired): "
+        f"median {long_pairs['difference']['median_ms']:.2f} ms"
     )
     kernel_cost = cold["kernel_cost_over_interpreter_ms"]
     print(
@@ -482,15 +653,23 @@ def main() -> None:
         + ", ".join(f"{name} +{ms:.0f} ms" for name, ms in kernel_cost.items())
     )
     heavy = cold["heavy_modules_after_app"]
+    verdict = "PRESENT: " + ", ".join(heavy) if heavy else "none - ok"
     print(
         f"after App(Config()): {cold['modules_after_app']} modules; watched present: "
         f"{', '.join(cold['watched_modules_after_app']) or 'none'}; "
-        f"heavy ({', '.join(HEAVY)}): {'NONE - ok' if not heavy else 'PRESENT: ' + ', '.join(heavy)}"
+        f"heavy ({', '.join(HEAVY)}): {verdict}"
     )
+    top_imports = cold["top_imports_by_self_time"][:5]
     print(
-        "largest self import times building an App: "
-        + ", ".join(f"{r['module']} {r['self_ms']:.1f} ms" for r in cold["top_imports_by_self_time"][:5])
+        "largest self import times building an App (-X importtime, inflated): "
+        + ", ".join(f"{row['module']} {row['self_ms']:.1f} ms" for row in top_imports)
     )
+    if "attribution_ms_per_turn" in turn:
+        shares = dict(turn["attribution_ms_per_turn"])
+        median = shares.pop("turn_median_ms")
+        print(f"\nkernel functions, ms per turn (timed turns: median {median:.2f} ms):")
+        for label, ms in shares.items():
+            print(f"  {ms:7.3f}  {label}")
     if profile_text:
         print()
         print(profile_text, end="")

@@ -29,6 +29,7 @@ from openclaw.events import (
     TurnStarted,
 )
 from openclaw.messages import ContentPart, Message, ToolCall, ToolResult, Usage
+from openclaw.plugins import collect, first_result
 from openclaw.providers import (
     ChatDelta,
     ChatProvider,
@@ -82,8 +83,11 @@ class Agent:
 
     def system_prompt(self, session_key: str) -> str:
         app = self.app
-        extras = app.plugins.hook.extend_system_prompt(
-            session_key=session_key, workspace=str(app.config.workspace)
+        extras = collect(
+            app.plugins,
+            "extend_system_prompt",
+            session_key=session_key,
+            workspace=str(app.config.workspace),
         )
         return build_system_prompt(app.config.agent.name, app.prompt_files, reversed(extras))
 
@@ -211,10 +215,16 @@ class Agent:
     ) -> list[ToolResult]:
         app = self.app
         config = app.config.agent
-        hook = app.plugins.hook.before_tool_call
 
         def before_call(name: str, arguments: dict[str, Any], ctx: ToolCallContext) -> Any:
-            return hook(name=name, arguments=arguments, context=ctx)
+            return first_result(
+                app.plugins,
+                "before_tool_call",
+                lambda plugin, exc: f"the policy plugin {plugin!r} failed ({exc})",
+                name=name,
+                arguments=arguments,
+                context=ctx,
+            )
 
         for call in calls:
             await emit(ToolStarted(context.session_key, call.id, call.name, call.arguments))

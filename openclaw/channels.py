@@ -52,8 +52,11 @@ class InboundMessage:
 
 def apply_inbound_hooks(app: App, message: InboundMessage) -> InboundMessage | str:
     """Let plugins transform or claim a message (`inbound_message` hook): returns the message
-    to process, or the text a plugin answered with instead of an agent turn."""
-    result = app.plugins.hook.inbound_message(message=message)
+    to process, or the text a plugin answered with instead of an agent turn. A plugin that
+    raises is logged and passed over."""
+    from openclaw.plugins import first_result
+
+    result = first_result(app.plugins, "inbound_message", lambda plugin, exc: None, message=message)
     return message if result is None else result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -185,7 +186,13 @@ class Config(BaseModel):
         return _mask(self.model_dump(mode="json"))
 
 
-_SECRET_KEYS = ("key", "token", "secret", "password")
+_SECRET_NAME = re.compile(r"(api_?key|(^|_)token|secret|password|authorization)$", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field called `name` holds a secret (`api_key`, `bot_token`, `password`, ...);
+    `api_key_env` and `tokens` name no secret."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def _mask(value: Any) -> Any:
@@ -193,8 +200,7 @@ def _mask(value: Any) -> Any:
     if isinstance(value, dict):
         masked: dict[str, Any] = {}
         for key, item in value.items():
-            is_secret = any(word in key.lower() for word in _SECRET_KEYS)
-            if is_secret and isinstance(item, str) and item not in ("", "********"):
+            if is_secret_name(key) and isinstance(item, str) and item not in ("", "********"):
                 masked[key] = "********"
             else:
                 masked[key] = _mask(item)

@@ -92,7 +92,7 @@ class TurnFinished(Event):
 class TurnFailed(Event):
     type: ClassVar[str] = "turn.failed"
     error: str = ""
-    kind: str = "error"  # "error", "timeout", "cancelled", "providers"
+    kind: str = "error"  # "error", "timeout", "cancelled", "providers", "provider"
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ def register_tools(register: Callable[[Any], None], context: ToolContext) -> Non
 
     :param register: call with a :class:`openclaw.tools.Tool`, or a
         :class:`openclaw.tools.ToolSource` whose tools are listed afresh at each turn.
-    :param context: the workspace, the config and the sandbox policy.
+    :param context: the config (its ``sandbox`` section included) and the workspace.
     :return: nothing.
     When: once per App, while the registry is built.
     """
@@ -128,7 +128,8 @@ def before_tool_call(
     :param context: the session key, workspace and App of the call.
     :return: ``None`` to allow; a ``str`` to deny with that reason (sent to the model as an
         error result); a ``dict`` to run the tool with these arguments instead.
-    When: before each tool call; the first non-None answer wins.
+    When: before each tool call; the first non-None answer wins. An implementation that
+    raises denies the call (fails closed).
     """
 
 
@@ -140,7 +141,7 @@ def extend_system_prompt(session_key: str, workspace: str) -> str | None:
     :param workspace: the workspace directory.
     :return: text appended after the workspace files, or None. Keep it stable across turns
         so that provider prompt caches keep hitting.
-    When: as each turn builds its system prompt.
+    When: as each turn builds its system prompt; one that raises is logged and left out.
     """
 
 
@@ -151,5 +152,6 @@ def inbound_message(message: InboundMessage) -> InboundMessage | str | None:
     :param message: the message as the channel received it.
     :return: ``None`` to pass it on unchanged; an ``InboundMessage`` to replace it; a ``str``
         to claim it and answer with that text instead of an agent turn.
-    When: for each inbound message, after access control and before commands and the agent.
+    When: for each inbound message a channel receives, before slash commands and the agent
+    (in the gateway, after access control).
     """

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
+import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +22,8 @@ from typing import Any
 import pluggy
 
 from openclaw import hookspecs
+
+log = logging.getLogger("openclaw.plugins")
 
 ENTRY_POINT_GROUP = "openclaw"
 
@@ -237,22 +241,66 @@ def _version() -> str:
     return __version__
 
 
-async def call_each(manager: PluginManager, hook_name: str, **kwargs: Any) -> list[str]:
-    """Call every implementation of a hook, awaiting results that are awaitable; a failing
-    implementation is logged and reported, and the others still run. Returns the problems."""
-    import inspect
-    import logging
-
-    problems: list[str] = []
+def _impls(manager: PluginManager, hook_name: str) -> Iterator[Any]:
+    """A hook's implementations in pluggy's call order (last registered first)."""
     for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
         manager.trace(hook_name, impl.plugin_name)
+        yield impl
+
+
+def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
+    return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+def _report(impl: Any, hook_name: str) -> str:
+    log.exception("plugin %r: %s failed", impl.plugin_name, hook_name)
+    return f"plugin {impl.plugin_name!r}: {hook_name} failed"
+
+
+def collect(manager: PluginManager, hook_name: str, **kwargs: Any) -> list[Any]:
+    """Every implementation's non-None answer; one that raises is logged and left out, so a
+    broken plugin cannot fail a turn."""
+    results = []
+    for impl in _impls(manager, hook_name):
         try:
-            result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+            result = _call(impl, kwargs)
+        except Exception:
+            _report(impl, hook_name)
+            continue
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def first_result(
+    manager: PluginManager,
+    hook_name: str,
+    on_error: Callable[[str, Exception], Any],
+    **kwargs: Any,
+) -> Any:
+    """The first non-None answer (a `firstresult` hook). When an implementation raises, it is
+    logged and `on_error(plugin, exc)` decides: None goes on to the next, anything else is
+    the answer (a policy hook fails closed that way)."""
+    for impl in _impls(manager, hook_name):
+        try:
+            result = _call(impl, kwargs)
+        except Exception as exc:
+            _report(impl, hook_name)
+            result = on_error(impl.plugin_name, exc)
+        if result is not None:
+            return result
+    return None
+
+
+async def call_each(manager: PluginManager, hook_name: str, **kwargs: Any) -> list[str]:
+    """Call every implementation, awaiting awaitable results; one that fails is logged and
+    reported, and the others still run. Returns the problems."""
+    problems: list[str] = []
+    for impl in _impls(manager, hook_name):
+        try:
+            result = _call(impl, kwargs)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            logging.getLogger("openclaw.plugins").exception(
-                "plugin %r: %s failed", impl.plugin_name, hook_name
-            )
-            problems.append(f"plugin {impl.plugin_name!r}: {hook_name} failed: {exc}")
+            problems.append(f"{_report(impl, hook_name)}: {exc}")
     return problems

@@ -262,13 +262,14 @@ class ProviderPool:
         preset_type = next((t for t in types if name in t.presets), None)
         data: dict[str, Any] = dict(preset_type.presets[name]) if preset_type else {}
         data.update(self._configured.get(name, {}))
-        if not data:
+        if preset_type is None and name not in self._configured:
             known = ", ".join(self.known_names(kind)) or "none"
             raise LookupError(
                 f"unknown provider {name!r}: add providers.{name} to the config "
                 f"(with a type) or use one of: {known}"
             )
-        type_name = data.get("type") or (preset_type.name if preset_type else "")
+        default_type = preset_type.name if preset_type else ProviderSettings().type
+        type_name = data.get("type") or default_type
         provider_type = next((t for t in types if t.name == type_name), None)
         if provider_type is None:
             available = ", ".join(t.name for t in types) or "none installed"

@@ -77,7 +77,17 @@ def test_env_secrets_comments_and_masking(openclaw_home, monkeypatch):
     shown = json.dumps(config.public_dict())
     assert "sk-literal-secret-value" not in shown and "ABCDEFsecret" not in shown
     assert "MY_MOONSHOT_KEY" in shown
+    assert config.public_dict()["channels"]["telegram"]["enabled"] is True
     assert "sk-from-env" not in json.dumps(app.status())
+
+
+def test_masking_rule():
+    from openclaw.config import is_secret_name
+
+    secret = ["api_key", "apiKey", "token", "bot_token", "client_secret", "password"]
+    plain = ["api_key_env", "tokens", "history_tokens", "max_tokens", "keyboard", "base_url"]
+    assert all(is_secret_name(name) for name in secret)
+    assert not any(is_secret_name(name) for name in plain)
 
 
 def test_bad_secret_shape_is_reported(openclaw_home):

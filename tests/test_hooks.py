@@ -12,6 +12,7 @@ from openclaw import hookimpl
 from openclaw.channels import ChannelType, InboundMessage
 from openclaw.commands import CommandContext, parse_command, run_command
 from openclaw.default_plugins.terminal_channel import chat_loop
+from openclaw.tools import tool
 
 
 def lines(*texts: str):
@@ -170,3 +171,87 @@ async def test_core_commands(make_app, mock_model):
         assert app.store.history(key) == []
         assert "I am main" in (await run("/start")).text
         assert await run_command(commands, "/unknown", CommandContext(app, key)) is None
+
+
+async def test_runtime_hooks_isolate_a_raising_plugin(make_app, mock_model):
+    class Broken:
+        @hookimpl
+        def before_tool_call(self, name: str, arguments: dict, context: Any):
+            raise RuntimeError("policy bug")
+
+        @hookimpl
+        def extend_system_prompt(self, session_key: str, workspace: str) -> str:
+            raise RuntimeError("prompt bug")
+
+        @hookimpl
+        def inbound_message(self, message: InboundMessage):
+            raise RuntimeError("inbound bug")
+
+    class Fine:
+        @hookimpl
+        def extend_system_prompt(self, session_key: str, workspace: str) -> str:
+            return "Be brief."
+
+    class Echo:
+        @hookimpl
+        def register_tools(self, register: Any, context: Any) -> None:
+            @tool
+            def echo(text: str) -> str:
+                """Repeat the text."""
+                return text
+
+            register(echo)
+
+    mock_model.enqueue(tool_calls=[("echo", {"text": "hi"})]).enqueue("done")
+    out = io.StringIO()
+    async with make_app(plugins=[Echo(), Fine(), Broken()]) as app:
+        await chat_loop(app, app.default_session(), lines("please echo"), out)
+    first, second = mock_model.requests
+    assert first.messages[-1].text == "please echo"  # the raising inbound hook was passed over
+    assert first.messages[0].text.endswith("Be brief.")  # the working extension still applies
+    result = next(m for m in second.messages if m.role == "tool")
+    assert result.is_error and "policy plugin 'Broken' failed (policy bug)" in result.text
+
+
+async def test_a_plugin_can_register_a_provider_type(make_app):
+    from pydantic import BaseModel, ConfigDict
+
+    from openclaw.messages import Usage
+    from openclaw.providers import ChatDelta, ChatResult, ProviderType
+
+    class ShoutSettings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        type: str = "shout"
+        suffix: str = "!"
+
+    class Shout:
+        supports_tools = False
+
+        def __init__(self, name: str, settings: ShoutSettings) -> None:
+            self.name, self.settings = name, settings
+
+        async def stream(self, request):
+            text = request.messages[-1].text.upper() + self.settings.suffix
+            yield ChatDelta(text)
+            yield ChatResult(text, [], Usage(1, 1))
+
+        async def aclose(self) -> None:
+            pass
+
+    class ShoutPlugin:
+        @hookimpl
+        def register_providers(self, register: Any) -> None:
+            register(
+                ProviderType(
+                    "shout", create=Shout, settings_model=ShoutSettings, presets={"loud": {}}
+                )
+            )
+
+    config = {
+        "agent": {"model": "loud/any"},
+        "providers": {"quiet": {"type": "shout", "suffix": "."}},
+    }
+    async with make_app(plugins=[ShoutPlugin()], config=config) as app:
+        assert (await app.ask("hello")).text == "HELLO!"
+        assert (await app.ask("hi", model="quiet/x")).text == "HI."
+        assert app.registry.declared_by("ShoutPlugin") == {"providers": ["shout (chat)"]}

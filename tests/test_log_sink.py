@@ -25,6 +25,7 @@ def test_json_lines_with_levels_and_redaction():
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["turn.finished", "turn.failed"]
     assert records[0]["level"] == "info" and records[0]["rounds"] == 2
+    assert records[0]["tokens"] == 0  # a count, not a secret
     assert "text" not in records[0]  # the conversation stays out of the log
     assert records[1]["level"] == "warning"
     assert "sk-proj" not in records[1]["error"] and "AAH" not in records[1]["error"]

@@ -16,13 +16,10 @@ import tempfile
 from contextlib import aclosing
 from typing import Any
 
-# Set before openclaw builds its Config: the session store and workspace live under it.
-os.environ["OPENCLAW_HOME"] = tempfile.mkdtemp(prefix="openclaw-embed-")
-
-from openclaw import hookimpl  # noqa: E402
-from openclaw.app import App, TurnError  # noqa: E402
-from openclaw.config import Config  # noqa: E402
-from openclaw.events import (  # noqa: E402
+from openclaw import hookimpl
+from openclaw.app import App, TurnError
+from openclaw.config import Config
+from openclaw.events import (
     Event,
     TextDelta,
     ToolFinished,
@@ -30,8 +27,8 @@ from openclaw.events import (  # noqa: E402
     TurnFailed,
     TurnFinished,
 )
-from openclaw.testing.servers import FakeOpenAIServer, Reply  # noqa: E402
-from openclaw.tools import tool  # noqa: E402
+from openclaw.testing.servers import FakeOpenAIServer, Reply
+from openclaw.tools import tool
 
 SESSION = "embed:main:alice:demo"  # {channel}:{agent}:{user}:{chat}
 
@@ -131,5 +128,7 @@ async def main(server: FakeOpenAIServer) -> int:
 
 
 if __name__ == "__main__":
-    with FakeOpenAIServer() as fake:
+    with tempfile.TemporaryDirectory(prefix="openclaw-embed-") as home, FakeOpenAIServer() as fake:
+        # Set before the Config is built: the session store and workspace live under it.
+        os.environ["OPENCLAW_HOME"] = home
         sys.exit(asyncio.run(main(fake)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import click
@@ -21,7 +22,18 @@ def load(ctx: click.Context) -> Config:
         raise click.ClickException(str(exc)) from None
 
 
-def make_app(ctx: click.Context, config: Config | None = None) -> App:
+def make_app(ctx: click.Context, config: Config | None = None, *, warn: bool = True) -> App:
+    """The App; each plugin problem is shown once, as a warning line on stderr (`warn`) or by
+    the caller."""
     from openclaw.app import App
 
-    return App(config or load(ctx))
+    logger = logging.getLogger("openclaw")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # problems are echoed below instead of logged
+    try:
+        app = App(config or load(ctx))
+    finally:
+        logger.setLevel(level)
+    for problem in app.problems if warn else ():
+        click.echo(f"warning: {problem}", err=True)
+    return app

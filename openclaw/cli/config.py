@@ -6,7 +6,7 @@ import json
 
 import click
 
-from openclaw.cli.common import load
+from openclaw.cli.common import load, make_app
 
 
 @click.group()
@@ -18,12 +18,11 @@ def config() -> None:
 @click.pass_context
 def validate(ctx: click.Context) -> None:
     """Check the config file, including the sections plugins validate."""
-    from openclaw.app import App
     from openclaw.config import ConfigError
 
     loaded = load(ctx)
     try:
-        problems = App(loaded).validate_sections()
+        problems = make_app(ctx, loaded).validate_sections()
     except (ConfigError, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
     for problem in problems:

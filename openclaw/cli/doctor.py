@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from openclaw.cli.common import load
+from openclaw.cli.common import load, make_app
 
 if TYPE_CHECKING:
     from openclaw.app import App
@@ -34,12 +34,11 @@ def doctor(ctx: click.Context) -> None:
 
     The only network calls are one model-list request to each configured model's server.
     """
-    from openclaw.app import App
     from openclaw.config import ConfigError
 
     config = load(ctx)
     click.echo(f"{_mark(True)} config: {config.source or 'none (defaults)'}")
-    app = App(config)
+    app = make_app(ctx, config, warn=False)
     try:
         for warning in app.validate_sections():
             click.echo(f"⚠️  {warning}")

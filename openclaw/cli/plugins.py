@@ -39,8 +39,6 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(row['hooks']) or '-'}")
         for category, names in row["registered"].items():
             click.echo(f"  {category}: {', '.join(names)}")
-    for problem in app.problems:
-        click.echo(f"problem: {problem}", err=True)
 
 
 @click.command()
@@ -61,5 +59,3 @@ def tools(ctx: click.Context) -> None:
     for name, tool in sorted(available.items()):
         summary = (tool.description.strip().splitlines() or [""])[0]
         click.echo(f"{name}  [{owners.get(name, '?')}]  {summary}")
-    for problem in app.problems:
-        click.echo(f"problem: {problem}", err=True)

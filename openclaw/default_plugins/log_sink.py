@@ -7,6 +7,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
+from openclaw.config import is_secret_name
 from openclaw.events import Event
 from openclaw.hookspecs import hookimpl
 
@@ -23,14 +24,13 @@ EVENT_LEVELS = {
     "rate.limited": "info",
     "busy.rejected": "warning",
 }
-SECRET_KEY = re.compile(r"(api_?key|token|secret|password|authorization)", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|\d{6,}:[A-Za-z0-9_-]{20,})")
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """A structlog processor: mask secret-named fields and anything shaped like a key or token."""
     for key, value in list(event_dict.items()):
-        if SECRET_KEY.search(key):
+        if is_secret_name(key):
             event_dict[key] = "********"
         elif isinstance(value, str):
             event_dict[key] = SECRET_VALUE.sub("********", value)
