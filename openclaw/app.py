@@ -4,8 +4,9 @@ your own program; the CLI and the gateway are built on it too."""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +89,7 @@ class App:
         self.prompt_files = PromptFiles(self.config.workspace)
         self.agent = Agent(self)
         self._store = store
+        self._on_shutdown: list[Callable[[], Any]] = []
         self.started = False
 
     @property
@@ -106,6 +108,11 @@ class App:
         log.warning(problem)
         self.problems.append(problem)
 
+    def on_shutdown(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` (sync or async) at shutdown, after the `shutdown` hooks: for resources
+        a plugin opened for this App (background processes, browsers, clients)."""
+        self._on_shutdown.append(callback)
+
     async def startup(self) -> App:
         if not self.started:
             self.started = True
@@ -119,6 +126,13 @@ class App:
         self.started = False
         for problem in await call_each(self.plugins, "shutdown", app=self):
             self.log_problem(problem)
+        for callback in reversed(self._on_shutdown):
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("a shutdown callback failed")
         await self.bus.aclose()
         await self.providers.aclose()
         if self._store is not None:

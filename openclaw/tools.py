@@ -60,6 +60,7 @@ class Tool:
     run: ToolFunction
     timeout: float | None = None
     validator: type[BaseModel] | None = field(default=None, repr=False)
+    origin: str = ""  # where the tool was declared, when not a plugin's code (a manifest path)
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
@@ -67,9 +68,14 @@ class Tool:
 
 @runtime_checkable
 class ToolSource(Protocol):
-    """Tools listed afresh at each turn (script manifests, per-workspace tools)."""
+    """Tools listed afresh at each turn (script manifests, per-workspace tools).
+
+    `problems` holds what the last listing skipped and why (a malformed manifest, a name
+    clash); `openclaw tools` shows it.
+    """
 
     name: str
+    problems: list[str]
 
     def tools(self, context: ToolCallContext) -> list[Tool]: ...
 

@@ -255,3 +255,20 @@ async def test_a_plugin_can_register_a_provider_type(make_app):
         assert (await app.ask("hello")).text == "HELLO!"
         assert (await app.ask("hi", model="quiet/x")).text == "HI."
         assert app.registry.declared_by("ShoutPlugin") == {"providers": ["shout (chat)"]}
+
+
+async def test_on_shutdown_callbacks_run_even_if_one_fails(make_app):
+    closed: list[str] = []
+
+    async def close_async() -> None:
+        closed.append("async")
+
+    def broken() -> None:
+        raise RuntimeError("close failed")
+
+    app = make_app()
+    async with app:
+        app.on_shutdown(lambda: closed.append("sync"))
+        app.on_shutdown(broken)
+        app.on_shutdown(close_async)
+    assert closed == ["async", "sync"]  # last registered closes first

@@ -58,4 +58,8 @@ def tools(ctx: click.Context) -> None:
         click.echo("No tools installed. Install openclaw-tools-builtin for shell, files and web.")
     for name, tool in sorted(available.items()):
         summary = (tool.description.strip().splitlines() or [""])[0]
-        click.echo(f"{name}  [{owners.get(name, '?')}]  {summary}")
+        origin = f" ({tool.origin})" if tool.origin else ""
+        click.echo(f"{name}  [{owners.get(name, '?')}]{origin}  {summary}")
+    for source in app.registry.tool_sources:
+        for problem in source.value.problems:
+            click.echo(f"warning: {source.value.name}: {problem}", err=True)
