@@ -62,6 +62,7 @@ class TurnState:
     partial: str = ""  # text streamed in the current round, not yet persisted
     pending_calls: list[ToolCall] = field(default_factory=list)
     model: str = ""
+    tools_offered: bool = True
 
 
 class Agent:
@@ -70,13 +71,21 @@ class Agent:
     def __init__(self, app: App) -> None:
         self.app = app
 
+    def last_resort_refs(self) -> list[str]:
+        """Offline models declared by provider types, tried after every configured one."""
+        if not self.app.config.agent.offline_fallback:
+            return []
+        types = self.app.registry.provider_types_of("chat")
+        return [t.last_resort for t in types if t.last_resort]
+
     def model_refs(self, session_key: str, override: str | None = None) -> list[str]:
-        """The chain for a turn: the override or the session's model, then the fallbacks."""
+        """The chain for a turn: the override or the session's model, then the configured
+        model and fallbacks, then any last-resort offline model."""
         agent = self.app.config.agent
         session = self.app.store.session(session_key)
         first = override or (session.model if session and session.model else None) or agent.model
         refs: list[str] = []
-        for ref in (first, agent.model, *agent.fallbacks):
+        for ref in (first, agent.model, *agent.fallbacks, *self.last_resort_refs()):
             if ref not in refs:
                 refs.append(ref)
         return refs
@@ -162,8 +171,14 @@ class Agent:
             offered = specs if getattr(provider, "supports_tools", True) else []
             return ChatRequest(model=model_name, messages=[system, *history], tools=offered)
 
+        last_resort = set(self.last_resort_refs())
+
         async def on_fallback(event: FallbackEvent) -> None:
-            await emit(ProviderFallback(key, event.failed, event.error, event.next))
+            await emit(
+                ProviderFallback(
+                    key, event.failed, event.error, event.next, event.next in last_resort
+                )
+            )
 
         while True:
             if state.rounds >= config.max_rounds:
@@ -184,6 +199,9 @@ class Agent:
             assert result is not None, "a provider stream ended without a result"
             state.usage.add(result.usage)
             state.model = result.model
+            state.tools_offered = getattr(
+                app.providers.resolve(result.model), "supports_tools", True
+            )
             state.partial = ""
             text = result.text
             if text:
@@ -266,6 +284,7 @@ class Agent:
                 usage=state.usage,
                 model=state.model,
                 stopped=stopped,
+                tools_offered=state.tools_offered,
             )
         )
 

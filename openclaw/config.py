@@ -92,6 +92,7 @@ class AgentConfig(Strict):
     history_tokens: int = Field(12000, ge=256)
     tool_output_chars: int = Field(32000, ge=200)
     tool_timeout: float = Field(60, gt=0)
+    offline_fallback: bool = True
 
 
 class ProviderSettings(BaseModel):

@@ -67,6 +67,7 @@ class ProviderFallback(Event):
     failed: str = ""
     error: str = ""
     next: str = ""
+    last_resort: bool = False  # `next` is an offline last-resort model, not a configured one
 
 
 @dataclass(slots=True)
@@ -79,12 +80,14 @@ class TurnFinished(Event):
     usage: Usage = field(default_factory=Usage)
     model: str = ""
     stopped: str = ""  # "" when the model finished; "max_rounds" when the loop was cut off
+    tools_offered: bool = True  # False when the answering model does not support tools
 
     def footer(self) -> str:
         """The stats line shown under a reply."""
+        model = self.model if self.tools_offered else f"{self.model} (no tools)"
         return (
             f"{self.elapsed_ms:.0f}ms · {self.rounds} round(s) · {self.tools} tool(s) · "
-            f"{self.usage.total} tokens · {self.model}"
+            f"{self.usage.total} tokens · {model}"
         )
 
 

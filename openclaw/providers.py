@@ -54,6 +54,9 @@ class ProviderType:
     settings_model: type[BaseModel] = ProviderSettings
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
+    last_resort: str | None = None
+    """A model ref (`local/smollm2`) tried after every configured model has failed: for an
+    offline model that should answer rather than nothing, but never be preferred."""
 
 
 @dataclass(slots=True)

@@ -288,3 +288,45 @@ def test_tool_decorator_schema_and_context():
     assert asyncio.run(read.run({"path": "a"}, context)) == "a:10:k"
     assert asyncio.run(lookup.run({"query": "x"}, context)) == "X"
     assert json.dumps(read.spec().parameters)
+
+
+class OfflinePlugin:
+    """A provider type declaring a last-resort model that supports no tools."""
+
+    def __init__(self) -> None:
+        from openclaw.testing.mock_provider import MockModel
+
+        self.model = MockModel(default="offline answer", supports_tools=False)
+
+    @hookimpl
+    def register_providers(self, register: Any) -> None:
+        register(self.model.provider_type("offline", last_resort="offline/tiny"))
+
+
+async def test_last_resort_model_answers_after_every_configured_one(make_app, mock_model):
+    offline = OfflinePlugin()
+    mock_model.enqueue(error="down").enqueue(error="down too")
+    config = {"agent": {"model": "mock/a", "fallbacks": ["mock/b"]}}
+    async with make_app(plugins=[offline, ToolsPlugin()], config=config) as app:
+        events = [event async for event in app.run_turn("hi")]
+    fallbacks = [e for e in events if e.type == "provider.fallback"]
+    assert [(e.failed, e.next, e.last_resort) for e in fallbacks] == [
+        ("mock/a", "mock/b", False),
+        ("mock/b", "offline/tiny", True),
+    ]
+    finished = events[-1]
+    assert finished.text == "offline answer" and finished.model == "offline/tiny"
+    assert finished.footer().endswith("offline/tiny (no tools)")
+    assert offline.model.requests[0].tools == []  # never offered tools
+
+
+async def test_last_resort_is_never_preferred_and_can_be_disabled(make_app, mock_model):
+    offline = OfflinePlugin()
+    async with make_app(plugins=[offline]) as app:
+        assert (await app.ask("hi")).model == "mock/test"
+    mock_model.enqueue(error="down")
+    config = {"agent": {"offline_fallback": False}}
+    async with make_app(plugins=[offline], config=config) as app:
+        failed = [event async for event in app.run_turn("hi")][-1]
+    assert failed.type == "turn.failed" and "offline" not in failed.error
+    assert offline.model.requests == []

@@ -70,7 +70,8 @@ async def test_anthropic_turn_with_two_parallel_tool_calls(make_app, anthropic_s
 
 
 async def test_max_rounds_over_http(make_app):
-    with FakeOpenAIServer(default=lambda body: Reply(tool_calls=[("echo", '{"text": "x"}')])) as srv:
+    always_a_tool_call = Reply(tool_calls=[("echo", '{"text": "x"}')])
+    with FakeOpenAIServer(default=lambda body: always_a_tool_call) as srv:
         async with make_app(
             plugins=[Tools()], config=provider_config("openai", srv, max_rounds=4)
         ) as app:

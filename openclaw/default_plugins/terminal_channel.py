@@ -44,6 +44,12 @@ async def render_turn(events: AsyncIterator[Event], out: TextIO) -> TurnFinished
         elif isinstance(event, ToolFinished):
             mark = "✅" if event.ok else "❌"
             line(f"{mark} {event.name} ({event.elapsed_ms:.0f} ms)")
+        elif isinstance(event, ProviderFallback) and event.last_resort:
+            line(
+                f"ℹ️ {event.failed} did not answer ({event.error}); a small offline model "
+                f"({event.next}) is answering. For a real model set agent.model in the config "
+                "or OPENCLAW_MODEL=provider/model (see `openclaw doctor`)."
+            )
         elif isinstance(event, ProviderFallback):
             line(f"↪ {event.failed} failed ({event.error}); trying {event.next}")
         elif isinstance(event, TurnFinished):

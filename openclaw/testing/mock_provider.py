@@ -59,21 +59,25 @@ class MockModel:
         self.script.append(Reply(text, list(tool_calls or []), error, delay, chunks))
         return self
 
+    def provider_type(self, name: str = "mock", **options: Any) -> ProviderType:
+        """A provider type `name` (preset instance of the same name) answering from this
+        script; `options` go to ProviderType (e.g. `last_resort="offline/tiny"`)."""
+        return ProviderType(
+            name=name,
+            create=lambda instance, settings: _MockProvider(instance, self),
+            presets={name: {"type": name}},
+            description="scripted test model",
+            **options,
+        )
+
     def plugin(self) -> tuple[str, object]:
         """A (name, plugin) pair registering the `mock` provider type for `App(plugins=...)`."""
-        model = self
+        provider_type = self.provider_type()
 
         class _Plugin:
             @hookimpl
             def register_providers(self, register: Any) -> None:
-                register(
-                    ProviderType(
-                        name="mock",
-                        create=lambda name, settings: _MockProvider(name, model),
-                        presets={"mock": {"type": "mock"}},
-                        description="scripted test model",
-                    )
-                )
+                register(provider_type)
 
         return "mock-model", _Plugin()
 
