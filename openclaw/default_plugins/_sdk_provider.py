@@ -85,6 +85,7 @@ class SDKChatProvider(ABC):
     failure into a ProviderError with a short message a user can act on."""
 
     sdk_module: ClassVar[str]
+    client_class: ClassVar[str]
 
     def __init__(self, name: str, settings: SDKSettings) -> None:
         self.name = name
@@ -92,9 +93,16 @@ class SDKChatProvider(ABC):
         self.supports_tools = settings.supports_tools
         self._client: Any = None
 
-    @abstractmethod
     def _make_client(self, api_key: str) -> Any:
-        """The SDK's async client."""
+        """The SDK's async client (both SDKs take the same arguments)."""
+        sdk = importlib.import_module(self.sdk_module)
+        return getattr(sdk, self.client_class)(
+            api_key=api_key,
+            base_url=resolve_base_url(self.settings),
+            max_retries=self.settings.max_retries,
+            timeout=self.settings.timeout,
+            default_headers=self.settings.headers or None,
+        )
 
     @abstractmethod
     def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:

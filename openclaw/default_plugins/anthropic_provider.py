@@ -14,7 +14,6 @@ from openclaw.default_plugins._sdk_provider import (
     SDKChatProvider,
     SDKSettings,
     estimated_usage,
-    resolve_base_url,
 )
 from openclaw.hookspecs import hookimpl
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, Usage
@@ -47,17 +46,7 @@ class AnthropicProvider(SDKChatProvider):
     """Claude models through the `anthropic` SDK."""
 
     sdk_module = "anthropic"
-
-    def _make_client(self, api_key: str) -> Any:
-        import anthropic
-
-        return anthropic.AsyncAnthropic(
-            api_key=api_key,
-            base_url=resolve_base_url(self.settings),
-            max_retries=self.settings.max_retries,
-            timeout=self.settings.timeout,
-            default_headers=self.settings.headers or None,
-        )
+    client_class = "AsyncAnthropic"
 
     async def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         text: list[str] = []

@@ -14,7 +14,6 @@ from openclaw.default_plugins._sdk_provider import (
     SDKChatProvider,
     SDKSettings,
     estimated_usage,
-    resolve_base_url,
 )
 from openclaw.hookspecs import hookimpl
 from openclaw.messages import ImagePart, Message, Usage
@@ -46,17 +45,7 @@ class OpenAIProvider(SDKChatProvider):
     """One OpenAI-compatible server, streaming chat completions through the `openai` SDK."""
 
     sdk_module = "openai"
-
-    def _make_client(self, api_key: str) -> Any:
-        import openai
-
-        return openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=resolve_base_url(self.settings),
-            max_retries=self.settings.max_retries,
-            timeout=self.settings.timeout,
-            default_headers=self.settings.headers or None,
-        )
+    client_class = "AsyncOpenAI"
 
     async def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         text: list[str] = []
