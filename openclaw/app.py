@@ -72,6 +72,7 @@ class App:
             entry_points=entry_points,
             environ=dict(environ) if environ is not None else None,
         )
+        self._on_shutdown: list[Callable[[], Any]] = []  # filled by plugins while registering
         self.registry = build_registry(
             self.plugins, ToolContext(self.config, self.config.workspace, self)
         )
@@ -89,7 +90,6 @@ class App:
         self.prompt_files = PromptFiles(self.config.workspace)
         self.agent = Agent(self)
         self._store = store
-        self._on_shutdown: list[Callable[[], Any]] = []
         self.started = False
 
     @property

@@ -7,6 +7,7 @@ plugin are kept as raw data and validated by that plugin's own model (`Config.se
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -14,7 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import core_schema
 
 from openclaw.paths import config_path, default_workspace, openclaw_home
@@ -117,10 +125,48 @@ class ChannelSettings(BaseModel):
 
 
 class SandboxConfig(Strict):
+    """How tools that run commands, touch files or fetch URLs are confined (`openclaw.sandbox`)."""
+
     isolation: Literal["auto", "bubblewrap", "none"] = "auto"
     exec_timeout: float = Field(60, gt=0)
     allowed_paths: list[str] = Field(default_factory=list)
     blocked_commands: list[str] = Field(default_factory=list)
+    network: bool = False
+    allowed_hosts: list[str] = Field(default_factory=list)
+    output_limit: int = Field(64_000, ge=1_000)
+
+    @field_validator("blocked_commands")
+    @classmethod
+    def _check_patterns(cls, entries: list[str]) -> list[str]:
+        """A `re:` entry must compile now, not fail at the first command."""
+        for entry in entries:
+            if not entry.strip():
+                raise ValueError("an entry is empty")
+            if entry.startswith("re:"):
+                try:
+                    re.compile(entry[3:])
+                except re.error as exc:
+                    raise ValueError(
+                        f"{entry!r} is not a valid regular expression: {exc}"
+                    ) from None
+        return entries
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, entries: list[str]) -> list[str]:
+        """Hostnames are compared lower-case; an entry with `/` must be a valid CIDR network."""
+        checked = []
+        for entry in entries:
+            entry = entry.strip().lower().rstrip(".")
+            if not entry:
+                raise ValueError("an entry is empty")
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a valid CIDR network") from None
+            checked.append(entry)
+        return checked
 
 
 class LimitsConfig(Strict):

@@ -7,7 +7,16 @@ import os
 import subprocess
 import sys
 
-HEAVY = ("openai", "anthropic", "aiogram", "disnake", "playwright", "faster_whisper", "piper")
+HEAVY = (
+    "openai",
+    "anthropic",
+    "aiogram",
+    "disnake",
+    "playwright",
+    "faster_whisper",
+    "piper",
+    "llama_cpp",
+)
 
 PROBE = """
 import json, sys

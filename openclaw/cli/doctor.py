@@ -30,7 +30,8 @@ def _mark(ok: bool) -> str:
 @click.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
-    """Check the config, the plugins, each configured model's provider and optional binaries.
+    """Check the config, the plugins, each configured model's provider (and any offline
+    last-resort model) and optional binaries.
 
     The only network calls are one model-list request to each configured model's server.
     """
@@ -51,7 +52,9 @@ def doctor(ctx: click.Context) -> None:
     click.echo(f"   plugins: {', '.join(app.plugins.names())}")
     for problem in app.problems:
         click.echo(f"{_mark(False)} {problem}")
-    failures = asyncio.run(check_models(app, [config.agent.model, *config.agent.fallbacks]))
+    refs = [config.agent.model, *config.agent.fallbacks]
+    refs += [ref for ref in app.agent.last_resort_refs() if ref not in refs]
+    failures = asyncio.run(check_models(app, refs))
     for binary, purpose in OPTIONAL_BINARIES.items():
         found = shutil.which(binary)
         click.echo(f"{'✅' if found else '➖'} {binary}: {found or 'not found'} — {purpose}")

@@ -1,0 +1,1 @@
+"""openclaw-tools-builtin: the agent's hands (shell, files, search, web, processes, sessions)."""

@@ -1,0 +1,27 @@
+"""Hook implementations only; each tool family lives in its own module, imported when the
+App registers its tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openclaw import hookimpl
+
+
+@hookimpl
+def register_tools(register: Any, context: Any) -> None:
+    from openclaw.sandbox import SandboxPolicy
+    from openclaw_tools_builtin import exec_tools, files, scripts, search, sessions, web
+
+    policy = SandboxPolicy.from_config(context.config)
+    for module in (exec_tools, files, search, web, sessions):
+        for tool in module.make_tools(policy, context):
+            register(tool)
+    register(scripts.ScriptTools(policy))
+
+
+@hookimpl
+def register_providers(register: Any) -> None:
+    from openclaw_tools_builtin.web import DUCKDUCKGO
+
+    register(DUCKDUCKGO)

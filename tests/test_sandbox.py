@@ -1,0 +1,560 @@
+"""The sandbox policy against real processes, files and sockets.
+
+The adversarial inputs live as data in tests/sandbox_cases.py; every one must be refused or
+contained, and the run's report ends with "sandbox adversarial table: N cases, N refused or
+contained". bubblewrap is required here (`.ci/run` installs it): the isolation tests never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from openclaw.config import Config, ConfigError, load_config
+from openclaw.sandbox import (
+    COMMAND_RULES,
+    Isolation,
+    ProcessResult,
+    SandboxDenied,
+    SandboxPolicy,
+    kill_process_group,
+)
+from openclaw.tools import ToolError
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "sandbox_cases", Path(__file__).with_name("sandbox_cases.py")
+)
+assert _spec is not None and _spec.loader is not None
+cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases)
+
+ISOLATIONS: tuple[Isolation, ...] = ("none", "bubblewrap")
+TABLE_SIZE = (
+    len(cases.COMMANDS)
+    + len(cases.PATHS)
+    + len(cases.URLS)
+    + len(cases.PROCESSES) * len(ISOLATIONS)
+    + len(cases.ISOLATED)
+)
+ATTEMPTED: set[str] = set()
+CONTAINED: set[str] = set()
+
+
+def summary() -> str:
+    return (
+        f"sandbox adversarial table: {len(ATTEMPTED)} cases, "
+        f"{len(CONTAINED & ATTEMPTED)} refused or contained"
+    )
+
+
+class _Report:
+    """Puts the adversarial count in pytest's terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if ATTEMPTED:
+            terminalreporter.write_sep("-", summary())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def adversarial_report(request: pytest.FixtureRequest) -> None:
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("sandbox-adversarial-report"):
+        manager.register(_Report(), "sandbox-adversarial-report")
+
+
+@pytest.fixture
+def tally() -> Callable[[str], Callable[[], None]]:
+    """`done = tally(case)` marks a case attempted; calling `done()` marks it contained."""
+
+    def attempt(case: str) -> Callable[[], None]:
+        ATTEMPTED.add(case)
+        return lambda: CONTAINED.add(case)
+
+    return attempt
+
+
+def rule_pattern(rule: str) -> str:
+    return f"blocked by sandbox rule '{re.escape(rule)}'"
+
+
+def alive(marker: str) -> list[int]:
+    """Live (non-zombie) processes whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def gone(marker: str, within: float = 3.0) -> bool:
+    deadline = time.monotonic() + within
+    while alive(marker):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+@dataclass
+class Layout:
+    """A workspace with links pointing out, a folder outside it, a protected file."""
+
+    base: Path
+    workspace: Path
+    outside: Path
+    shared: Path
+    protected: Path
+
+    def policy(self, **kwargs: object) -> SandboxPolicy:
+        return SandboxPolicy(
+            self.workspace,
+            allowed_paths=[self.shared],
+            protected_paths=[self.protected],
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def fill(self, text: str, **extra: object) -> str:
+        return text.format(
+            outside=self.outside,
+            outside_name=self.outside.name,
+            protected=self.protected,
+            **extra,
+        )
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    workspace = tmp_path / "ws"
+    outside = tmp_path / "outside"
+    shared = tmp_path / "shared"
+    for folder in (workspace / "sub", outside, shared):
+        folder.mkdir(parents=True)
+    (outside / "secret").write_text("TOP-SECRET")
+    protected = shared / "openclaw.json"
+    protected.write_text('{"api_key": "SECRET-CONFIG"}')
+    links = {
+        "etc": "/etc",
+        "out": str(outside),
+        "chain1": str(workspace / "out"),
+        "chain2": str(workspace / "chain1"),
+        "dangling": str(outside / "nothing"),
+        "loop1": "loop2",
+        "loop2": "loop1",
+        "inside": str(workspace / "sub"),
+    }
+    for name, target in links.items():
+        (workspace / name).symlink_to(target)
+    os.link(outside / "secret", workspace / "hard")
+    return Layout(tmp_path, workspace, outside, shared, protected)
+
+
+@pytest.fixture
+async def local_server() -> AsyncIterator[dict[str, object]]:
+    """An HTTP server on 127.0.0.1 and 127.0.0.2 that counts the requests it gets."""
+    state: dict[str, object] = {"hits": 0}
+
+    async def hello(request: web.Request) -> web.Response:
+        state["hits"] = int(state["hits"]) + 1  # type: ignore[call-overload]
+        return web.Response(text="inside")
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://127.0.0.2:{state['port2']}/")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    app.router.add_get("/redirect", redirect)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    first = web.TCPSite(runner, "127.0.0.1", 0)
+    second = web.TCPSite(runner, "127.0.0.2", 0)
+    await first.start()
+    await second.start()
+    state["port"] = first._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state["port2"] = second._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield state
+    await runner.cleanup()
+
+
+# -- the adversarial table --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "rule"), cases.COMMANDS)
+async def test_blocked_command(command: str, rule: str, tmp_path: Path, tally) -> None:
+    done = tally(f"command: {command}")
+    policy = SandboxPolicy(tmp_path / "ws")
+    with pytest.raises(SandboxDenied, match=rule_pattern(rule)):
+        policy.check_command(command)
+    marker = tmp_path / "ws" / "ran"
+    with pytest.raises(SandboxDenied, match=rule_pattern(rule)):
+        await policy.run(f"touch {marker}; {command}")
+    assert not marker.exists()
+    done()
+
+
+@pytest.mark.parametrize(("case", "path", "write", "rule"), cases.PATHS)
+async def test_path_escape(case: str, path: str, write: bool, rule: str, layout: Layout, tally):
+    done = tally(f"path: {case}")
+    policy = layout.policy()
+    if "made" in path:
+        result = await policy.run("ln -s /etc/passwd made")
+        assert result.exit_code == 0, result.stderr
+    with pytest.raises(SandboxDenied, match=rule_pattern(rule)) as denied:
+        policy.resolve_path(layout.fill(path), write=write)
+    assert Path(layout.fill(path)).name in str(denied.value)  # names what it refused
+    done()
+
+
+@pytest.mark.parametrize(("url", "rule"), cases.URLS)
+async def test_ssrf_target(url: str, rule: str, local_server, tmp_path: Path, tally) -> None:
+    done = tally(f"url: {url}")
+    policy = SandboxPolicy(tmp_path / "ws")
+    url = url.format(port=local_server["port"])
+    with pytest.raises(SandboxDenied, match=rule_pattern(rule)):
+        policy.check_url(url)
+    with pytest.raises(SandboxDenied, match=rule_pattern(rule)):
+        await policy.check_url_async(url)
+    if str(local_server["port"]) in url:
+        # a client that skipped the check is stopped at connect time, before any request
+        # (aiohttp itself rejects the non-canonical IPv4 spellings)
+        connector = policy.ssrf_guarded_connector()
+        async with aiohttp.ClientSession(connector=connector) as session:
+            with pytest.raises((SandboxDenied, aiohttp.InvalidUrlClientError)):
+                await session.get(url)
+        assert local_server["hits"] == 0
+    done()
+
+
+def no_more_than(limit: int, text: str) -> bool:
+    return len(text) <= limit + 100
+
+
+PROCESS_CHECKS: dict[str, Callable[[ProcessResult, float, int], bool]] = {
+    "200 MB of stdout": lambda r, elapsed, peak: (
+        r.truncated
+        and r.stdout.startswith("aaaa")
+        and r.stdout.endswith("aaaa")
+        and "[... 199980000 bytes truncated ...]" in r.stdout
+        and no_more_than(20_000, r.stdout)
+        and peak < 8_000_000
+    ),
+    "100 MB of binary stderr": lambda r, elapsed, peak: (
+        r.truncated
+        and no_more_than(20_000 * 3, r.stderr)  # each bad byte may become one 1-char U+FFFD
+        and "bytes truncated" in r.stderr
+        and peak < 8_000_000
+    ),
+    "binary stdout": lambda r, elapsed, peak: r.exit_code == 0 and "\ufffd" in r.stdout,
+    "hanging command": lambda r, elapsed, peak: r.timed_out and r.exit_code is None,
+    "child ignoring SIGTERM": lambda r, elapsed, peak: r.timed_out,
+    "background grandchild": lambda r, elapsed, peak: not r.timed_out and elapsed < 5,
+    "grandchild at timeout": lambda r, elapsed, peak: r.timed_out,
+    "fork attempt": lambda r, elapsed, peak: r.timed_out,
+    "python fork loop": lambda r, elapsed, peak: r.timed_out,
+    "unread stdin flood": lambda r, elapsed, peak: r.exit_code == 0 and elapsed < 5,
+}
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+@pytest.mark.parametrize(("case", "command", "timeout"), cases.PROCESSES)
+async def test_process_contained(
+    case: str, command: str, timeout: float, isolation: Isolation, tmp_path: Path, tally
+) -> None:
+    done = tally(f"process ({isolation}): {case}")
+    policy = SandboxPolicy(
+        tmp_path / "ws", isolation=isolation, exec_timeout=timeout, output_limit=20_000
+    )
+    stdin = b"x" * 10_000_000 if "stdin" in case else None
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        result = await policy.run(command, stdin=stdin)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+    assert result.isolation == isolation
+    assert elapsed < timeout + 3, f"{case} took {elapsed:.1f}s"
+    assert PROCESS_CHECKS[case](result, elapsed, peak), (result, elapsed, peak)
+    for marker in re.findall(r"sleep\(?(6\d\d)", command):
+        assert await gone(f"sleep {marker}") and await gone(f"sleep({marker})"), marker
+    done()
+
+
+@pytest.mark.parametrize(("case", "command"), cases.ISOLATED)
+async def test_isolated_by_bubblewrap(
+    case: str, command: str, layout: Layout, local_server, tally
+) -> None:
+    done = tally(f"isolated: {case}")
+    policy = layout.policy(isolation="bubblewrap")
+    victim = await asyncio.create_subprocess_exec("sleep", "620")
+    try:
+        command = layout.fill(command, port=local_server["port"], victim=victim.pid)
+        policy.check_command(command)  # the blocklist does not match: isolation must hold
+        result = await policy.run(command, timeout=10)
+        assert result.isolation == "bubblewrap"
+        output = result.stdout + result.stderr
+        assert "TOP-SECRET" not in output and "SECRET-CONFIG" not in output
+        assert "connected" not in output and "inside" not in result.stdout
+        assert local_server["hits"] == 0
+        assert not (layout.outside / "pwned").exists()
+        assert not Path("/etc/openclaw-probe").exists()
+        assert victim.returncode is None
+        assert await gone("sleep 619")
+        if case != "setsid escape":
+            assert result.exit_code != 0 or not result.stdout.strip(), result
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            victim.kill()
+        await victim.wait()
+    done()
+
+
+def test_adversarial_table_summary() -> None:
+    """Runs last in this file: every case attempted so far was refused or contained."""
+    assert TABLE_SIZE >= 60
+    assert ATTEMPTED <= CONTAINED, f"{summary()}; failed: {sorted(ATTEMPTED - CONTAINED)}"
+    print(summary())
+
+
+# -- the blocklist ----------------------------------------------------------------------------
+
+
+def test_rules_are_many_named_covered_and_documented() -> None:
+    names = [rule.name for rule in COMMAND_RULES]
+    assert len(names) >= 30 and len(set(names)) == len(names)
+    covered = {rule for _, rule in cases.COMMANDS}
+    assert set(names) <= covered, f"rules without a case: {set(names) - covered}"
+    security = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"`{name}`" in security, f"rule {name!r} is not in docs/security.md"
+
+
+@pytest.mark.parametrize("command", cases.ALLOWED)
+def test_everyday_commands_pass(command: str, tmp_path: Path) -> None:
+    SandboxPolicy(tmp_path / "ws").check_command(command)
+
+
+def test_user_rules_words_and_regexes(tmp_path: Path) -> None:
+    policy = SandboxPolicy(tmp_path / "ws", blocked_commands=["git push", r"re:^npm\s+publish\b"])
+    with pytest.raises(SandboxDenied, match=r"'sandbox.blocked_commands: git push': git push"):
+        policy.check_command("cd repo && /usr/bin/git   push origin main")
+    with pytest.raises(SandboxDenied, match=r"blocked_commands: re:"):
+        policy.check_command("sudo npm publish --access public")
+    policy.check_command("git pushd")  # plain entries match whole words only
+    policy.check_command("echo npm publish")
+
+
+def test_config_keys_and_validation(openclaw_home: Path) -> None:
+    config = load_config()
+    sandbox = config.sandbox
+    assert (sandbox.network, sandbox.allowed_hosts, sandbox.output_limit) == (False, [], 64_000)
+    (openclaw_home / "openclaw.json").write_text(
+        json.dumps({"sandbox": {"blocked_commands": ["re:(unclosed"]}})
+    )
+    with pytest.raises(ConfigError, match=r"sandbox.blocked_commands: .*regular expression"):
+        load_config()
+    (openclaw_home / "openclaw.json").write_text(
+        json.dumps({"sandbox": {"allowed_hosts": ["10.0.0.0/33"]}})
+    )
+    with pytest.raises(ConfigError, match=r"sandbox.allowed_hosts: .*CIDR"):
+        load_config()
+
+
+def test_clamp_timeout(tmp_path: Path) -> None:
+    policy = SandboxPolicy(tmp_path / "ws")
+    assert policy.clamp_timeout(None) == 60
+    assert policy.clamp_timeout(5) == 5
+    assert policy.clamp_timeout(3600) == 60
+    assert policy.clamp_timeout(0) == policy.clamp_timeout(-3) == 60
+    assert policy.clamp_timeout(float("nan")) == 60
+    assert SandboxPolicy(tmp_path, exec_timeout=10).clamp_timeout(None) == 10
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_allowed_work_still_works(isolation: str, layout: Layout) -> None:
+    policy = layout.policy(isolation=isolation)
+    result = await policy.run("echo hello; echo oops >&2; exit 3")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "hello\n", "oops\n")
+    written = await policy.run("mkdir -p notes && echo kept > notes/a.txt && cat notes/a.txt")
+    assert written.stdout == "kept\n"
+    assert (layout.workspace / "notes" / "a.txt").read_text() == "kept\n"
+    assert (await policy.run(["cat", "notes/a.txt"])).stdout == "kept\n"
+    assert (await policy.run("pwd")).stdout.strip() == str(layout.workspace)
+    shared = await policy.run("echo s > out.txt && cat out.txt", cwd=layout.shared)
+    assert shared.stdout == "s\n" and (layout.shared / "out.txt").exists()
+    piped = await policy.run(
+        "python3 -c 'import sys; print(sys.stdin.read().upper())'", stdin=b"hi"
+    )
+    assert piped.stdout == "HI\n"
+    assert (await policy.run(["printf", "%s|", "a b", "c"])).stdout == "a b|c|"
+
+
+async def test_cwd_is_checked(layout: Layout) -> None:
+    policy = layout.policy(isolation="none")
+    with pytest.raises(SandboxDenied, match="symlink escape"):
+        await policy.run("ls", cwd=layout.workspace / "out")
+    with pytest.raises(SandboxDenied, match="path allowlist"):
+        await policy.spawn("ls", cwd=Path("/etc"))
+
+
+async def test_cancelling_a_run_kills_its_group(tmp_path: Path) -> None:
+    policy = SandboxPolicy(tmp_path / "ws", isolation="none")
+    task = asyncio.ensure_future(policy.run("sleep 621 & sleep 622"))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await gone("sleep 621") and await gone("sleep 622")
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_spawn_runs_in_the_background_and_dies_with_its_group(
+    isolation: Isolation, tmp_path: Path
+) -> None:
+    policy = SandboxPolicy(tmp_path / "ws", isolation=isolation)
+    process = await policy.spawn("echo up; sleep 623 & sleep 624")
+    assert process.stdout is not None
+    assert await process.stdout.readline() == b"up\n"
+    kill_process_group(process)
+    await process.wait()
+    assert await gone("sleep 623") and await gone("sleep 624")
+    with pytest.raises(SandboxDenied, match="recursive delete of /"):
+        await policy.spawn("sleep 1; rm -rf /")
+
+
+async def test_secrets_stay_out_of_commands(openclaw_home: Path, monkeypatch) -> None:
+    (openclaw_home / "openclaw.json").write_text(
+        json.dumps({"providers": {"x": {"type": "openai", "api_key": {"$env": "ODDLY_NAMED"}}}})
+    )
+    monkeypatch.setenv("ODDLY_NAMED", "value-1")
+    monkeypatch.setenv("OPENAI_API_KEY", "value-2")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "value-3")
+    monkeypatch.setenv("HARMLESS_SETTING", "value-4")
+    config = load_config()
+    policy = SandboxPolicy.from_config(config)
+    result = await policy.run("env")
+    assert "value-4" in result.stdout
+    assert not re.search(r"value-[123]", result.stdout)
+    assert policy.workspace.is_dir()  # created on first use
+    with pytest.raises(SandboxDenied, match="protected path"):
+        policy.resolve_path(openclaw_home / "openclaw.json")
+    with pytest.raises(SandboxDenied, match="protected path"):
+        policy.resolve_path(config.sessions_db)
+    assert policy.resolve_path("notes.md") == policy.workspace.resolve() / "notes.md"
+
+
+async def test_bubblewrap_missing_fails_closed(tmp_path: Path, monkeypatch, caplog) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    marker = tmp_path / "ws" / "ran"
+    strict = SandboxPolicy(tmp_path / "ws", isolation="bubblewrap")
+    with pytest.raises(SandboxDenied, match=r"'isolation'.*bwrap was not found on PATH"):
+        await strict.run(f": > {marker}")
+    assert not marker.exists()
+    assert strict.describe_isolation()[0] is False
+    degraded = SandboxPolicy(tmp_path / "ws", isolation="auto")
+    with caplog.at_level(logging.WARNING, logger="openclaw.sandbox"):
+        result = await degraded.run(f": > {marker}")
+    assert result.isolation == "none" and marker.exists()
+    assert "WITHOUT isolation" in caplog.text
+    assert degraded.describe_isolation() == (
+        False,
+        "commands run WITHOUT isolation (bwrap unusable): only the blocklist applies",
+    )
+
+
+def test_isolation_is_reported(tmp_path: Path) -> None:
+    isolated, line = SandboxPolicy(tmp_path, isolation="auto").describe_isolation()
+    assert isolated and line.startswith("commands run in bubblewrap") and "no network" in line
+    assert SandboxPolicy(tmp_path, isolation="none").describe_isolation()[0] is False
+
+
+async def test_network_flag_lets_a_command_connect(layout: Layout, local_server) -> None:
+    policy = layout.policy(isolation="bubblewrap", network=True)
+    url = f"http://127.0.0.1:{local_server['port']}/"
+    result = await policy.run(
+        ["python3", "-c", f"import urllib.request as u; print(u.urlopen('{url}').read().decode())"]
+    )
+    assert result.stdout == "inside\n", result.stderr
+
+
+# -- URLs -------------------------------------------------------------------------------------
+
+
+async def test_allowed_hosts_and_redirects(local_server, tmp_path: Path) -> None:
+    port = local_server["port"]
+    for allowed, url in (
+        (["127.0.0.1/32"], f"http://127.0.0.1:{port}/"),
+        (["localhost"], f"http://localhost:{port}/"),
+        (["127.0.0.1"], f"http://127.0.0.1:{port}/"),
+    ):
+        policy = SandboxPolicy(tmp_path, allowed_hosts=allowed)
+        await policy.check_url_async(url)
+        async with (
+            aiohttp.ClientSession(connector=policy.ssrf_guarded_connector()) as session,
+            session.get(url) as response,
+        ):
+            assert await response.text() == "inside"
+    policy = SandboxPolicy(tmp_path, allowed_hosts=["127.0.0.1"])
+    async with aiohttp.ClientSession(connector=policy.ssrf_guarded_connector()) as session:
+        with pytest.raises(SandboxDenied, match=r"127\.0\.0\.2, a loopback address"):
+            await session.get(f"http://127.0.0.1:{port}/redirect")
+
+
+def test_public_addresses_pass_and_unknown_hosts_fail(tmp_path: Path) -> None:
+    policy = SandboxPolicy(tmp_path)
+    policy.check_url("https://93.184.215.14/page")
+    policy.check_url("http://[2606:4700:4700::1111]/")
+    with pytest.raises(ToolError, match="cannot resolve"):
+        policy.check_url("http://no-such-host.invalid/")
+
+
+def test_from_config_reads_every_key(tmp_path: Path) -> None:
+    config = Config.model_validate(
+        {
+            "agent": {"workspace": str(tmp_path / "ws")},
+            "sandbox": {
+                "isolation": "none",
+                "exec_timeout": 5,
+                "allowed_paths": ["extra"],
+                "blocked_commands": ["make deploy"],
+                "network": True,
+                "allowed_hosts": ["Intranet.Local.", "10.1.0.0/16"],
+                "output_limit": 2000,
+            },
+        }
+    )
+    policy = SandboxPolicy.from_config(config)
+    assert policy.clamp_timeout(None) == 5 and policy.output_limit == 2000 and policy.network
+    assert policy.resolve_path("extra/x", write=True) == (tmp_path / "ws" / "extra" / "x")
+    assert policy.isolation() == "none"
+    with pytest.raises(SandboxDenied, match="make deploy"):
+        policy.check_command("make deploy")
+    policy.check_url("http://10.1.2.3/")
+    policy.check_url("http://intranet.local/")
+    with pytest.raises(SandboxDenied):
+        policy.check_url("http://10.2.0.1/")
