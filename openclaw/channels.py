@@ -1,9 +1,14 @@
-"""Channels: how a message arrives (`InboundMessage`) and how a channel type is declared."""
+"""Channels: how a message arrives (`InboundMessage`), the small surface a channel offers for
+replies (`ChannelSurface`), the running channel (`Channel`) and how a type is declared.
+
+A channel plugin implements transport only: receiving messages and the surface below. Commands,
+limits, sessions and the streaming reply come from the kernel, the same for every channel.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -12,6 +17,7 @@ from openclaw.messages import ContentPart, ImagePart, TextPart
 
 if TYPE_CHECKING:
     from openclaw.app import App
+    from openclaw.gateway import Gateway
 
 
 @dataclass(slots=True)
@@ -60,9 +66,63 @@ def apply_inbound_hooks(app: App, message: InboundMessage) -> InboundMessage | s
     return message if result is None else result
 
 
+class MarkupRejected(Exception):
+    """Raised by a surface when the platform refused the message's markup; the streaming reply
+    then sends the same text as plain text."""
+
+
+@runtime_checkable
+class ChannelSurface(Protocol):
+    """What the kernel's streaming reply drives. Message ids are the platform's, as strings.
+
+    `markdown=True` asks for the platform's markdown; the surface formats/escapes it
+    (`format_markdown`) and raises MarkupRejected when the platform refuses it. Transient
+    platform errors (rate limits, 5xx, dropped connections) are retried inside the surface;
+    what still fails raises.
+    """
+
+    max_len: int  # longest message the platform accepts, in characters
+
+    async def send_text(
+        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
+    ) -> str: ...
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
+    ) -> None: ...
+
+    async def send_typing(self, chat_id: str) -> None: ...
+
+    async def send_file(
+        self, chat_id: str, filename: str, data: bytes, caption: str = ""
+    ) -> None: ...
+
+    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None: ...
+
+    def format_markdown(self, text: str) -> str: ...
+
+
+@runtime_checkable
+class Channel(ChannelSurface, Protocol):
+    """A running channel: receives messages and hands them to `gateway.handle(self, message)`.
+
+    `run` returns when `stop` is called (and raises when the connection is lost for good: the
+    gateway restarts it with backoff). `state` is shown in `/status` and the metrics.
+    """
+
+    name: str  # the config name, e.g. "telegram"
+    prefix: str  # the session-key prefix, e.g. "tg"
+    state: str  # "starting", "running", "reconnecting", "stopped", "failed: <why>"
+
+    async def run(self, gateway: Gateway) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelType:
-    """A kind of channel a plugin offers: `create(app, settings)` builds a running channel."""
+    """A kind of channel a plugin offers: `create(app, settings)` builds a `Channel` from its
+    validated `channels.<name>` settings (`settings_model`)."""
 
     name: str
     create: Any
