@@ -116,6 +116,24 @@ class ChatProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One web search hit."""
+
+    title: str
+    url: str
+    snippet: str = ""
+
+
+@runtime_checkable
+class SearchProvider(Protocol):
+    """A provider of kind "search" (web search backends); raises ProviderError on failure."""
+
+    name: str
+
+    async def search(self, query: str, max_results: int) -> list[SearchResult]: ...
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     """`provider/model` → (provider, model); the model part may itself contain slashes."""
     provider, sep, model = ref.partition("/")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urljoin, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.config import ConfigError
-from openclaw.providers import ProviderError, ProviderType
+from openclaw.providers import ProviderError, ProviderType, SearchProvider, SearchResult
 from openclaw.sandbox import SandboxDenied
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
@@ -29,24 +29,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = "Mozilla/5.0 (compatible; openclaw)"
 MAX_REDIRECTS = 10
-
-# --- the search provider kind ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    title: str
-    url: str
-    snippet: str = ""
-
-
-@runtime_checkable
-class SearchProvider(Protocol):
-    """A provider of kind "search": `search` raises ProviderError when the backend fails."""
-
-    name: str
-
-    async def search(self, query: str, max_results: int) -> list[SearchResult]: ...
 
 
 def _http_url(value: str) -> str:
