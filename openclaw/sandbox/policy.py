@@ -1,0 +1,289 @@
+"""`SandboxPolicy`: the one object every tool goes through, tying the layers together with the
+settings of the config's `sandbox` section: the blocklist (`rules`), the path allowlist
+(`paths`), OS isolation and running commands (`processes`), and the SSRF guard (`urls`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from openclaw.sandbox.errors import SandboxDenied, deny
+from openclaw.sandbox.paths import ensure_workspace, resolve, resolve_path
+from openclaw.sandbox.processes import (
+    Isolation,
+    ProcessResult,
+    bubblewrap_args,
+    environment,
+    run_process,
+    secret_env_names,
+    start_process,
+)
+from openclaw.sandbox.rules import check_blocklist, user_rule
+from openclaw.sandbox.urls import UrlGuard
+from openclaw.tools import ToolError
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import aiohttp
+
+    from openclaw.config import Config
+
+log = logging.getLogger("openclaw.sandbox")
+
+
+class SandboxPolicy:
+    """Decides what commands may run and which paths may be read or written, runs commands
+    (isolated with bubblewrap when available), and checks URLs against SSRF.
+
+    Build it with `SandboxPolicy.from_config(config)`; the same policy object serves every tool.
+    """
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        allowed_paths: Sequence[Path] = (),
+        blocked_commands: Sequence[str] = (),
+        isolation: Literal["auto", "bubblewrap", "none"] = "auto",
+        exec_timeout: float = 60.0,
+        network: bool = False,
+        allowed_hosts: Sequence[str] = (),
+        output_limit: int = 64_000,
+        protected_paths: Sequence[Path] = (),
+        secret_env: Iterable[str] = (),
+    ) -> None:
+        self.workspace = Path(workspace).expanduser().absolute()
+        self.allowed_paths = [
+            p if p.is_absolute() else self.workspace / p
+            for p in (Path(p).expanduser() for p in allowed_paths)
+        ]
+        self.blocked_commands = list(blocked_commands)
+        self._user_rules = [(entry, user_rule(entry)) for entry in self.blocked_commands]
+        self.isolation_mode = isolation
+        self.exec_timeout = float(exec_timeout)
+        self.network = network
+        self.output_limit = output_limit
+        self.protected_paths = [Path(p).expanduser().absolute() for p in protected_paths]
+        self.secret_env = set(secret_env)
+        self._urls = UrlGuard(allowed_hosts)
+        self._probed: dict[str, str | None] = {}  # bwrap path -> error of a trial run
+        self._warned: set[str] = set()
+
+    @classmethod
+    def from_config(cls, config: Config) -> SandboxPolicy:
+        """The policy of `config.sandbox`; the config file, the sessions database and
+        `$OPENCLAW_HOME` are protected, and `$env` secrets are kept out of commands."""
+        sandbox = config.sandbox
+        database = config.sessions_db
+        protected = [config.home, database] + [
+            database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal")
+        ]
+        if config.source is not None:
+            protected.append(config.source)
+        return cls(
+            config.workspace,
+            allowed_paths=[Path(p) for p in sandbox.allowed_paths],
+            blocked_commands=sandbox.blocked_commands,
+            isolation=sandbox.isolation,
+            exec_timeout=sandbox.exec_timeout,
+            network=sandbox.network,
+            allowed_hosts=sandbox.allowed_hosts,
+            output_limit=sandbox.output_limit,
+            protected_paths=protected,
+            secret_env=secret_env_names(config.model_dump(mode="json")),
+        )
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def check_command(self, command: str) -> None:
+        """Raise SandboxDenied naming the rule when `command` matches the blocklist."""
+        check_blocklist(command, self._user_rules)
+
+    def clamp_timeout(self, requested: float | None) -> float:
+        """`requested` limited to the configured maximum (the maximum when None, non-positive
+        or not a number), so a model cannot ask for an hour-long command."""
+        if requested is None or not math.isfinite(requested) or requested <= 0:
+            return self.exec_timeout
+        return min(float(requested), self.exec_timeout)
+
+    def isolation(self) -> Isolation:
+        """The isolation commands get now: "bubblewrap" or "none".
+
+        `auto` uses bubblewrap when `bwrap` is on PATH and works here (a trial run, once),
+        else none with a warning; `bubblewrap` raises SandboxDenied instead (fails closed)."""
+        if self.isolation_mode == "none":
+            return "none"
+        bwrap = shutil.which("bwrap")
+        problem = "bwrap was not found on PATH" if bwrap is None else self._probe(bwrap)
+        if problem is None:
+            return "bubblewrap"
+        if self.isolation_mode == "bubblewrap":
+            raise deny(
+                "isolation",
+                f'sandbox.isolation is "bubblewrap" but {problem}; install bubblewrap '
+                '(Debian: apt install bubblewrap) or set sandbox.isolation to "auto" or "none"',
+            )
+        if problem not in self._warned:
+            self._warned.add(problem)
+            log.warning(
+                "sandbox: %s; commands run WITHOUT isolation (sandbox.isolation=auto)", problem
+            )
+        return "none"
+
+    def describe_isolation(self) -> tuple[bool, str]:
+        """(isolated, one line) for `openclaw doctor` and status pages."""
+        try:
+            isolation = self.isolation()
+        except SandboxDenied as exc:
+            return False, str(exc)
+        if isolation == "bubblewrap":
+            net = "network allowed" if self.network else "no network"
+            return True, f"commands run in bubblewrap ({shutil.which('bwrap')}, {net})"
+        why = "sandbox.isolation is none" if self.isolation_mode == "none" else "bwrap unusable"
+        return False, f"commands run WITHOUT isolation ({why}): only the blocklist applies"
+
+    def _probe(self, bwrap: str) -> str | None:
+        """Why bwrap fails here (no user namespaces, say), from one short trial run."""
+        if bwrap not in self._probed:
+            ensure_workspace(self.workspace)
+            argv = [*self._bubblewrap_args(bwrap, resolve(self.workspace)), "true"]
+            try:
+                done = subprocess.run(
+                    argv, capture_output=True, timeout=20, env=environment(self.secret_env, None)
+                )
+                error = None if done.returncode == 0 else done.stderr.decode(errors="replace")
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                error = str(exc)
+            self._probed[bwrap] = error and f"bwrap does not work here: {error.strip()}"
+        return self._probed[bwrap]
+
+    def _bubblewrap_args(self, bwrap: str, cwd: Path) -> list[str]:
+        return bubblewrap_args(
+            bwrap,
+            cwd,
+            workspace=self.workspace,
+            allowed_paths=self.allowed_paths,
+            protected_paths=self.protected_paths,
+            network=self.network,
+        )
+
+    def _prepare(
+        self, command: str | Sequence[str], cwd: Path | None
+    ) -> tuple[list[str], Path, Isolation]:
+        """Check the command and the cwd, choose the isolation, build the argv."""
+        if isinstance(command, str):
+            self.check_command(command)
+            argv = ["/bin/sh", "-c", command]
+        else:
+            argv = [str(part) for part in command]
+            if not argv:
+                raise ToolError("empty command")
+            self.check_command(shlex.join(argv))
+        ensure_workspace(self.workspace)
+        directory = self.resolve_path(cwd) if cwd is not None else resolve(self.workspace)
+        if not directory.is_dir():
+            raise ToolError(f"working directory {directory} does not exist")
+        isolation = self.isolation()
+        if isolation == "bubblewrap":
+            argv = [*self._bubblewrap_args(str(shutil.which("bwrap")), directory), *argv]
+        return argv, directory, isolation
+
+    async def spawn(
+        self,
+        command: str | Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bool = False,
+    ) -> asyncio.subprocess.Process:
+        """Start a command under the policy and isolation and return at once (for background
+        processes): stdout and stderr are pipes, stdin a pipe when `stdin` else /dev/null.
+
+        The process leads its own process group: end it with `kill_process_group(process)`
+        then `await process.wait()`. Reading its pipes, and their size, is the caller's job."""
+        argv, directory, _ = self._prepare(command, cwd)
+        return await start_process(
+            argv, cwd=directory, env=environment(self.secret_env, env), stdin=stdin
+        )
+
+    async def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+        output_limit: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ProcessResult:
+        """Run a command (a shell string through `/bin/sh -c`, or an argv list) under the
+        policy and isolation, in the workspace unless `cwd` (itself checked) says otherwise.
+
+        Output is read as it comes and capped at `output_limit` bytes per stream (the
+        configured limit when None). At the timeout, or when the caller is cancelled, the
+        whole process group is killed; so are background children once the command exits."""
+        argv, directory, isolation = self._prepare(command, cwd)
+        return await run_process(
+            argv,
+            cwd=directory,
+            env=environment(self.secret_env, env),
+            stdin=stdin,
+            timeout=self.clamp_timeout(timeout),
+            output_limit=output_limit or self.output_limit,
+            isolation=isolation,
+        )
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def resolve_path(self, path: str | Path, *, write: bool = False) -> Path:
+        """The absolute, symlink-resolved path (relative paths are relative to the workspace);
+        raise SandboxDenied when it falls outside the allowlist.
+
+        `..` and every symlink (of the path and of its parents, chains and dangling links
+        included) are resolved before deciding, so a link pointing outside is refused for
+        reads and writes alike; a write to a file with several hard links is refused too.
+        The config file, the sessions database and `$OPENCLAW_HOME` outside the workspace are
+        refused even when an allowed path contains them."""
+        return resolve_path(
+            path,
+            workspace=self.workspace,
+            allowed_paths=self.allowed_paths,
+            protected_paths=self.protected_paths,
+            write=write,
+        )
+
+    # -- URLs -------------------------------------------------------------------------------
+
+    def check_address(self, address: str, *, url: str = "", host: str = "") -> None:
+        """Raise SandboxDenied when an IP address is internal and not in sandbox.allowed_hosts."""
+        self._urls.check_address(address, url=url, host=host)
+
+    def check_url(self, url: str) -> None:
+        """Raise SandboxDenied for non-http(s) URLs and, unless allowed in the config, for hosts
+        that resolve to private, loopback, link-local or otherwise internal addresses (SSRF).
+
+        Every address the host resolves to must be public. This resolves with a blocking
+        `getaddrinfo`; async code should prefer `check_url_async`. A check before fetching
+        cannot stop DNS rebinding: fetch through `ssrf_guarded_connector` too."""
+        self._urls.check_url(url)
+
+    async def check_url_async(self, url: str) -> None:
+        """`check_url` without blocking the event loop while resolving."""
+        await self._urls.check_url_async(url)
+
+    def ssrf_guarded_connector(self, **kwargs: Any) -> aiohttp.TCPConnector:
+        """An aiohttp connector that checks the address of every connection it opens.
+
+        The check runs on the socket actually connected (after DNS, for every redirect hop
+        and for IP literals alike), so DNS rebinding and redirects to internal addresses are
+        refused: the request raises SandboxDenied. Hosts named in sandbox.allowed_hosts may
+        connect to whatever they resolve to. `kwargs` go to `aiohttp.TCPConnector`."""
+        return self._urls.connector(**kwargs)
