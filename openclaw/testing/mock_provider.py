@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openclaw.hookspecs import hookimpl
-from openclaw.messages import ToolCall, Usage, estimate_tokens
+from openclaw.messages import Message, ToolCall, Usage, estimate_tokens
 from openclaw.providers import (
     ChatDelta,
     ChatEvent,
@@ -58,6 +58,13 @@ class MockModel:
     ) -> MockModel:
         self.script.append(Reply(text, list(tool_calls or []), error, delay, chunks))
         return self
+
+    def tool_results(self) -> list[Message]:
+        """The tool results the model was sent in its last request, after the newest user
+        message: what the tools it called answered."""
+        messages = self.requests[-1].messages
+        last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=0)
+        return [m for m in messages[last_user:] if m.role == "tool"]
 
     def provider_type(self, name: str = "mock", **options: Any) -> ProviderType:
         """A provider type `name` (preset instance of the same name) answering from this

@@ -23,6 +23,7 @@ from openclaw.testing.server_fixtures import anthropic_server, openai_server
 
 __all__ = [
     "anthropic_server",
+    "call_tools",
     "make_app",
     "mock_model",
     "openai_server",
@@ -92,3 +93,22 @@ def make_app(
         )
 
     return build
+
+
+@pytest.fixture
+def call_tools(make_app: Callable[..., Any], mock_model: MockModel) -> Callable[..., Any]:
+    """Run one turn in which the model calls the given tools in parallel, and return the tool
+    results it got back: `results = await call_tools(("read_file", {"path": "a.txt"}))`.
+    Installed plugins are loaded (`entry_points=True`) unless told otherwise."""
+
+    async def call(
+        *calls: tuple[str, dict[str, Any]],
+        config: dict[str, Any] | None = None,
+        entry_points: bool = True,
+    ) -> list[Any]:
+        mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
+        async with make_app(config=config, entry_points=entry_points) as app:
+            await app.ask("go")
+        return mock_model.tool_results()
+
+    return call

@@ -4,7 +4,6 @@ temporary workspace with real files."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,23 +15,9 @@ def workspace(openclaw_home: Path) -> Path:
     return path
 
 
-async def run_tools(
-    make_app: Any, mock_model: Any, *calls: tuple[str, dict[str, Any]], config: Any = None
-) -> list[Any]:
-    """One turn in which the model calls `calls` in parallel; the tool results it then got."""
-    mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
-    async with make_app(entry_points=True, config=config) as app:
-        await app.ask("go")
-    messages = mock_model.requests[-1].messages
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=0)
-    return [m for m in messages[last_user:] if m.role == "tool"]
-
-
-async def test_read_file_whole_and_ranges(make_app, mock_model, workspace):
+async def test_read_file_whole_and_ranges(call_tools, workspace):
     (workspace / "notes.txt").write_text("".join(f"line {n}\n" for n in range(1, 11)))
-    whole, middle, plain = await run_tools(
-        make_app,
-        mock_model,
+    whole, middle, plain = await call_tools(
         ("read_file", {"path": "notes.txt"}),
         ("read_file", {"path": "notes.txt", "offset": 4, "limit": 2}),
         ("read_file", {"path": "./notes.txt", "offset": 9, "line_numbers": False}),
@@ -48,32 +33,26 @@ async def test_read_file_whole_and_ranges(make_app, mock_model, workspace):
     assert plain.text == "line 9\nline 10"
 
 
-async def test_read_file_caps_output_and_says_where_to_continue(make_app, mock_model, workspace):
+async def test_read_file_caps_output_and_says_where_to_continue(call_tools, workspace):
     (workspace / "big.log").write_text("".join(f"entry {n:05d}\n" for n in range(1, 20_001)))
     config = {"agent": {"tool_output_chars": 2000}}
-    (first,) = await run_tools(
-        make_app, mock_model, ("read_file", {"path": "big.log"}), config=config
-    )
+    (first,) = await call_tools(("read_file", {"path": "big.log"}), config=config)
     assert len(first.text) < 2000 and "characters truncated" not in first.text
     note = first.text.splitlines()[-1]
     assert note.startswith("[lines 1-") and "read_file with offset=" in note
     next_offset = int(note.rsplit("=", 1)[1].rstrip("]"))
     assert first.text.splitlines()[-2].endswith(f"entry {next_offset - 1:05d}")
-    (following,) = await run_tools(
-        make_app,
-        mock_model,
+    (following,) = await call_tools(
         ("read_file", {"path": "big.log", "offset": next_offset, "limit": 1}),
         config=config,
     )
     assert following.text.splitlines()[0].endswith(f"entry {next_offset:05d}")
 
 
-async def test_read_file_long_lines_are_cut(make_app, mock_model, workspace):
+async def test_read_file_long_lines_are_cut(call_tools, workspace):
     (workspace / "min.js").write_text("x" * 10_000 + "\nend\n")
     (workspace / "one.line").write_text("y" * 20_000_000)  # read in pieces, never whole
-    minified, single = await run_tools(
-        make_app,
-        mock_model,
+    minified, single = await call_tools(
         ("read_file", {"path": "min.js"}),
         ("read_file", {"path": "one.line"}),
     )
@@ -82,17 +61,13 @@ async def test_read_file_long_lines_are_cut(make_app, mock_model, workspace):
     assert single.text.endswith("y [... 19998000 more characters on this line]")
 
 
-async def test_read_file_refuses_binary_directories_and_missing_files(
-    make_app, mock_model, workspace
-):
+async def test_read_file_refuses_binary_directories_and_missing_files(call_tools, workspace):
     (workspace / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
     (workspace / "latin1.txt").write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1"))
     (workspace / "empty.txt").write_text("")
     (workspace / "short.txt").write_text("a\nb\n")
     (workspace / "sub").mkdir()
-    results = await run_tools(
-        make_app,
-        mock_model,
+    results = await call_tools(
         ("read_file", {"path": "image.png"}),
         ("read_file", {"path": "latin1.txt"}),
         ("read_file", {"path": "sub"}),
@@ -110,7 +85,7 @@ async def test_read_file_refuses_binary_directories_and_missing_files(
     assert past.is_error and "offset 5 is past the end of short.txt (2 lines)" in past.text
 
 
-async def test_paths_cannot_escape_the_workspace(make_app, mock_model, workspace, tmp_path):
+async def test_paths_cannot_escape_the_workspace(call_tools, workspace, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("TOPSECRET\n")
     (workspace / "etc").symlink_to("/etc")
@@ -130,7 +105,7 @@ async def test_paths_cannot_escape_the_workspace(make_app, mock_model, workspace
         ("write_file", {"path": "out", "content": "overwritten"}),
         ("patch", {"path": "out", "old_text": "TOPSECRET", "new_text": "public"}),
     ]
-    results = await run_tools(make_app, mock_model, *calls)
+    results = await call_tools(*calls)
     for (name, args), result in zip(calls, results, strict=True):
         assert result.is_error, (name, args, result.text)
         assert "TOPSECRET" not in result.text and "root:" not in result.text
@@ -139,15 +114,13 @@ async def test_paths_cannot_escape_the_workspace(make_app, mock_model, workspace
     assert not (tmp_path / "escaped.txt").exists()
 
 
-async def test_write_file_creates_parents_and_replaces_atomically(make_app, mock_model, workspace):
+async def test_write_file_creates_parents_and_replaces_atomically(call_tools, workspace):
     script = workspace / "run.sh"
     script.write_text("old\n")
     script.chmod(0o755)
     inode = script.stat().st_ino
     with script.open() as reader:  # a reader holding the old file keeps seeing it whole
-        created, replaced = await run_tools(
-            make_app,
-            mock_model,
+        created, replaced = await call_tools(
             ("write_file", {"path": "a/b/c/new.md", "content": "# héllo\n"}),
             ("write_file", {"path": "run.sh", "content": "#!/bin/sh\necho new\n"}),
         )
@@ -162,11 +135,9 @@ async def test_write_file_creates_parents_and_replaces_atomically(make_app, mock
     assert leftovers == []
 
 
-async def test_write_file_refuses_too_large_and_directories(make_app, mock_model, workspace):
+async def test_write_file_refuses_too_large_and_directories(call_tools, workspace):
     (workspace / "dir").mkdir()
-    big, directory = await run_tools(
-        make_app,
-        mock_model,
+    big, directory = await call_tools(
         ("write_file", {"path": "big.txt", "content": "x" * 5_000_001}),
         ("write_file", {"path": "dir", "content": "x"}),
     )
@@ -175,7 +146,7 @@ async def test_write_file_refuses_too_large_and_directories(make_app, mock_model
     assert directory.is_error and "dir is a directory" in directory.text
 
 
-async def test_list_dir_depth_sorting_sizes_and_marks(make_app, mock_model, workspace):
+async def test_list_dir_depth_sorting_sizes_and_marks(call_tools, workspace):
     (workspace / "b.txt").write_text("x" * 2048)
     (workspace / "a.txt").write_text("hi")
     deep = workspace / "src" / "pkg" / "inner" / "deeper"
@@ -183,9 +154,7 @@ async def test_list_dir_depth_sorting_sizes_and_marks(make_app, mock_model, work
     (workspace / "src" / "main.py").write_text("print()\n")
     (deep / "hidden_by_depth.txt").write_text("")
     (workspace / "link").symlink_to("/etc")
-    default, three, one = await run_tools(
-        make_app,
-        mock_model,
+    default, three, one = await call_tools(
         ("list_dir", {}),
         ("list_dir", {"path": ".", "depth": 3}),
         ("list_dir", {"path": "src", "depth": 1}),
@@ -204,27 +173,23 @@ async def test_list_dir_depth_sorting_sizes_and_marks(make_app, mock_model, work
     assert one.text.splitlines() == ["src/", "  main.py  (8 B)", "  pkg/"]
 
 
-async def test_list_dir_stops_at_500_entries_keeping_the_upper_levels(
-    make_app, mock_model, workspace
-):
+async def test_list_dir_stops_at_500_entries_keeping_the_upper_levels(call_tools, workspace):
     crowded = workspace / "a_crowded"
     crowded.mkdir()
     for n in range(600):
         (crowded / f"f{n:03d}").write_text("")
     (workspace / "z_last.txt").write_text("")
-    (result,) = await run_tools(make_app, mock_model, ("list_dir", {"depth": 2}))
+    (result,) = await call_tools(("list_dir", {"depth": 2}))
     lines = result.text.splitlines()
     assert "  z_last.txt  (0 B)" in lines  # the top level is complete
     assert len(lines) == 1 + 500 + 1
     assert lines[-1].startswith("[stopped at 500 entries")
 
 
-async def test_list_dir_refuses_files_and_shows_empty_directories(make_app, mock_model, workspace):
+async def test_list_dir_refuses_files_and_shows_empty_directories(call_tools, workspace):
     (workspace / "file.txt").write_text("")
     (workspace / "empty").mkdir()
-    not_dir, empty = await run_tools(
-        make_app,
-        mock_model,
+    not_dir, empty = await call_tools(
         ("list_dir", {"path": "file.txt"}),
         ("list_dir", {"path": "empty"}),
     )
@@ -232,13 +197,11 @@ async def test_list_dir_refuses_files_and_shows_empty_directories(make_app, mock
     assert empty.text == "empty/\n  (empty)"
 
 
-async def test_patch_must_match_exactly_once(make_app, mock_model, workspace):
+async def test_patch_must_match_exactly_once(call_tools, workspace):
     source = workspace / "app.py"
     original = "def f():\n    return 1\n\n\ndef g():\n    return 1\r\n"
     source.write_bytes(original.encode())
-    none, twice, overlapping = await run_tools(
-        make_app,
-        mock_model,
+    none, twice, overlapping = await call_tools(
         ("patch", {"path": "app.py", "old_text": "return 2", "new_text": "return 3"}),
         ("patch", {"path": "app.py", "old_text": "return 1", "new_text": "return 3"}),
         ("patch", {"path": "app.py", "old_text": "\n\n", "new_text": "\n"}),
@@ -248,9 +211,7 @@ async def test_patch_must_match_exactly_once(make_app, mock_model, workspace):
     assert overlapping.is_error and "matches 2 times" in overlapping.text
     assert source.read_bytes() == original.encode()  # untouched by the failures
 
-    (done,) = await run_tools(
-        make_app,
-        mock_model,
+    (done,) = await call_tools(
         (
             "patch",
             {
@@ -265,20 +226,16 @@ async def test_patch_must_match_exactly_once(make_app, mock_model, workspace):
     assert source.read_bytes() == original.replace("return 1\r", "return 2\r").encode()
 
 
-async def test_patch_counts_many_matches_cheaply(make_app, mock_model, workspace):
+async def test_patch_counts_many_matches_cheaply(call_tools, workspace):
     (workspace / "same.txt").write_text("a" * 3_000_000 + "\nb\n")
-    (many,) = await run_tools(
-        make_app, mock_model, ("patch", {"path": "same.txt", "old_text": "a", "new_text": "c"})
-    )
+    (many,) = await call_tools(("patch", {"path": "same.txt", "old_text": "a", "new_text": "c"}))
     assert many.is_error
     assert "matches more than 1000 times in same.txt (line(s) 1, ...);" in many.text
 
 
-async def test_patch_refuses_binary_and_missing_files(make_app, mock_model, workspace):
+async def test_patch_refuses_binary_and_missing_files(call_tools, workspace):
     (workspace / "blob.bin").write_bytes(b"\xff\xfe\x00old")
-    binary, missing = await run_tools(
-        make_app,
-        mock_model,
+    binary, missing = await call_tools(
         ("patch", {"path": "blob.bin", "old_text": "old", "new_text": "new"}),
         ("patch", {"path": "nope.txt", "old_text": "old", "new_text": "new"}),
     )
@@ -297,10 +254,8 @@ async def test_patch_refuses_binary_and_missing_files(make_app, mock_model, work
         ("patch", {"path": "a", "old_text": "", "new_text": "b"}, "old_text"),
     ],
 )
-async def test_invalid_arguments_name_the_field(
-    make_app, mock_model, workspace, name, arguments, field
-):
-    (result,) = await run_tools(make_app, mock_model, (name, arguments))
+async def test_invalid_arguments_name_the_field(call_tools, workspace, name, arguments, field):
+    (result,) = await call_tools((name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:")
 

@@ -61,22 +61,8 @@ def programs(request: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return Programs(*PROGRAMS[request.param], log=bin_dir / "calls")
 
 
-async def run_tools(
-    make_app: Any, mock_model: Any, *calls: tuple[str, dict[str, Any]], config: Any = None
-) -> list[Any]:
-    """One turn in which the model calls `calls` in parallel; the tool results it then got."""
-    mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
-    async with make_app(entry_points=True, config=config) as app:
-        await app.ask("go")
-    messages = mock_model.requests[-1].messages
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=0)
-    return [m for m in messages[last_user:] if m.role == "tool"]
-
-
-async def test_grep_smart_case_skips_hidden_and_binary(make_app, mock_model, programs):
-    lower, upper = await run_tools(
-        make_app,
-        mock_model,
+async def test_grep_smart_case_skips_hidden_and_binary(call_tools, programs):
+    lower, upper = await call_tools(
         ("grep", {"pattern": "hello"}),
         ("grep", {"pattern": "Hello"}),
     )
@@ -91,10 +77,8 @@ async def test_grep_smart_case_skips_hidden_and_binary(make_app, mock_model, pro
     assert programs.ran() == {programs.grep}
 
 
-async def test_grep_glob_context_paths_and_literal(make_app, mock_model, programs):
-    results = await run_tools(
-        make_app,
-        mock_model,
+async def test_grep_glob_context_paths_and_literal(call_tools, programs):
+    results = await call_tools(
         ("grep", {"pattern": "main", "glob": "*.py", "context": 1}),
         ("grep", {"pattern": "hello", "path": "src"}),
         ("grep", {"pattern": "os", "path": "src/app.py"}),
@@ -118,10 +102,8 @@ async def test_grep_glob_context_paths_and_literal(make_app, mock_model, program
     assert filtered == ["no matches for 'HELLO' in ."]
 
 
-async def test_grep_caps_results_and_reports_errors(make_app, mock_model, programs):
-    capped, context_capped, nothing, bad_regex = await run_tools(
-        make_app,
-        mock_model,
+async def test_grep_caps_results_and_reports_errors(call_tools, programs):
+    capped, context_capped, nothing, bad_regex = await call_tools(
         ("grep", {"pattern": "l", "max_results": 2}),
         ("grep", {"pattern": "hello", "max_results": 1, "context": 1, "path": "src"}),
         ("grep", {"pattern": "zzz"}),
@@ -141,10 +123,8 @@ async def test_grep_caps_results_and_reports_errors(make_app, mock_model, progra
     assert bad_regex.is_error and bad_regex.text.startswith("Error: grep failed:")
 
 
-async def test_find_patterns_types_depth_and_cap(make_app, mock_model, programs):
-    results = await run_tools(
-        make_app,
-        mock_model,
+async def test_find_patterns_types_depth_and_cap(call_tools, programs):
+    results = await call_tools(
         ("find", {"pattern": "*.py"}),
         ("find", {"type": "d"}),
         ("find", {"max_depth": 1}),
@@ -168,7 +148,7 @@ async def test_find_patterns_types_depth_and_cap(make_app, mock_model, programs)
     assert programs.ran() == {programs.find}
 
 
-async def test_search_stays_in_the_workspace(make_app, mock_model, programs, workspace):
+async def test_search_stays_in_the_workspace(call_tools, programs, workspace):
     (workspace / "etc").symlink_to("/etc")
     calls = [
         ("grep", {"pattern": "root", "path": ".."}),
@@ -177,13 +157,11 @@ async def test_search_stays_in_the_workspace(make_app, mock_model, programs, wor
         ("find", {"pattern": "passwd", "path": "/etc"}),
         ("find", {"pattern": "*", "path": "etc/"}),
     ]
-    results = await run_tools(make_app, mock_model, *calls)
+    results = await call_tools(*calls)
     assert all(r.is_error for r in results), [r.text for r in results]
     assert not any("root:" in r.text for r in results)
     # the symlink inside the workspace is not followed by a search of the workspace
-    root, passwd = await run_tools(
-        make_app,
-        mock_model,
+    root, passwd = await call_tools(
         ("grep", {"pattern": "root:x"}),
         ("find", {"pattern": "passwd"}),
     )
@@ -191,10 +169,8 @@ async def test_search_stays_in_the_workspace(make_app, mock_model, programs, wor
     assert passwd.text == "nothing named 'passwd' in ."
 
 
-async def test_find_and_grep_on_wrong_kinds_of_paths(make_app, mock_model, programs):
-    not_dir, missing = await run_tools(
-        make_app,
-        mock_model,
+async def test_find_and_grep_on_wrong_kinds_of_paths(call_tools, programs):
+    not_dir, missing = await call_tools(
         ("find", {"path": "README.md"}),
         ("grep", {"pattern": "x", "path": "nope"}),
     )
@@ -203,12 +179,10 @@ async def test_find_and_grep_on_wrong_kinds_of_paths(make_app, mock_model, progr
 
 
 async def test_without_any_search_program_the_error_says_so(
-    make_app, mock_model, workspace, tmp_path, monkeypatch
+    call_tools, workspace, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    grep, find = await run_tools(
-        make_app, mock_model, ("grep", {"pattern": "x"}), ("find", {"pattern": "x"})
-    )
+    grep, find = await call_tools(("grep", {"pattern": "x"}), ("find", {"pattern": "x"}))
     assert grep.is_error and "neither rg (ripgrep) nor grep is installed" in grep.text
     assert find.is_error and "neither fd nor find is installed" in find.text
 
@@ -223,9 +197,7 @@ async def test_without_any_search_program_the_error_says_so(
         ("find", {"max_depth": 0}, "max_depth"),
     ],
 )
-async def test_invalid_arguments_name_the_field(
-    make_app, mock_model, workspace, name, arguments, field
-):
-    (result,) = await run_tools(make_app, mock_model, (name, arguments))
+async def test_invalid_arguments_name_the_field(call_tools, workspace, name, arguments, field):
+    (result,) = await call_tools((name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:")
