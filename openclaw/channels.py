@@ -43,6 +43,7 @@ class InboundMessage:
     chat_id: str
     text: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+    message_id: str | None = None  # the platform's id, so that the answer can reply to it
     raw: Any = None
 
     def session_key(self, agent: str) -> str:

@@ -122,6 +122,7 @@ class ChannelSettings(BaseModel):
 
     enabled: bool = False
     allowed_user_ids: list[int | str] = Field(default_factory=list)
+    pairing: bool = False  # unknown users get a one-time code for `openclaw pairing approve`
 
 
 class SandboxConfig(Strict):

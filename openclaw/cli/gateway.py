@@ -1,0 +1,123 @@
+"""`openclaw gateway` (run the channels and the HTTP endpoints) and `openclaw pairing`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from openclaw.cli.common import load, make_app
+
+if TYPE_CHECKING:
+    from openclaw.app import App
+    from openclaw.pipeline import PairingStore
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default: gateway.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: gateway.port, 3100).")
+@click.pass_context
+def gateway(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the enabled channels and the HTTP endpoints until SIGINT or SIGTERM.
+
+    Serves /health, /status, /metrics (Prometheus) and /metrics/json. On a signal, running
+    turns are drained (up to 30 s) before the channels and the store are closed.
+    """
+    from openclaw.config import ConfigError
+
+    app = make_app(ctx)
+    try:
+        for warning in app.validate_sections():
+            click.echo(f"warning: {warning}", err=True)
+        asyncio.run(_serve(app, host, port))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _serve(app: App, host: str | None, port: int | None) -> None:
+    from openclaw.gateway import Gateway
+
+    server = Gateway(app, host=host, port=port)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.request_stop)
+    running = asyncio.create_task(server.run())
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({running, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if ready.done():
+        channels = ", ".join(server.channels) or "no channels"
+        click.echo(
+            f"openclaw gateway on http://{server.host}:{server.port} ({channels}); Ctrl-C to stop",
+            err=True,
+        )
+    else:
+        ready.cancel()
+    await running
+    click.echo("gateway stopped", err=True)
+
+
+def _store(ctx: click.Context) -> PairingStore:
+    from openclaw.pipeline import PAIRING_FILE, PairingStore
+
+    return PairingStore(load(ctx).home / PAIRING_FILE)
+
+
+@click.group()
+def pairing() -> None:
+    """Approve or revoke users who asked to talk to the agent (channels with "pairing": true).
+
+    An unknown user who writes to the bot gets a one-time code; approve it here, even while
+    the gateway runs: their next message is answered.
+    """
+
+
+@pairing.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """Pending codes and approved users."""
+    store = _store(ctx)
+    pending = store.pending()
+    approved = store.approved()
+    for request in pending:
+        when = time.strftime("%H:%M", time.localtime(request.created_at))
+        click.echo(
+            f"pending  {request.code}  {request.channel} user {request.user_id} "
+            f"(chat {request.chat_id}, asked at {when})"
+        )
+    for channel, users in sorted(approved.items()):
+        for user in users:
+            click.echo(f"approved {channel} user {user}")
+    if not pending and not approved:
+        click.echo("No pairing requests and no paired users.")
+
+
+@pairing.command()
+@click.argument("code")
+@click.pass_context
+def approve(ctx: click.Context, code: str) -> None:
+    """Approve the user who was given CODE."""
+    from openclaw.pipeline import PairingError
+
+    try:
+        request = _store(ctx).approve(code)
+    except PairingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"approved {request.channel} user {request.user_id}")
+
+
+@pairing.command()
+@click.argument("user")
+@click.option("--channel", help="Only on this channel (default: every channel).")
+@click.pass_context
+def revoke(ctx: click.Context, user: str, channel: str | None) -> None:
+    """Remove USER (a user id) from the approved users."""
+    from openclaw.pipeline import PairingError
+
+    try:
+        removed = _store(ctx).revoke(user, channel)
+    except PairingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked user {user} on {', '.join(removed)}")

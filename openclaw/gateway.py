@@ -1,0 +1,397 @@
+"""The gateway: runs the enabled channels under supervision, takes every inbound message through
+the pipeline of "The turn" (access, inbound hooks, rate limit, debounce, commands, the
+concurrency gate, the streamed agent turn) and serves `/health`, `/status` and `/metrics`.
+
+Channels only carry messages; everything a user sees the same way on every platform (commands,
+limits, the streaming reply) happens here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
+from openclaw.commands import CommandContext, find_command, parse_command, run_command
+from openclaw.config import ChannelSettings, ConfigError, validate_part
+from openclaw.events import BusyRejected, MessageReceived, RateLimited
+from openclaw.metrics import MetricsSink
+from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
+from openclaw.streaming import StreamingReply, send_reply
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from openclaw.app import App
+
+log = logging.getLogger("openclaw.gateway")
+
+BUSY_REPLY = "I am busy with other conversations right now; please try again in a minute."
+VOICE_REPLY = (
+    "Voice input is not configured: install a speech-to-text plugin, or send your message as text."
+)
+PAIRING_REPLY = (
+    "I don't know you yet. Ask my owner to approve you with:\n"
+    "openclaw pairing approve {code}\n(the code is valid for one hour)"
+)
+
+
+class GatewayError(ConfigError):
+    """The gateway cannot start as configured (an enabled channel no plugin provides, ...)."""
+
+
+@dataclass(slots=True)
+class Supervised:
+    """A running channel with what the gateway knows about it."""
+
+    channel: Channel
+    settings: ChannelSettings
+    restarts: int = 0
+    last_error: str = ""
+    task: asyncio.Task[None] | None = None
+
+
+def human_duration(seconds: float) -> str:
+    """`3725` → `1h 2m 5s`."""
+    seconds = int(seconds)
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours or days else []
+    parts += [f"{minutes}m"] if minutes or hours or days else []
+    return " ".join([*parts, f"{seconds}s"])
+
+
+class Gateway:
+    """Runs an App's channels and HTTP endpoints until stopped.
+
+    `host`/`port` override `gateway.*` (port 0 picks a free one; `port` then holds the bound
+    one). `backoff` is the first and the longest delay before a crashed channel is restarted;
+    `drain_timeout` bounds the wait for running turns at shutdown; `clock` drives the rate
+    limit (tests move it instead of sleeping).
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        backoff: tuple[float, float] = (1.0, 60.0),
+        drain_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        limits = app.config.limits
+        self.app = app
+        self.host = host if host is not None else app.config.gateway.host
+        self.port = port if port is not None else app.config.gateway.port
+        self.backoff = backoff
+        self.drain_timeout = drain_timeout
+        self.channels: dict[str, Supervised] = {}
+        self.metrics = MetricsSink()
+        app.bus.add(self.metrics)
+        self.pairing = PairingStore(app.config.home / PAIRING_FILE)
+        self.limiter = RateLimiter(limits.rate_per_minute, 60.0, clock)
+        self.debouncer = Debouncer(limits.debounce_ms / 1000)
+        self.turns = asyncio.Semaphore(limits.max_concurrent_turns)
+        self.running_turns = 0
+        self.ready = asyncio.Event()  # set once channels and the HTTP server are up
+        self.accepting = False
+        self.started_at = time.time()
+        self._stop = asyncio.Event()
+        self._done = asyncio.Event()
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def build_channels(self) -> None:
+        """Create every enabled channel from its validated settings; fails before anything
+        starts when an enabled channel is unknown or misconfigured."""
+        config = self.app.config
+        for name, data in config.channels.items():
+            if not ChannelSettings.model_validate(data).enabled:
+                continue
+            registered = self.app.registry.channels.get(name)
+            if registered is None:
+                known = ", ".join(sorted(self.app.registry.channels)) or "none"
+                raise GatewayError(
+                    f"channels.{name} is enabled but no installed plugin provides a {name!r} "
+                    f"channel (installed channels: {known}); install its plugin or set "
+                    f'"enabled": false'
+                )
+            kind = registered.value
+            settings = validate_part(kind.settings_model, data, f"channels.{name}", config.source)
+            assert isinstance(settings, ChannelSettings)
+            if not settings.allowed_user_ids and not settings.pairing:
+                log.warning(
+                    "channels.%s: allowed_user_ids is empty and pairing is off, so nobody "
+                    "can talk to the agent there",
+                    name,
+                )
+            channel = kind.create(self.app, settings)
+            self.channels[channel.name] = Supervised(channel, settings)
+
+    async def run(self) -> None:
+        """Maintain the store, start channels and the HTTP server, serve until `stop()`, then
+        shut down gracefully (drain turns, stop channels, close the App)."""
+        try:
+            await self.app.startup()
+            self.build_channels()  # config errors first, before anything is touched
+            store = self.app.store
+            migrated = store.migrate_keys()
+            pruned = store.prune(self.app.config.store.prune_days)
+            log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
+            await self._start_http()
+            self.started_at = time.time()
+            self.accepting = True
+            for name, supervised in self.channels.items():
+                supervised.task = asyncio.create_task(self._supervise(name, supervised))
+            self.ready.set()
+            log.info("gateway listening on http://%s:%d", self.host, self.port)
+            await self._stop.wait()
+        finally:
+            await self._shutdown()
+            self._done.set()
+
+    def request_stop(self) -> None:
+        """Ask `run` to shut down (safe from a signal handler)."""
+        self._stop.set()
+
+    async def stop(self) -> None:
+        """Shut down and wait until `run` has finished."""
+        self.request_stop()
+        await self._done.wait()
+
+    async def _shutdown(self) -> None:
+        self.accepting = False
+        self.ready.clear()
+        if self._inflight:
+            log.info("draining %d running message(s)", len(self._inflight))
+            _, pending = await asyncio.wait(set(self._inflight), timeout=self.drain_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("cancelled %d turn(s) still running after the drain", len(pending))
+                await asyncio.wait(pending, timeout=5)
+        for supervised in self.channels.values():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(supervised.channel.stop(), 10)
+            if supervised.task is not None:
+                try:
+                    await asyncio.wait_for(supervised.task, 10)
+                except (Exception, asyncio.CancelledError):
+                    log.warning("channel %s did not stop cleanly", supervised.channel.name)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.app.shutdown()
+
+    async def _supervise(self, name: str, supervised: Supervised) -> None:
+        """Run a channel; restart it with exponential backoff whenever it fails (a channel
+        whose `run` returns on its own has failed too), without touching the others."""
+        first, longest = self.backoff
+        delay = first
+        channel = supervised.channel
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                await channel.run(self)
+                if self._stop.is_set():
+                    return
+                raise RuntimeError("run() returned without being stopped")
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                supervised.restarts += 1
+                supervised.last_error = f"{type(exc).__name__}: {exc}"
+                channel.state = f"failed: {supervised.last_error}"
+                if time.monotonic() - began > longest:
+                    delay = first  # it ran fine for a while: start the backoff over
+                log.exception("channel %s failed; restarting in %.1fs", name, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, longest)
+
+    # -- the pipeline -------------------------------------------------------------------------
+
+    async def handle(self, channel: Channel, message: InboundMessage) -> None:
+        """Take one inbound message through the pipeline; returns when it is answered (or
+        batched into another message's turn, or refused). Never raises."""
+        if not self.accepting:
+            log.info("not accepting messages (shutting down); dropped one from %s", channel.name)
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            await self._handle(channel, message)
+        except Exception:
+            self.metrics.errors.labels(message.channel).inc()
+            log.exception("handling a message on %s failed", channel.name)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _handle(self, channel: Channel, message: InboundMessage) -> None:
+        bus = self.app.bus
+        key = message.session_key(self.app.config.agent.name)
+        await bus.emit(MessageReceived(key, channel=message.channel, user_id=message.user_id))
+        if not await self._admit(channel, message):
+            return
+        claimed = apply_inbound_hooks(self.app, message)
+        if isinstance(claimed, str):
+            await send_reply(channel, message.chat_id, claimed, reply_to=message.message_id)
+            return
+        message = claimed
+        retry = self.limiter.check((channel.name, message.user_id))
+        if retry is not None:
+            await bus.emit(
+                RateLimited(
+                    key, channel=message.channel, user_id=message.user_id, retry_after=retry
+                )
+            )
+            text = f"You are sending messages too fast; please try again in {retry:.0f} s."
+            await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
+            return
+        if not message.text.strip() and any(a.kind == "audio" for a in message.attachments):
+            # a speech-to-text plugin transcribes in the `inbound_message` hook, before this
+            await send_reply(channel, message.chat_id, VOICE_REPLY, reply_to=message.message_id)
+            return
+        if await self._command(channel, message, key):
+            return
+        batch = await self.debouncer.submit(
+            (channel.name, message.user_id, message.chat_id), message
+        )
+        if batch is not None:
+            await self._turn(channel, merge(batch), key)
+
+    async def _admit(self, channel: Channel, message: InboundMessage) -> bool:
+        """Listed and paired users pass; with pairing on, a stranger is given a code once."""
+        supervised = self.channels.get(channel.name)
+        settings = supervised.settings if supervised else ChannelSettings()
+        user = message.user_id
+        if user in {str(u) for u in settings.allowed_user_ids}:
+            return True
+        if self.pairing.is_approved(channel.name, user):
+            return True
+        if settings.pairing:
+            code, new = self.pairing.request(channel.name, user, message.chat_id)
+            if new:
+                log.info("pairing code %s issued to %s user %s", code, channel.name, user)
+                await send_reply(channel, message.chat_id, PAIRING_REPLY.format(code=code))
+        else:
+            log.info("ignored a message from unknown %s user %s", channel.name, user)
+        return False
+
+    async def _command(self, channel: Channel, message: InboundMessage, key: str) -> bool:
+        """Answer a known slash command (not debounced); unknown ones go to the agent."""
+        parsed = parse_command(message.text)
+        commands = self.app.registry.command_map()
+        if parsed is None or find_command(commands, parsed[0]) is None:
+            return False
+        context = CommandContext(
+            self.app,
+            key,
+            channel=message.channel,
+            user_id=message.user_id,
+            chat_id=message.chat_id,
+        )
+        reply = await run_command(commands, message.text, context)
+        assert reply is not None
+        await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
+        return True
+
+    async def _turn(self, channel: Channel, message: InboundMessage, key: str) -> None:
+        if self.turns.locked():
+            await self.app.bus.emit(
+                BusyRejected(key, channel=message.channel, user_id=message.user_id)
+            )
+            await send_reply(channel, message.chat_id, BUSY_REPLY, reply_to=message.message_id)
+            return
+        async with self.turns:
+            self.running_turns += 1
+            try:
+                events = self.app.run_turn(message.content(), session_key=key)
+                reply = StreamingReply(channel, message.chat_id, reply_to=message.message_id)
+                await reply.consume(events)
+            finally:
+                self.running_turns -= 1
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _start_http(self) -> None:
+        from aiohttp import web
+
+        http = web.Application()
+        http.router.add_get("/health", self._health)
+        http.router.add_get("/status", self._status)
+        http.router.add_get("/metrics", self._metrics)
+        http.router.add_get("/metrics/json", self._metrics_json)
+        self._runner = web.AppRunner(http, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    def status(self) -> dict[str, Any]:
+        """What `/status` shows: no secrets (the config goes through `public_dict`)."""
+        self._scrape()
+        app_status = self.app.status()
+        uptime = time.time() - self.started_at
+        stats = self.app.store.stats()
+        return {
+            **app_status,
+            "uptime": {"seconds": round(uptime, 1), "human": human_duration(uptime)},
+            "sessions": {
+                "total": stats.sessions,
+                "messages": stats.messages,
+                "by_channel": stats.by_channel,
+            },
+            "channel_types": app_status["channels"],
+            "channels": {
+                name: {
+                    "state": s.channel.state,
+                    "restarts": s.restarts,
+                    "last_error": s.last_error,
+                }
+                for name, s in self.channels.items()
+            },
+            "limits": self.app.config.limits.model_dump(),
+            "turns_running": self.running_turns,
+            "metrics": self.metrics.summary(),
+        }
+
+    def _scrape(self) -> None:
+        """Bring the channel-state gauge up to date before metrics are read."""
+        for name, supervised in self.channels.items():
+            self.metrics.set_channel_state(name, supervised.channel.state)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        return web.Response(text="ok")
+
+    async def _status(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        return web.json_response(self.status())
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        from openclaw.metrics import CONTENT_TYPE
+
+        self._scrape()
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def _metrics_json(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        self._scrape()
+        return web.json_response(self.metrics.samples())

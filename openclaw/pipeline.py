@@ -1,0 +1,217 @@
+"""The gateway's message pipeline pieces, each small and testable alone: pairing (one-time codes
+an owner approves from the CLI), the sliding-window rate limit and the debounce that batches
+rapid messages into one turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openclaw.channels import InboundMessage
+
+PAIRING_FILE = "pairing.json"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+CODE_LENGTH = 6
+CODE_TTL = 3600.0  # seconds a pairing code stays valid
+
+
+class PairingError(LookupError):
+    """A pairing code or user that is not known; the message says what to check."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairingRequest:
+    code: str
+    channel: str
+    user_id: str
+    chat_id: str
+    created_at: float
+
+
+class PairingStore:
+    """Pairing requests and approved users in `$OPENCLAW_HOME/pairing.json`.
+
+    The gateway and `openclaw pairing` share the file, so every call reads it afresh (an
+    approval takes effect at the user's next message) and every change is written atomically
+    under a lock file.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        data.setdefault("pending", {})
+        data.setdefault("approved", {})
+        now = self.clock()
+        data["pending"] = {
+            code: item
+            for code, item in data["pending"].items()
+            if now - item["created_at"] < CODE_TTL
+        }
+        return data
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    @contextlib.contextmanager
+    def _change(self) -> Iterator[dict[str, Any]]:
+        """Read, let the caller modify, write; serialised between processes where possible."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            try:
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            except ImportError:  # pragma: no cover - Windows: atomic replace only
+                pass
+            data = self._read()
+            yield data
+            self._write(data)
+
+    def is_approved(self, channel: str, user_id: str) -> bool:
+        return user_id in self._read()["approved"].get(channel, [])
+
+    def request(self, channel: str, user_id: str, chat_id: str) -> tuple[str, bool]:
+        """The user's pending code and whether it is new (only a new code is sent, so a
+        stranger cannot make the bot repeat itself)."""
+        with self._change() as data:
+            for code, item in data["pending"].items():
+                if item["channel"] == channel and item["user_id"] == user_id:
+                    return code, False
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            data["pending"][code] = {
+                "channel": channel,
+                "user_id": user_id,
+                "chat_id": chat_id,
+                "created_at": self.clock(),
+            }
+            return code, True
+
+    def approve(self, code: str) -> PairingRequest:
+        """Approve the user who was given `code`."""
+        with self._change() as data:
+            item = data["pending"].pop(code.strip().upper(), None)
+            if item is None:
+                raise PairingError(
+                    f"no pending pairing code {code!r} (codes expire after "
+                    f"{CODE_TTL / 60:.0f} minutes; `openclaw pairing list` shows them)"
+                )
+            approved = data["approved"].setdefault(item["channel"], [])
+            if item["user_id"] not in approved:
+                approved.append(item["user_id"])
+            return PairingRequest(code.upper(), **item)
+
+    def revoke(self, user_id: str, channel: str | None = None) -> list[str]:
+        """Remove an approved user (from every channel unless one is named); returns the
+        channels it was removed from."""
+        with self._change() as data:
+            removed = []
+            for name, users in data["approved"].items():
+                if (channel is None or name == channel) and user_id in users:
+                    users.remove(user_id)
+                    removed.append(name)
+            if not removed:
+                raise PairingError(f"user {user_id!r} is not an approved user")
+            return removed
+
+    def pending(self) -> list[PairingRequest]:
+        return [PairingRequest(code, **item) for code, item in self._read()["pending"].items()]
+
+    def approved(self) -> dict[str, list[str]]:
+        return {name: list(users) for name, users in self._read()["approved"].items() if users}
+
+
+class RateLimiter:
+    """At most `limit` messages per `window` seconds for each key (a sliding window)."""
+
+    def __init__(
+        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._seen: dict[Any, deque[float]] = {}
+
+    def check(self, key: Any) -> float | None:
+        """Count a message: None when it may pass, else the seconds until one may."""
+        now = self.clock()
+        stamps = self._seen.setdefault(key, deque())
+        while stamps and now - stamps[0] >= self.window:
+            stamps.popleft()
+        if len(stamps) >= self.limit:
+            return self.window - (now - stamps[0])
+        stamps.append(now)
+        return None
+
+
+@dataclass
+class _Batch:
+    messages: list[InboundMessage]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Debouncer:
+    """Batches messages that arrive within `delay` seconds of each other (at most `max_batch`)
+    so that a thought typed as three quick messages gets one answer."""
+
+    def __init__(self, delay: float, max_batch: int = 5) -> None:
+        self.delay = delay
+        self.max_batch = max_batch
+        self._batches: dict[Any, _Batch] = {}
+
+    async def submit(self, key: Any, message: InboundMessage) -> list[InboundMessage] | None:
+        """The batch to answer, for the call that opened it once the messages stop coming;
+        None for the messages that joined someone else's batch."""
+        if self.delay <= 0:
+            return [message]
+        batch = self._batches.get(key)
+        if batch is not None:
+            batch.messages.append(message)
+            if len(batch.messages) >= self.max_batch:
+                del self._batches[key]  # full: the next message opens a new batch
+            batch.arrived.set()
+            return None
+        batch = self._batches[key] = _Batch([message])
+        while len(batch.messages) < self.max_batch:
+            batch.arrived.clear()
+            try:
+                await asyncio.wait_for(batch.arrived.wait(), self.delay)
+            except TimeoutError:
+                break
+        if self._batches.get(key) is batch:
+            del self._batches[key]
+        return batch.messages
+
+
+def merge(messages: list[InboundMessage]) -> InboundMessage:
+    """One message from a batch: the texts on separate lines, every attachment, and the last
+    message's id to reply to."""
+    if len(messages) == 1:
+        return messages[0]
+    last = messages[-1]
+    return InboundMessage(
+        channel=last.channel,
+        user_id=last.user_id,
+        chat_id=last.chat_id,
+        text="\n".join(m.text for m in messages if m.text),
+        attachments=[a for m in messages for a in m.attachments],
+        message_id=last.message_id,
+        raw=last.raw,
+    )

@@ -1,0 +1,449 @@
+"""The streaming reply: one implementation, shared by every channel, that turns a turn's events
+into messages on a `ChannelSurface` (throttled edits, tool and round indicators, the stats
+footer, chunking at the platform's limit, markdown with plain-text fallback, typing refresh),
+and `send_reply` for command answers.
+
+The reply is kept as one append-only document; indicator lines that change later (a tool that
+finishes, the footer's italics) sit in it as placeholders, so a message is just a stable range
+of the document and finalised messages never move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from openclaw.channels import ChannelSurface, MarkupRejected
+from openclaw.commands import CommandReply
+from openclaw.events import (
+    Event,
+    ProviderFallback,
+    RoundStarted,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFailed,
+    TurnFinished,
+)
+
+log = logging.getLogger("openclaw.streaming")
+
+T = TypeVar("T")
+
+FENCE = "```"
+FILE_INSTEAD_OF_CHUNKS = 3
+"""A command answer longer than this many messages is sent as its file alone, when it has one."""
+CAPTION_CHARS = 200
+
+_LINE_OPEN, _LINE_CLOSE = "\ue000", "\ue001"  # private-use characters around a placeholder
+_PLACEHOLDER = re.compile(f"{_LINE_OPEN}(\\d+){_LINE_CLOSE}")
+_NO_PLACEHOLDERS = str.maketrans("", "", _LINE_OPEN + _LINE_CLOSE)  # a model cannot fake one
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split `text` into pieces of at most `limit` characters, at a paragraph, line or word
+    boundary when possible; a code block cut in two is closed and reopened."""
+    return _split(text, lambda chunk: len(chunk) <= limit)
+
+
+def _split(text: str, fits: Callable[[str], bool]) -> list[str]:
+    """`split_message` with any measure, e.g. the length after the platform's escaping."""
+    chunks: list[str] = []
+    in_fence = False
+    while text.strip():
+        whole = _fenced(text.strip(), in_fence)
+        if fits(whole):
+            chunks.append(whole)
+            break
+        head, rest = _cut(text, partial(_fits_fenced, fits, in_fence))
+        if text[:head].strip():
+            chunks.append(_fenced(text[:head].strip(), in_fence))
+        in_fence = _ends_in_fence(text[:head], in_fence)
+        text = text[rest:]
+    return chunks
+
+
+def _fits_fenced(fits: Callable[[str], bool], opened: bool, text: str) -> bool:
+    return fits(_fenced(text.strip(), opened))
+
+
+def _fenced(text: str, opened: bool) -> str:
+    """Reopen a code block the previous piece left open, and close one this piece leaves open."""
+    if opened:
+        text = f"{FENCE}\n{text}"
+    if text.count(FENCE) % 2:
+        text = f"{text}\n{FENCE}"
+    return text
+
+
+def _ends_in_fence(text: str, opened: bool) -> bool:
+    return (text.count(FENCE) + opened) % 2 == 1
+
+
+def _cut(text: str, fits: Callable[[str], bool]) -> tuple[int, int]:
+    """Where to end the first piece of `text` (which does not fit) and where the rest starts:
+    the longest prefix that fits, pulled back to a paragraph, line or word boundary when that
+    keeps at least half of it, and never inside a placeholder or (at a word boundary) an
+    inline code span or bold run."""
+    low, high = 1, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(text[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    hard = _outside_placeholder(text, low)
+    floor = hard // 2
+    for separator in ("\n\n", "\n", " "):
+        at = text.rfind(separator, 0, hard)
+        while at > floor:
+            head = text[:at]
+            if (separator != " " or _clean(head)) and fits(head):
+                return at, at + len(separator)
+            at = text.rfind(separator, 0, at)
+    return hard, hard
+
+
+def _outside_placeholder(text: str, index: int) -> int:
+    start = text.rfind(_LINE_OPEN, 0, index)
+    if start < 0 or text.find(_LINE_CLOSE, start) < index:
+        return index
+    return start or text.find(_LINE_CLOSE, start) + 1
+
+
+def _clean(head: str) -> bool:
+    """False when the last line of `head` leaves an inline code span or bold run open."""
+    line = head.rsplit("\n", 1)[-1]
+    return line.count("`") % 2 == 0 and line.count("**") % 2 == 0
+
+
+async def _deliver(write: Callable[[bool], Awaitable[T]], markdown: bool) -> tuple[T, bool]:
+    """Write with markdown when it is on; when the platform rejects the markup, write the same
+    piece as plain text. Returns the result and whether markdown is still on."""
+    if markdown:
+        try:
+            return await write(True), True
+        except MarkupRejected:
+            log.info("the platform rejected the markup; the rest of the reply is plain text")
+    return await write(False), False
+
+
+async def _twice(
+    what: str, write: Callable[[bool], Awaitable[T]], markdown: bool
+) -> tuple[T, bool] | None:
+    """`_deliver`, retried once on any error (the surface already retried transient ones);
+    None when it still fails, so the caller carries on without that piece."""
+    for attempt in (1, 2):
+        try:
+            return await _deliver(write, markdown)
+        except Exception:
+            if attempt == 1:
+                log.warning("%s failed; retrying once", what, exc_info=True)
+            else:
+                log.exception("%s failed again; carrying on", what)
+    return None
+
+
+@dataclass(slots=True)
+class _Message:
+    """One platform message: the document range it shows and what it shows now."""
+
+    start: int
+    end: int | None = None  # None while it is the message being written
+    id: str | None = None
+    shown: str = ""
+    shown_end: int = 0  # how far into the document `shown` reaches
+    dead: bool = False  # the platform kept failing on it: leave it as it is
+
+
+class StreamingReply:
+    """Shows one agent turn on a channel as it streams: one call to `consume` per turn."""
+
+    def __init__(
+        self,
+        surface: ChannelSurface,
+        chat_id: str,
+        *,
+        reply_to: str | None = None,
+        edit_chars: int = 80,
+        edit_interval: float = 0.4,
+        typing_interval: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.surface = surface
+        self.chat_id = chat_id
+        self.reply_to = reply_to
+        self.edit_chars = edit_chars
+        self.edit_interval = edit_interval
+        self.typing_interval = typing_interval
+        self.clock = clock
+        self.markdown = True  # off for the rest of the reply once the platform rejects markup
+        self._messages: list[_Message] = [_Message(start=0)]
+        self._doc = ""
+        self._lines: list[str] = []  # placeholder texts, by index
+        self._tools: dict[str, int] = {}  # call id → placeholder of its running indicator
+        self._footer: int | None = None
+        self._flushed_len = 0
+        self._changed = False  # a placeholder changed since the last flush
+        self._last_flush = clock()
+
+    async def consume(self, events: AsyncIterator[Event]) -> TurnFinished | TurnFailed:
+        """Show the turn's events until its final event, and return that event. An event
+        stream that breaks off is shown and returned as a failure."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        typing = asyncio.create_task(self._keep_typing())
+        pump = asyncio.create_task(self._pump(events, queue))
+        getter: asyncio.Future[Event | None] | None = None
+        final: TurnFinished | TurnFailed | None = None
+        try:
+            while True:
+                getter = getter or asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter}, timeout=self._flush_delay())
+                if not done:  # quiet for a while with text not yet shown
+                    await self._flush()
+                    continue
+                event, getter = getter.result(), None
+                if event is None:
+                    break
+                final = self._apply(event) or final
+                if self._flush_due():
+                    await self._flush()
+            if final is None:
+                final = TurnFailed(error="the turn ended without a result")
+                self._apply(final)
+            await _stop(typing)
+            await self._flush()
+            return final
+        finally:
+            for task in (typing, pump, getter):
+                if task is not None:
+                    await _stop(task)
+
+    # -- the document ----------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> TurnFinished | TurnFailed | None:
+        """Add an event to the document; returns it when it ends the turn."""
+        if isinstance(event, TextDelta):
+            self._doc += event.text.translate(_NO_PLACEHOLDERS)
+        elif isinstance(event, RoundStarted) and event.round > 1:
+            self._add_line(f"🔄 round {event.round}")
+        elif isinstance(event, ToolStarted):
+            self._tools[event.call_id] = self._add_line(f"⚙️ {event.name}…")
+        elif isinstance(event, ToolFinished):
+            done = f"{'✅' if event.ok else '❌'} {event.name}"
+            index = self._tools.pop(event.call_id, None)
+            if index is None:
+                self._add_line(done)
+            else:
+                self._lines[index] = done
+                self._changed = True
+        elif isinstance(event, ProviderFallback) and event.last_resort:
+            self._add_line(
+                f"ℹ️ {event.failed} did not answer; a small offline model ({event.next}) "
+                "is answering."
+            )
+        elif isinstance(event, TurnFinished):
+            if event.stopped:
+                self._add_line(event.text.rsplit("\n", 1)[-1])
+            if self._doc.count(FENCE) % 2:
+                self._doc += f"\n{FENCE}"
+            self._footer = self._add_line(event.footer(), gap=True)
+            return event
+        elif isinstance(event, TurnFailed):
+            self._add_line(f"⚠️ {event.error}")
+            return event
+        return None
+
+    def _add_line(self, text: str, *, gap: bool = False) -> int:
+        """Put an indicator on a line of its own (after a blank line with `gap`)."""
+        self._lines.append(text)
+        ending = "\n\n" if gap else "\n"
+        if self._doc.strip() and not self._doc.endswith(ending):
+            self._doc = self._doc.rstrip("\n") + ending
+        self._doc += f"{_LINE_OPEN}{len(self._lines) - 1}{_LINE_CLOSE}\n"
+        return len(self._lines) - 1
+
+    def _render(self, raw: str, opened: bool, markdown: bool) -> str:
+        """The text a message shows for a range of the document."""
+
+        def line(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            text = self._lines[index]
+            return f"_{text}_" if markdown and index == self._footer else text
+
+        text = _PLACEHOLDER.sub(line, raw).strip()
+        return _fenced(text, opened) if text else ""
+
+    def _display(self, message: _Message, markdown: bool) -> str:
+        raw = self._doc[message.start : message.end]
+        return self._render(raw, self._in_fence_at(message.start), markdown)
+
+    def _in_fence_at(self, offset: int) -> bool:
+        return self._doc.count(FENCE, 0, offset) % 2 == 1
+
+    def _fits(self, text: str) -> bool:
+        shown = self.surface.format_markdown(text) if self.markdown else text
+        return len(shown) <= self.surface.max_len
+
+    # -- showing it ----------------------------------------------------------------------
+
+    def _dirty(self) -> bool:
+        return self._changed or len(self._doc) != self._flushed_len
+
+    def _flush_due(self) -> bool:
+        """First text goes out at once; then an edit per `edit_chars` or `edit_interval`."""
+        if not self._dirty():
+            return False
+        return (
+            self._messages[-1].id is None
+            or len(self._doc) - self._flushed_len >= self.edit_chars
+            or self.clock() - self._last_flush >= self.edit_interval
+        )
+
+    def _flush_delay(self) -> float | None:
+        """How long to wait for the next event before showing what is pending."""
+        if not self._dirty():
+            return None
+        return max(0.0, self.edit_interval - (self.clock() - self._last_flush))
+
+    async def _flush(self) -> None:
+        """Bring every message up to date: finalise the current one where it outgrew the
+        platform's limit, then send or edit each message whose text changed."""
+        self._split_overflow()
+        for message in list(self._messages):
+            text = self._display(message, self.markdown)
+            if message.dead or not text or text == message.shown:
+                continue
+            end = len(self._doc) if message.end is None else message.end
+            if await self._show(message):
+                message.shown_end = end
+            elif message.end is not None:
+                message.dead = True
+            elif message.id is not None:  # edits keep failing: go on in a new message
+                message.dead = True
+                message.end = message.shown_end
+                self._messages.append(_Message(start=message.shown_end))
+        self._flushed_len = len(self._doc)
+        self._changed = False
+        self._last_flush = self.clock()
+
+    def _piece_fits(self, opened: bool, raw: str) -> bool:
+        return self._fits(self._render(raw, opened, self.markdown))
+
+    def _split_overflow(self) -> None:
+        current = self._messages[-1]
+        while True:
+            piece_fits = partial(self._piece_fits, self._in_fence_at(current.start))
+            raw = self._doc[current.start :]
+            if piece_fits(raw):
+                return
+            head, rest = _cut(raw, piece_fits)
+            current.end = current.start + head
+            current = _Message(start=current.start + rest)
+            self._messages.append(current)
+
+    async def _show(self, message: _Message) -> bool:
+        """Send or edit one message with its current text; False when the platform failed."""
+
+        async def write(markdown: bool) -> str:
+            text = self._display(message, markdown)
+            if message.id is None:
+                first = all(m.id is None for m in self._messages)
+                message.id = await self.surface.send_text(
+                    self.chat_id,
+                    text,
+                    markdown=markdown,
+                    reply_to=self.reply_to if first else None,
+                )
+            else:
+                await self.surface.edit_text(self.chat_id, message.id, text, markdown=markdown)
+            return text
+
+        what = "sending the reply" if message.id is None else "editing the reply"
+        result = await _twice(what, write, self.markdown)
+        if result is None:
+            return False
+        message.shown, self.markdown = result
+        return True
+
+    async def _keep_typing(self) -> None:
+        """Refresh the typing indicator for the whole turn; it is only a nicety, so failures
+        are logged and the loop goes on."""
+        while True:
+            try:
+                await self.surface.send_typing(self.chat_id)
+            except Exception as exc:
+                log.warning("typing indicator failed: %s", exc)
+            await asyncio.sleep(self.typing_interval)
+
+    @staticmethod
+    async def _pump(events: AsyncIterator[Event], queue: asyncio.Queue[Event | None]) -> None:
+        """Read the events in a task of their own, so a quiet stream can still be flushed;
+        closes the stream when stopped early (which stops the turn)."""
+        try:
+            async for event in events:
+                queue.put_nowait(event)
+        except Exception as exc:
+            log.exception("the turn's event stream broke off")
+            queue.put_nowait(TurnFailed(error=f"{type(exc).__name__}: {exc}"))
+        finally:
+            queue.put_nowait(None)
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+
+async def _stop(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def send_reply(
+    surface: ChannelSurface,
+    chat_id: str,
+    reply: CommandReply | str,
+    *,
+    reply_to: str | None = None,
+) -> None:
+    """Send a command's answer: its text in as many messages as the platform needs (markdown,
+    falling back to plain text), then its file. A text longer than a few messages that comes
+    with a file is sent as the file alone, with its first line as the caption."""
+    if isinstance(reply, str):
+        reply = CommandReply(reply)
+    markdown = True
+
+    def fits(chunk: str) -> bool:
+        shown = surface.format_markdown(chunk) if markdown else chunk
+        return len(shown) <= surface.max_len
+
+    chunks = _split(reply.text, fits)
+    if reply.file is not None and len(chunks) > FILE_INSTEAD_OF_CHUNKS:
+        chunks = []
+        caption = reply.text.strip().split("\n", 1)[0]
+        if len(caption) > CAPTION_CHARS:
+            caption = caption[: CAPTION_CHARS - 1] + "…"
+    else:
+        caption = ""
+    for chunk in chunks:
+
+        async def write(md: bool, chunk: str = chunk, answering: str | None = reply_to) -> str:
+            return await surface.send_text(chat_id, chunk, markdown=md, reply_to=answering)
+
+        result = await _twice("sending a command reply", write, markdown)
+        if result is not None:
+            markdown = result[1]
+            reply_to = None  # only the first message answers the user's
+    if reply.file is not None:
+        filename, data = reply.file
+        try:
+            await surface.send_file(chat_id, filename, data, caption)
+        except Exception:
+            log.exception("sending the file %s failed", filename)

@@ -1,0 +1,364 @@
+"""The Telegram channel: aiogram long polling (or a webhook) in, the kernel's reply surface out.
+
+Transport only: every message becomes an `InboundMessage` handed to `gateway.handle`; commands,
+limits, sessions and the streaming reply are the kernel's. aiogram is imported when the channel
+is built, never when the plugin loads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from openclaw.channels import Attachment, InboundMessage, MarkupRejected
+from openclaw_channel_telegram.markdown import to_markdown_v2
+from openclaw_channel_telegram.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from aiogram import Bot, Dispatcher
+    from aiogram.types import Message
+
+    from openclaw.gateway import Gateway
+
+log = logging.getLogger("openclaw.telegram")
+T = TypeVar("T")
+
+PHOTO_PROMPT = "What is in this image?"
+MAX_CAPTION = 1024
+DRAIN_SECONDS = 30.0
+
+
+class TelegramChannel:
+    """One bot: receives updates and offers the reply surface the streaming reply drives."""
+
+    name = "telegram"
+    prefix = "tg"
+    max_len = 4096
+
+    def __init__(self, app: Any, settings: TelegramSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.state = "stopped"
+        self._token = settings.bot_token()
+        self._bot: Bot | None = None
+        self._gateway: Gateway | None = None
+        self._username = ""
+        self.webhook_port = 0
+        """The port the webhook server listens on, once running (useful with port 0)."""
+        self._stop = asyncio.Event()
+        self._idle = asyncio.Event()  # set while `run` is not receiving
+        self._idle.set()
+        self._handlers: set[asyncio.Task[Any]] = set()
+
+    @property
+    def bot(self) -> Bot:
+        """The aiogram Bot, made on first use (surface calls may come before `run`)."""
+        if self._bot is None:
+            from aiogram import Bot
+            from aiogram.client.session.aiohttp import AiohttpSession
+            from aiogram.client.telegram import TelegramAPIServer
+
+            session = AiohttpSession(api=TelegramAPIServer.from_base(self.settings.api_base))
+            self._bot = Bot(self._token, session=session)
+        return self._bot
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def run(self, gateway: Gateway) -> None:
+        """Receive until `stop`; raises when the Bot API refuses us (the gateway restarts)."""
+        self._gateway = gateway
+        self._stop.clear()
+        self._idle.clear()
+        self.state = "starting"
+        try:
+            me = await self._request(self.bot.get_me)
+            self._username = me.username or ""
+            if self.settings.mode == "webhook":
+                await self._run_webhook()
+            else:
+                await self._run_polling()
+        except Exception as exc:
+            self.state = f"failed: {exc}"
+            raise
+        finally:
+            self._idle.set()
+        self.state = "stopped"
+
+    async def stop(self) -> None:
+        """Stop taking messages, let the ones being handled finish (bounded), close the bot."""
+        self._stop.set()
+        pending = {task for task in self._handlers if task is not asyncio.current_task()}
+        if pending:
+            await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+        # Closing the session under a running long poll would only make aiogram retry it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), 5)
+        if self._bot is not None:
+            await self._bot.session.close()
+        self.state = "stopped"
+
+    def dispatcher(self) -> Dispatcher:
+        """An aiogram Dispatcher routing messages to this channel (also for `feed_update`)."""
+        from aiogram import Dispatcher
+
+        dispatcher = Dispatcher()
+        dispatcher.message.register(self._on_message)
+        return dispatcher
+
+    async def _run_polling(self) -> None:
+        # A webhook left over from webhook mode would make getUpdates fail with 409.
+        await self._request(self.bot.delete_webhook)
+        dispatcher = self.dispatcher()
+        polling = asyncio.create_task(
+            dispatcher.start_polling(
+                self.bot,
+                polling_timeout=self.settings.poll_timeout,
+                handle_signals=False,  # the gateway owns SIGINT/SIGTERM
+                close_bot_session=False,  # replies of draining turns still need it
+            )
+        )
+        stopped = asyncio.create_task(self._stop.wait())
+        self.state = "running"
+        try:
+            await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not polling.done():
+                # Cancelling start_polling would orphan aiogram's inner polling task.
+                try:
+                    await dispatcher.stop_polling()
+                except RuntimeError:  # not started yet
+                    polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+
+    async def _run_webhook(self) -> None:
+        from aiohttp import web
+
+        dispatcher = self.dispatcher()
+        secret = self.settings.webhook_secret.get() if self.settings.webhook_secret else None
+
+        async def receive(request: web.Request) -> web.Response:
+            if secret and request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+                return web.Response(status=401)
+            update = await request.json()
+            # Answer at once: Telegram redelivers updates whose request takes too long.
+            task = asyncio.create_task(dispatcher.feed_raw_update(self.bot, update))
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_post(self.settings.webhook_path, receive)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.webhook_host, self.settings.webhook_port)
+        await site.start()
+        self.webhook_port = runner.addresses[0][1]
+        try:
+            url = self.settings.webhook_url or ""
+            await self._request(lambda: self.bot.set_webhook(url, secret_token=secret))
+            self.state = "running"
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _on_message(self, message: Message) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            inbound = await self.inbound(message)
+            if inbound is not None and self._gateway is not None:
+                await self._gateway.handle(self, inbound)
+        except Exception:
+            log.exception("telegram: handling a message from chat %s failed", message.chat.id)
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def inbound(self, message: Message) -> InboundMessage | None:
+        """The kernel's view of a Telegram message (files downloaded), or None to ignore it."""
+        if message.from_user is None or message.from_user.is_bot:
+            return None
+        text = self._strip_bot_mention(message.text or message.caption or "")
+        attachments: list[Attachment] = []
+        if message.photo:
+            largest = max(message.photo, key=lambda size: size.width * size.height)
+            data = await self.download(largest.file_id)
+            attachments.append(Attachment("image", data, sniff_image(data)))
+            text = text or PHOTO_PROMPT
+        elif message.voice or message.audio:
+            media = message.voice or message.audio
+            assert media is not None
+            data = await self.download(media.file_id)
+            filename = getattr(media, "file_name", None) or "voice.ogg"
+            mime = media.mime_type or "audio/ogg"
+            attachments.append(Attachment("audio", data, mime, filename))
+        elif message.document:
+            document = message.document
+            data = await self.download(document.file_id)
+            mime = document.mime_type or "application/octet-stream"
+            kind = "image" if mime.startswith("image/") else "file"
+            attachments.append(Attachment(kind, data, mime, document.file_name or ""))
+            if kind == "image":
+                text = text or PHOTO_PROMPT
+        elif not text:
+            return None
+        return InboundMessage(
+            channel=self.prefix,
+            user_id=str(message.from_user.id),
+            chat_id=str(message.chat.id),
+            text=text,
+            attachments=attachments,
+            message_id=str(message.message_id),
+            raw=message,
+        )
+
+    def _strip_bot_mention(self, text: str) -> str:
+        """`/help@my_bot args` in a group → `/help args`, so kernel commands match."""
+        if self._username and text.startswith("/"):
+            command, space, rest = text.partition(" ")
+            suffix = f"@{self._username}"
+            if command.lower().endswith(suffix.lower()):
+                return command[: -len(suffix)] + space + rest
+        return text
+
+    async def download(self, file_id: str) -> bytes:
+        """A user's file by id (getFile, then the file URL), retried like every call."""
+
+        async def fetch() -> bytes:
+            buffer = await self.bot.download(file_id)
+            assert buffer is not None
+            return buffer.read()
+
+        return await self._request(fetch)
+
+    # -- the reply surface -------------------------------------------------------------------
+
+    def format_markdown(self, text: str) -> str:
+        return to_markdown_v2(text)
+
+    async def send_text(
+        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
+    ) -> str:
+        from aiogram.types import ReplyParameters
+
+        reply = None
+        if reply_to is not None:
+            reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+        body, parse_mode = self._markup(text, markdown)
+        sent = await self._request(
+            lambda: self.bot.send_message(
+                _chat(chat_id), body, parse_mode=parse_mode, reply_parameters=reply
+            ),
+            markdown=markdown,
+        )
+        return str(sent.message_id)
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
+    ) -> None:
+        from aiogram.exceptions import TelegramBadRequest
+
+        body, parse_mode = self._markup(text, markdown)
+        try:
+            await self._request(
+                lambda: self.bot.edit_message_text(
+                    body, chat_id=_chat(chat_id), message_id=int(message_id), parse_mode=parse_mode
+                ),
+                markdown=markdown,
+            )
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in exc.message:
+                raise
+
+    async def send_typing(self, chat_id: str) -> None:
+        await self._request(lambda: self.bot.send_chat_action(_chat(chat_id), "typing"))
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
+        from aiogram.types import BufferedInputFile
+
+        document = BufferedInputFile(data, filename)
+        await self._request(
+            lambda: self.bot.send_document(_chat(chat_id), document, caption=_caption(caption))
+        )
+
+    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
+        from aiogram.types import BufferedInputFile
+
+        voice = BufferedInputFile(ogg_opus, "voice.ogg")
+        await self._request(
+            lambda: self.bot.send_voice(_chat(chat_id), voice, caption=_caption(caption))
+        )
+
+    def _markup(self, text: str, markdown: bool) -> tuple[str, str | None]:
+        return (self.format_markdown(text), "MarkdownV2") if markdown else (text, None)
+
+    async def _request(self, call: Callable[[], Awaitable[T]], *, markdown: bool = False) -> T:
+        """Run a Bot API call: wait out 429s, back off on 5xx and dropped connections, and turn
+        a markup rejection into MarkupRejected so the reply is resent as plain text."""
+        from aiogram.exceptions import (
+            TelegramBadRequest,
+            TelegramEntityTooLarge,
+            TelegramNetworkError,
+            TelegramRetryAfter,
+            TelegramServerError,
+        )
+        from aiohttp import ClientError
+
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except TelegramRetryAfter as exc:
+                if attempt >= self.settings.retries:
+                    raise
+                delay = float(exc.retry_after)
+                log.warning("telegram: rate-limited, retrying in %ss", delay)
+            except TelegramBadRequest as exc:
+                if markdown and "can't parse entities" in exc.message.lower():
+                    raise MarkupRejected(exc.message) from exc
+                raise
+            except TelegramEntityTooLarge:
+                raise
+            except (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError) as exc:
+                if attempt >= self.settings.retries:
+                    raise
+                delay = self.settings.retry_delay * 2**attempt
+                log.warning("telegram: %s, retrying in %.1fs", exc, delay)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+
+def _chat(chat_id: str) -> int | str:
+    """Numeric ids as ints; `@channel` names as they are."""
+    try:
+        return int(chat_id)
+    except ValueError:
+        return chat_id
+
+
+def _caption(caption: str) -> str | None:
+    if len(caption) > MAX_CAPTION:
+        return caption[: MAX_CAPTION - 1] + "…"
+    return caption or None
+
+
+def sniff_image(data: bytes) -> str:
+    """The MIME type of image bytes by signature; Telegram re-encodes photos as JPEG."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"GIF8"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
+
+
+def create(app: Any, settings: TelegramSettings) -> TelegramChannel:
+    """The `ChannelType.create` factory."""
+    return TelegramChannel(app, settings)

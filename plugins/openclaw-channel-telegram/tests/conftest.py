@@ -1,0 +1,74 @@
+"""Shared fixtures: the fake Bot API and a channel pointed at it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from openclaw_channel_telegram.channel import TelegramChannel
+from openclaw_channel_telegram.settings import TelegramSettings
+
+from openclaw.channels import InboundMessage
+from openclaw.testing import telegram as fake_telegram
+from openclaw.testing.telegram import FakeBotAPI
+
+telegram_api = fake_telegram.telegram_api  # until the pytest plugin ships it
+
+
+class RecordingGateway:
+    """Stands in for the gateway: records what the channel hands over, optionally waits."""
+
+    def __init__(self) -> None:
+        self.received: list[InboundMessage] = []
+        self.hold: asyncio.Event | None = None
+
+    async def handle(self, channel: Any, message: InboundMessage) -> None:
+        self.received.append(message)
+        if self.hold is not None and message.text == "slow":
+            await self.hold.wait()
+
+
+@pytest.fixture
+def make_channel(telegram_api: FakeBotAPI) -> Callable[..., TelegramChannel]:
+    def build(**settings: Any) -> TelegramChannel:
+        values = {
+            "enabled": True,
+            "token": telegram_api.token,
+            "api_base": telegram_api.base_url,
+            "poll_timeout": 1,
+            "retry_delay": 0.01,
+            **settings,
+        }
+        return TelegramChannel(None, TelegramSettings.model_validate(values))
+
+    return build
+
+
+@pytest.fixture
+def gateway() -> RecordingGateway:
+    return RecordingGateway()
+
+
+@pytest.fixture
+def running() -> Callable[..., Any]:
+    """`async with running(channel, gateway):` polls in the background, then stops."""
+    return _running
+
+
+@contextlib.asynccontextmanager
+async def _running(channel: TelegramChannel, gateway: Any) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the channel in the background until the block ends, then stop it."""
+    task = asyncio.create_task(channel.run(gateway))
+    for _ in range(500):
+        if channel.state == "running" or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert channel.state == "running", channel.state
+    try:
+        yield task
+    finally:
+        await channel.stop()
+        await asyncio.wait_for(task, 5)

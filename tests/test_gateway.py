@@ -1,0 +1,555 @@
+"""The gateway end to end with an in-memory channel: the pipeline of "The turn", the HTTP
+endpoints, channel supervision, pairing and a real `openclaw gateway` stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from openclaw import hookimpl
+from openclaw.channels import Attachment, ChannelType, InboundMessage
+from openclaw.gateway import VOICE_REPLY, Gateway, GatewayError
+from openclaw.pipeline import Debouncer, PairingStore, RateLimiter
+from openclaw.testing.servers import FakeOpenAIServer, Reply
+
+
+class FakeChannel:
+    """The Channel protocol in memory: records what the gateway shows, feeds messages in.
+    `crashes` makes its first runs fail."""
+
+    max_len = 4096
+
+    def __init__(self, name: str = "fake", prefix: str = "fk", crashes: int = 0) -> None:
+        self.name = name
+        self.prefix = prefix
+        self.state = "starting"
+        self.crashes = crashes
+        self.runs = 0
+        self.gateway: Any = None
+        self.messages: dict[str, tuple[str, str, str | None]] = {}  # id → (chat, text, reply_to)
+        self._ids = itertools.count(1)
+        self._stop = asyncio.Event()
+
+    async def run(self, gateway: Any) -> None:
+        self.runs += 1
+        self.gateway = gateway
+        if self.crashes:
+            self.crashes -= 1
+            raise ConnectionError("connection lost")
+        self.state = "running"
+        await self._stop.wait()
+        self.state = "stopped"
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    async def say(self, user: str, text: str, chat: str | None = None) -> None:
+        """A user writes; returns when the gateway is done with the message."""
+        message = InboundMessage(
+            self.prefix, user, chat or user, text, message_id=f"in{next(self._ids)}"
+        )
+        await self.gateway.handle(self, message)
+
+    def texts(self, chat: str) -> list[str]:
+        """The messages shown in a chat, as they read now."""
+        return [text for c, text, _ in self.messages.values() if c == chat]
+
+    async def send_text(
+        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
+    ) -> str:
+        message_id = str(next(self._ids))
+        self.messages[message_id] = (chat_id, text, reply_to)
+        return message_id
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
+    ) -> None:
+        self.messages[message_id] = (chat_id, text, self.messages[message_id][2])
+
+    async def send_typing(self, chat_id: str) -> None:
+        pass
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
+        pass
+
+    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
+        pass
+
+    def format_markdown(self, text: str) -> str:
+        return text
+
+
+class FakeChannels:
+    """Offers the channel types `fake` and `flaky` (whose first `crashes` runs fail) and keeps
+    the instances the gateway creates."""
+
+    def __init__(self, crashes: int = 0) -> None:
+        self.created: dict[str, FakeChannel] = {}
+        self.crashes = crashes
+
+    @hookimpl
+    def register_channels(self, register: Any) -> None:
+        def factory(name: str, prefix: str, crashes: int) -> Any:
+            def create(app: Any, settings: Any) -> FakeChannel:
+                channel = self.created[name] = FakeChannel(name, prefix, crashes)
+                return channel
+
+            return create
+
+        register(ChannelType("fake", create=factory("fake", "fk", 0)))
+        register(ChannelType("flaky", create=factory("flaky", "fl", self.crashes)))
+
+
+BASE = {
+    "channels": {"fake": {"enabled": True, "allowed_user_ids": [42, "43"]}},
+    "limits": {"debounce_ms": 0},
+}
+
+
+@pytest.fixture
+async def start(make_app):
+    """Start a gateway on a free port with the fake channels; stopped after the test."""
+    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+
+    async def start(
+        config: dict[str, Any] | None = None, crashes: int = 0, **options: Any
+    ) -> tuple[Gateway, FakeChannels]:
+        plugin = FakeChannels(crashes)
+        app = make_app(config={**BASE, **(config or {})}, plugins=[plugin])
+        gateway = Gateway(app, port=0, **options)
+        task = asyncio.create_task(gateway.run())
+        ready = asyncio.create_task(gateway.ready.wait())
+        await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        running.append((gateway, task))
+        return gateway, plugin
+
+    yield start
+    for gateway, task in running:
+        await gateway.stop()
+        await task
+
+
+async def get(gateway: Gateway, path: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{gateway.port}{path}") as response,
+    ):
+        return response.status, await response.text()
+
+
+async def test_a_message_gets_a_streamed_reply_and_is_persisted(start, mock_model):
+    mock_model.enqueue("Hello from the agent", chunks=4)
+    gateway, channels = await start()
+    fake = channels.created["fake"]
+    await fake.say("42", "hi")
+    [shown] = fake.texts("42")
+    assert "Hello from the agent" in shown and "round(s)" in shown
+    assert next(iter(fake.messages.values()))[2] == "in1"  # answers the user's message
+    history = gateway.app.store.history("fk:main:42:42")
+    assert [m.role for m in history] == ["user", "assistant"]
+
+
+async def test_commands_answer_without_a_turn(start, mock_model):
+    _, channels = await start()
+    fake = channels.created["fake"]
+    await fake.say("42", "/ping")
+    await fake.say("43", "/status")
+    assert fake.texts("42") == ["pong"]
+    assert "openclaw" in fake.texts("43")[0]
+    assert mock_model.requests == []
+
+
+async def test_an_unlisted_user_gets_nothing(start, mock_model, recording_sink):
+    _, channels = await start()
+    fake = channels.created["fake"]
+    await fake.say("99", "hello?")
+    await fake.say("99", "/ping")
+    assert fake.messages == {} and mock_model.requests == []
+    assert len(recording_sink.of_type("message.received")) == 2
+
+
+async def test_pairing_code_approved_from_the_cli(start, mock_model, openclaw_home):
+    config = {"channels": {"fake": {"enabled": True, "pairing": True}}}
+    gateway, channels = await start(config)
+    fake = channels.created["fake"]
+    await fake.say("7", "hi")
+    [invitation] = fake.texts("7")
+    code = re.search(r"pairing approve (\w+)", invitation)
+    assert code is not None
+    await fake.say("7", "hi again")  # the code is sent once, not repeated
+    assert len(fake.messages) == 1 and mock_model.requests == []
+
+    env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
+    cli = [sys.executable, "-m", "openclaw.cli", "pairing"]
+    listed = subprocess.run([*cli, "list"], env=env, capture_output=True, text=True)
+    assert code[1] in listed.stdout
+    approved = subprocess.run([*cli, "approve", code[1]], env=env, capture_output=True, text=True)
+    assert approved.returncode == 0, approved.stderr
+    assert "approved fake user 7" in approved.stdout
+
+    mock_model.enqueue("welcome")
+    await fake.say("7", "now?")
+    assert any("welcome" in text for text in fake.texts("7"))
+    again = subprocess.run([*cli, "approve", code[1]], env=env, capture_output=True, text=True)
+    assert again.returncode == 1 and "no pending pairing code" in again.stderr
+    revoked = subprocess.run([*cli, "revoke", "7"], env=env, capture_output=True, text=True)
+    assert revoked.returncode == 0 and not gateway.pairing.is_approved("fake", "7")
+
+
+async def test_a_voice_note_without_speech_to_text_gets_a_clear_reply(start, mock_model):
+    gateway, channels = await start()
+    fake = channels.created["fake"]
+    voice = InboundMessage("fk", "42", "42", "", [Attachment("audio", b"OggS", "audio/ogg")])
+    await gateway.handle(fake, voice)
+    assert fake.texts("42") == [VOICE_REPLY] and mock_model.requests == []
+
+
+async def test_the_eleventh_message_in_a_minute_is_rate_limited(start, recording_sink):
+    now = [1000.0]
+    _, channels = await start(clock=lambda: now[0])
+    fake = channels.created["fake"]
+    for _ in range(10):
+        await fake.say("42", "/ping")
+        now[0] += 1
+    await fake.say("42", "/ping")
+    texts = fake.texts("42")
+    assert texts[:10] == ["pong"] * 10
+    assert texts[10] == "You are sending messages too fast; please try again in 50 s."
+    [limited] = recording_sink.of_type("rate.limited")
+    assert (limited.channel, limited.user_id, limited.retry_after) == ("fk", "42", 50.0)
+    await fake.say("43", "/ping")  # another user is not affected
+    assert fake.texts("43") == ["pong"]
+    now[0] += 50
+    await fake.say("42", "/ping")
+    assert fake.texts("42")[-1] == "pong"
+
+
+async def test_quick_messages_become_one_turn(start, mock_model):
+    _, channels = await start({"limits": {"debounce_ms": 150}})
+    fake = channels.created["fake"]
+    mock_model.enqueue("one answer")
+
+    burst = []
+    for text in ("first", "second", "third"):
+        burst.append(asyncio.create_task(fake.say("42", text)))
+        await asyncio.sleep(0.02)
+    await fake.say("42", "/ping")  # commands are not debounced
+    assert fake.texts("42") == ["pong"]
+    await asyncio.gather(*burst)
+    assert len(mock_model.requests) == 1
+    assert mock_model.requests[0].messages[-1].text == "first\nsecond\nthird"
+    assert any("one answer" in text for text in fake.texts("42"))
+
+
+async def test_debounce_batches_at_most_five():
+    debouncer = Debouncer(0.05, max_batch=5)
+    messages = [InboundMessage("fk", "1", "1", str(n)) for n in range(7)]
+    results = await asyncio.gather(*(debouncer.submit("k", m) for m in messages))
+    batches = [[m.text for m in batch] for batch in results if batch is not None]
+    assert batches == [["0", "1", "2", "3", "4"], ["5", "6"]]
+
+
+def test_rate_limiter_window_slides():
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.check("a") is None and limiter.check("a") is None
+    assert limiter.check("a") == 60
+    now[0] = 59.5
+    assert limiter.check("a") == 0.5
+    now[0] = 60
+    assert limiter.check("a") is None
+
+
+async def test_a_full_semaphore_gets_a_busy_reply(start, mock_model, recording_sink):
+    gateway, channels = await start({"limits": {"debounce_ms": 0, "max_concurrent_turns": 1}})
+    fake = channels.created["fake"]
+    mock_model.enqueue("slow answer", delay=0.3)
+    first = asyncio.create_task(fake.say("42", "take your time"))
+    while not gateway.running_turns:
+        await asyncio.sleep(0.01)
+    await fake.say("43", "me too")
+    assert fake.texts("43") == [
+        "I am busy with other conversations right now; please try again in a minute."
+    ]
+    await first
+    assert any("slow answer" in text for text in fake.texts("42"))
+    [busy] = recording_sink.of_type("busy.rejected")
+    assert (busy.channel, busy.user_id) == ("fk", "43")
+
+
+async def test_http_endpoints_and_metrics_match_the_traffic(start, mock_model, monkeypatch):
+    monkeypatch.setenv("SRV_KEY", "sk-env-secret-value")
+    config = {
+        "providers": {
+            "srv": {"type": "openai", "base_url": "http://127.0.0.1:1", "api_key": "sk-literal"},
+            "env": {"type": "openai", "api_key": {"$env": "SRV_KEY"}},
+        },
+        "channels": {
+            "fake": {"enabled": True, "allowed_user_ids": [42], "token": "123:BOT-TOKEN-XYZ"}
+        },
+    }
+    now = [0.0]
+    gateway, channels = await start(config, clock=lambda: now[0])
+    fake = channels.created["fake"]
+    mock_model.enqueue("answer one")
+    await fake.say("42", "hello")
+    await fake.say("42", "/ping")
+    await fake.say("99", "stranger")
+    for _ in range(9):
+        await fake.say("42", "/ping")  # the 11th message of user 42 is refused
+
+    assert await get(gateway, "/health") == (200, "ok")
+
+    status_code, body = await get(gateway, "/status")
+    assert status_code == 200
+    for secret in ("sk-literal", "sk-env-secret-value", "BOT-TOKEN-XYZ"):
+        assert secret not in body
+    status = json.loads(body)
+    assert status["agent"]["model"] == "mock/test"
+    assert status["channels"]["fake"] == {"state": "running", "restarts": 0, "last_error": ""}
+    assert status["sessions"]["by_channel"] == {"fk": 1}
+    assert status["uptime"]["seconds"] >= 0 and status["uptime"]["human"].endswith("s")
+    assert "ping" in status["commands"]
+    assert status["metrics"]["requests"] == 12 and status["metrics"]["turns"] == 1
+
+    status_code, text = await get(gateway, "/metrics")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples[("openclaw_requests_total", (("channel", "fk"),))] == 12
+    assert samples[("openclaw_rate_limited_total", (("channel", "fk"),))] == 1
+    assert samples[("openclaw_turn_latency_seconds_count", (("channel", "fk"),))] == 1
+    assert samples[("openclaw_tokens_total", ())] > 0
+    assert samples[("openclaw_channel_state", (("channel", "fake"), ("state", "running")))] == 1
+    assert ("openclaw_busy_rejected_total", (("channel", "fk"),)) not in samples
+
+    status_code, body = await get(gateway, "/metrics/json")
+    assert json.loads(body)["openclaw_requests_total"] == [
+        {"labels": {"channel": "fk"}, "value": 12.0}
+    ]
+
+
+async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(start, mock_model):
+    config = {
+        "channels": {
+            "fake": {"enabled": True, "allowed_user_ids": [42]},
+            "flaky": {"enabled": True, "allowed_user_ids": [42]},
+        }
+    }
+    gateway, channels = await start(config, crashes=2, backoff=(0.01, 0.05))
+    flaky, fake = channels.created["flaky"], channels.created["fake"]
+    status = gateway.status()["channels"]["flaky"]
+    assert status["state"].startswith("failed: ConnectionError")
+    for _ in range(100):
+        if flaky.state == "running":
+            break
+        await asyncio.sleep(0.01)
+    assert flaky.runs == 3 and fake.runs == 1
+    status = gateway.status()["channels"]["flaky"]
+    assert status == {
+        "state": "running",
+        "restarts": 2,
+        "last_error": "ConnectionError: connection lost",
+    }
+    await fake.say("42", "/ping")
+    assert fake.texts("42") == ["pong"]
+
+
+async def test_an_enabled_channel_nobody_provides_is_a_clear_error(make_app):
+    app = make_app(config={"channels": {"matrix": {"enabled": True}}})
+    with pytest.raises(GatewayError, match=r"channels\.matrix is enabled but no installed plugin"):
+        await Gateway(app, port=0).run()
+
+
+async def test_shutdown_drains_a_running_turn(start, mock_model):
+    gateway, channels = await start()
+    fake = channels.created["fake"]
+    mock_model.enqueue("finished in time", delay=0.3)
+    turn = asyncio.create_task(fake.say("42", "go"))
+    while not gateway.running_turns:
+        await asyncio.sleep(0.01)
+    await gateway.stop()
+    assert turn.done()
+    assert any("finished in time" in text for text in fake.texts("42"))
+    assert fake.state == "stopped"
+    await fake.say("42", "too late")  # refused quietly once stopped
+    assert len(fake.texts("42")) == 1
+
+
+def test_openclaw_gateway_refuses_an_enabled_channel_nobody_provides(openclaw_home: Path):
+    config = {"channels": {"matrix": {"enabled": True}}}
+    (openclaw_home / "openclaw.json").write_text(json.dumps(config))
+    env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "channels.matrix is enabled but no installed plugin" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_pairing_store_codes_expire(tmp_path: Path):
+    now = [0.0]
+    store = PairingStore(tmp_path / "pairing.json", clock=lambda: now[0])
+    code, new = store.request("fake", "7", "7")
+    assert new and store.request("fake", "7", "7") == (code, False)
+    now[0] = 3601
+    assert store.pending() == []
+    assert store.request("fake", "7", "7")[1]
+
+
+CHANNEL_PLUGIN = """
+import asyncio, json, os
+from openclaw import hookimpl
+from openclaw.channels import ChannelType, InboundMessage
+
+class Channel:
+    name = "fake"
+    prefix = "fk"
+    max_len = 4096
+    state = "starting"
+
+    def __init__(self, app, settings):
+        self.stopped = asyncio.Event()
+        self.shown = {}
+
+    async def run(self, gateway):
+        self.state = "running"
+        self.task = asyncio.create_task(
+            gateway.handle(self, InboundMessage("fk", "42", "42", "tell me a story"))
+        )
+        await self.stopped.wait()
+
+    async def stop(self):
+        self.stopped.set()
+
+    async def send_text(self, chat_id, text, *, markdown=False, reply_to=None):
+        self.shown[str(len(self.shown))] = text
+        self._save()
+        return str(len(self.shown) - 1)
+
+    async def edit_text(self, chat_id, message_id, text, *, markdown=False):
+        self.shown[message_id] = text
+        self._save()
+
+    def _save(self):
+        with open(os.environ["SHOWN_FILE"], "w") as file:
+            json.dump(self.shown, file)
+
+    async def send_typing(self, chat_id): pass
+    async def send_file(self, chat_id, filename, data, caption=""): pass
+    async def send_voice(self, chat_id, ogg_opus, caption=""): pass
+    def format_markdown(self, text): return text
+
+@hookimpl
+def register_channels(register):
+    register(ChannelType("fake", create=Channel))
+"""
+
+
+def test_openclaw_gateway_drains_on_sigterm_and_exits_0(openclaw_home: Path, tmp_path: Path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "fake_channel.py").write_text(CHANNEL_PLUGIN)
+    shown = tmp_path / "shown.json"
+    with FakeOpenAIServer(delay=0.2) as server:
+        server.enqueue(Reply("Once upon a time, the end.", chunks=6))
+        config = {
+            "agent": {"model": "srv/fake-model"},
+            "providers": {"srv": {"type": "openai", "base_url": server.base_url}},
+            "channels": {"fake": {"enabled": True, "allowed_user_ids": [42]}},
+            "limits": {"debounce_ms": 0},
+        }
+        (openclaw_home / "openclaw.json").write_text(json.dumps(config))
+        env = {
+            **os.environ,
+            "OPENCLAW_HOME": str(openclaw_home),
+            "OPENCLAW_LOAD_PLUGINS": "",
+            "OPENCLAW_PLUGINS_DIR": str(plugins),
+            "SHOWN_FILE": str(shown),
+            "OPENAI_API_KEY": "sk-test",
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not server.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert server.requests, "the turn never reached the model"
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "gateway stopped" in stderr
+    assert "Once upon a time, the end." in json.loads(shown.read_text())["0"]
+    from openclaw.store import SqliteStore
+
+    with SqliteStore(openclaw_home / "sessions.db") as store:
+        history = store.history("fk:main:42:42")
+    assert [m.role for m in history] == ["user", "assistant"]
+    assert history[1].text == "Once upon a time, the end."
+
+
+def test_metrics_sink_counts_tools_fallbacks_and_channel_states():
+    from openclaw.events import ProviderFallback, ToolFinished, TurnFailed
+    from openclaw.metrics import MetricsSink
+
+    sink = MetricsSink()
+    for event in (
+        ToolFinished("tg:main:1:1", name="echo"),
+        ToolFinished("tg:main:1:1", name="echo", ok=False),
+        ToolFinished("tg:main:1:1", name="echo"),
+        ProviderFallback("tg:main:1:1", failed="ollama/llama3.2:1b", next="moonshot/kimi"),
+        TurnFailed("tg:main:1:1", error="timeout", kind="timeout"),
+    ):
+        sink.handle(event)
+    sink.set_channel_state("telegram", "failed: ConnectionError: boom")
+    sink.set_channel_state("telegram", "running")
+    samples = sink.samples()
+    assert {s["labels"]["status"]: s["value"] for s in samples["openclaw_tool_calls_total"]} == {
+        "ok": 2,
+        "failed": 1,
+    }
+    assert samples["openclaw_provider_fallbacks_total"][0]["value"] == 1
+    assert samples["openclaw_errors_total"] == [{"labels": {"channel": "tg"}, "value": 1.0}]
+    assert samples["openclaw_channel_state"] == [
+        {"labels": {"channel": "telegram", "state": "running"}, "value": 1.0}
+    ]
+    assert sink.summary()["tool_calls"] == 3
+    # a second sink has its own registry: nothing is shared through the global one
+    assert MetricsSink().summary()["tool_calls"] == 0
+
+
+def test_human_duration():
+    from openclaw.gateway import human_duration
+
+    assert human_duration(5) == "5s"
+    assert human_duration(3725) == "1h 2m 5s"
+    assert human_duration(90061) == "1d 1h 1m 1s"
