@@ -12,10 +12,7 @@ from openclaw_channel_telegram.channel import TelegramChannel
 from openclaw_channel_telegram.settings import TelegramSettings
 
 from openclaw.channels import InboundMessage
-from openclaw.testing import telegram as fake_telegram
 from openclaw.testing.telegram import FakeBotAPI
-
-telegram_api = fake_telegram.telegram_api  # until the pytest plugin ships it
 
 
 class RecordingGateway:
