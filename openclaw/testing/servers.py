@@ -23,10 +23,11 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
 from aiohttp import web
+
+from openclaw.testing.background import BackgroundServer
 
 DEFAULT_USAGE = (10, 5)
 """(input, output) tokens a reply reports unless told otherwise."""
@@ -107,7 +108,7 @@ def _sse(data: Any, event: str | None = None) -> str:
     return record + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
-class FakeServer(ABC):
+class FakeServer(BackgroundServer, ABC):
     """A scripted HTTP server in a background thread; a subclass speaks one service's protocol."""
 
     api_prefix: ClassVar[str] = ""
@@ -120,6 +121,7 @@ class FakeServer(ABC):
         delay: float = 0.0,
         models: Sequence[str] = ("fake-model",),
     ) -> None:
+        super().__init__()
         self.default = default
         self.delay = delay
         self.models = list(models)
@@ -127,18 +129,9 @@ class FakeServer(ABC):
         """Every JSON body received on the chat endpoint, in order."""
         self.api_keys: list[str | None] = []
         """The key each chat request carried (`Authorization: Bearer` or `x-api-key`)."""
-        self.port = 0
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
-
-    @property
-    def url(self) -> str:
-        """The server's root URL."""
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -150,52 +143,16 @@ class FakeServer(ABC):
         with self._lock:
             self._queue.extend(Reply(r) if isinstance(r, str) else r for r in replies)
 
-    def start(self) -> Self:
-        """Serve on a free port from a background thread (the `with` statement calls this)."""
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name=type(self).__name__)
-        self._thread.daemon = True
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=10)
-        return self
-
-    def close(self) -> None:
-        """Stop serving; hanging requests are released first."""
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def _serve(self) -> None:
+    def build_app(self) -> web.Application:
         self._closing = asyncio.Event()
         app = web.Application()
         app.router.add_post(self.chat_path, self._handle_chat)
         app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        return app
 
-    async def _shutdown(self) -> None:
-        assert self._closing is not None and self._runner is not None
+    async def on_close(self) -> None:
+        assert self._closing is not None
         self._closing.set()
-        await self._runner.cleanup()
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:

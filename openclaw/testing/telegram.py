@@ -26,11 +26,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
+
+from openclaw.testing.background import BackgroundServer
 
 T = TypeVar("T")
 
@@ -167,7 +168,7 @@ class _Fault:
     disconnect: bool
 
 
-class FakeBotAPI:
+class FakeBotAPI(BackgroundServer):
     """A fake Bot API for one bot (`token`): updates, messages, files and scripted failures."""
 
     def __init__(
@@ -177,6 +178,7 @@ class FakeBotAPI:
         bot_username: str = "openclaw_test_bot",
         max_poll_wait: float = 1.0,
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
@@ -189,7 +191,6 @@ class FakeBotAPI:
         self.webhook: dict[str, Any] = {}
         self.reject_markup = False
         """While True, every request with a `parse_mode` fails as if its markup were invalid."""
-        self.port = 0
         self._updates: list[dict[str, Any]] = []
         self._confirmed = 0
         self._update_ids = itertools.count(1)
@@ -199,16 +200,13 @@ class FakeBotAPI:
         self._actions: dict[int, list[str]] = {}
         self._faults: list[_Fault] = []
         self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._new_update: asyncio.Condition | None = None
         self._closing = False
 
     @property
     def base_url(self) -> str:
         """Give this to `TelegramAPIServer.from_base` (the `api_base` setting)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     # -- scripting users -------------------------------------------------------------------
 
@@ -348,54 +346,20 @@ class FakeBotAPI:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> Self:
-        """Serve on a free port from a background thread (the `with` statement calls this)."""
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="FakeBotAPI", daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=10)
-        return self
-
-    def close(self) -> None:
-        """Stop serving; waiting getUpdates calls are released first."""
-        if self._loop is None or self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def _serve(self) -> None:
+    def build_app(self) -> web.Application:
         self._new_update = asyncio.Condition()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        return app
 
-    async def _shutdown(self) -> None:
-        assert self._runner is not None and self._new_update is not None
+    async def on_close(self) -> None:
+        """Release waiting getUpdates calls."""
+        assert self._new_update is not None
         self._closing = True
         async with self._new_update:
             self._new_update.notify_all()
-        await self._runner.cleanup()
 
     # -- building updates ------------------------------------------------------------------
 
