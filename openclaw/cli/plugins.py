@@ -57,7 +57,8 @@ def tools(ctx: click.Context) -> None:
     if not available:
         click.echo("No tools installed. Install openclaw-tools-builtin for shell, files and web.")
     for name, tool in sorted(available.items()):
-        summary = (tool.description.strip().splitlines() or [""])[0]
+        sentence = " ".join(tool.description.split()).split(". ")[0]
+        summary = sentence if len(sentence) <= 100 else sentence[:99] + "…"
         origin = f" ({tool.origin})" if tool.origin else ""
         click.echo(f"{name}  [{owners.get(name, '?')}]{origin}  {summary}")
     for source in app.registry.tool_sources:
