@@ -1,0 +1,120 @@
+"""`openclaw cron list|add|enable|disable|remove`: edits `$OPENCLAW_HOME/cron/jobs.json`
+through the same locked store the gateway's executor and the `cron` tool use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from openclaw.cron import Job, JobStore
+
+
+def _store() -> JobStore:
+    from openclaw.cron import JobStore
+
+    return JobStore()
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def _line(job: Job) -> str:
+    state = "on " if job.enabled else "off"
+    target = f"{job.target['channel']}:{job.target['chat']}" if job.target else "-"
+    nxt = job.next_run.isoformat(timespec="minutes") if job.next_run and job.enabled else "-"
+    last = job.last_run.isoformat(timespec="minutes") if job.last_run else "-"
+    status = job.last_status or "-"
+    return (
+        f"{job.id}  {state}  {job.name}  [{job.schedule}] {job.timezone}  to {target}  "
+        f"next {nxt}  last {last} ({status})"
+    )
+
+
+@click.group()
+def cron() -> None:
+    """Scheduled agent turns, stored in $OPENCLAW_HOME/cron/jobs.json."""
+
+
+@cron.command("list")
+def list_() -> None:
+    """Every job with its state, schedule, next and last run."""
+    from openclaw.cron import CronStoreError
+
+    try:
+        jobs = _store().load()
+    except CronStoreError as exc:
+        raise _fail(exc) from None
+    for job in jobs:
+        click.echo(_line(job))
+        if job.last_error:
+            click.echo(f"    last error: {job.last_error}")
+    if not jobs:
+        click.echo("No cron jobs.")
+
+
+@cron.command()
+@click.argument("name")
+@click.option(
+    "--schedule",
+    "-s",
+    required=True,
+    help="'0 9 * * 1-5' (cron), 'every 30m' / '2h' / '1d', or 'at 2026-12-24T18:00'.",
+)
+@click.option("--prompt", "-p", required=True, help="The message the agent receives.")
+@click.option("--tz", "timezone", default="UTC", show_default=True, help="IANA timezone.")
+@click.option("--to", "target", help="Deliver the answer to CHANNEL:CHAT, e.g. telegram:42.")
+def add(name: str, schedule: str, prompt: str, timezone: str, target: str | None) -> None:
+    """Add a job NAME; the schedule is checked now, not when it is due."""
+    from openclaw.cron import CronStoreError, ScheduleError
+
+    where = None
+    if target is not None:
+        channel, _, chat = target.partition(":")
+        if not channel or not chat:
+            raise click.BadParameter("expected CHANNEL:CHAT, e.g. telegram:42", param_hint="--to")
+        where = {"channel": channel, "chat": chat}
+    try:
+        job = _store().add(name, schedule, prompt, timezone=timezone, target=where)
+    except (ScheduleError, CronStoreError) as exc:
+        raise _fail(exc) from None
+    click.echo(f"added {_line(job)}")
+
+
+def _toggle(ref: str, enabled: bool) -> None:
+    from openclaw.cron import CronStoreError
+
+    try:
+        job = _store().set_enabled(ref, enabled)
+    except CronStoreError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{'enabled' if enabled else 'disabled'} {_line(job)}")
+
+
+@cron.command()
+@click.argument("job")
+def enable(job: str) -> None:
+    """Enable JOB (id, or a case-insensitive part of its name)."""
+    _toggle(job, True)
+
+
+@cron.command()
+@click.argument("job")
+def disable(job: str) -> None:
+    """Disable JOB (id, or a case-insensitive part of its name)."""
+    _toggle(job, False)
+
+
+@cron.command()
+@click.argument("job")
+def remove(job: str) -> None:
+    """Remove JOB (id, or a case-insensitive part of its name)."""
+    from openclaw.cron import CronStoreError
+
+    try:
+        removed = _store().remove(job)
+    except CronStoreError as exc:
+        raise _fail(exc) from None
+    click.echo(f"removed {removed.id} {removed.name}")
