@@ -8,10 +8,8 @@ import itertools
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from openclaw import hookimpl
 from openclaw.channels import Attachment, ChannelType, InboundMessage
 from openclaw.gateway import VOICE_REPLY, Gateway, GatewayError
 from openclaw.pipeline import Debouncer, PairingStore, RateLimiter
+from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
 
@@ -483,30 +482,12 @@ def test_openclaw_gateway_drains_on_sigterm_and_exits_0(openclaw_home: Path, tmp
         }
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
         env = {
-            **os.environ,
-            "OPENCLAW_HOME": str(openclaw_home),
             "OPENCLAW_LOAD_PLUGINS": "",
             "OPENCLAW_PLUGINS_DIR": str(plugins),
             "SHOWN_FILE": str(shown),
-            "OPENAI_API_KEY": "sk-test",
         }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while not server.requests and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert server.requests, "the turn never reached the model"
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=30)
-        finally:
-            process.kill()
-    assert process.returncode == 0, stderr
+        returncode, stderr = sigterm_mid_turn(openclaw_home, server, env)
+    assert returncode == 0, stderr
     assert "gateway stopped" in stderr
     assert "Once upon a time, the end." in json.loads(shown.read_text())["0"]
     from openclaw.store import SqliteStore

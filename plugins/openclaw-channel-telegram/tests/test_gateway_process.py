@@ -4,14 +4,10 @@ SIGTERM in the middle of a turn."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from openclaw.store import SqliteStore
+from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 from openclaw.testing.telegram import FakeBotAPI
 
@@ -34,31 +30,14 @@ def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, telegram_api: 
             "limits": {"debounce_ms": 0},
         }
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
-        env = {
-            **os.environ,
-            "OPENCLAW_HOME": str(openclaw_home),
-            "OPENCLAW_LOAD_PLUGINS": "telegram",
-            "TELEGRAM_BOT_TOKEN": telegram_api.token,
-            "OPENAI_API_KEY": "sk-test",
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        env = {"OPENCLAW_LOAD_PLUGINS": "telegram", "TELEGRAM_BOT_TOKEN": telegram_api.token}
+        returncode, stderr = sigterm_mid_turn(
+            openclaw_home,
+            server,
+            env,
+            after_start=lambda: telegram_api.user_sends(42, 42, "tell me a story"),
         )
-        try:
-            telegram_api.user_sends(42, 42, "tell me a story")
-            deadline = time.monotonic() + 30
-            while not server.requests and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert server.requests, "the turn never reached the model"
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=30)
-        finally:
-            process.kill()
-    assert process.returncode == 0, stderr
+    assert returncode == 0, stderr
     assert telegram_api.token not in stderr
     [reply] = telegram_api.messages(42)
     assert reply.text.startswith("Once upon a time, the end.")
