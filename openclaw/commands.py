@@ -31,10 +31,11 @@ class CommandContext:
 @dataclass(slots=True)
 class CommandReply:
     """A command's answer: text, and optionally a file (name, bytes) for channels that can
-    send files."""
+    send files, or a voice message (OGG/Opus bytes) sent with the text as its caption."""
 
     text: str
     file: tuple[str, bytes] | None = None
+    voice: bytes | None = None
 
 
 CommandFunction = Callable[[CommandContext], Awaitable[str | CommandReply]]

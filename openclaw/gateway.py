@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
 from openclaw.commands import CommandContext, find_command, parse_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
+from openclaw.cron_executor import CronExecutor
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
 from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
@@ -108,6 +109,7 @@ class Gateway:
         self._done = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
+        self.cron = CronExecutor(app, channels=self.channels)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class Gateway:
             self.accepting = True
             for name, supervised in self.channels.items():
                 supervised.task = asyncio.create_task(self._supervise(name, supervised))
+            self.cron.start()
             self.ready.set()
             log.info("gateway listening on http://%s:%d", self.host, self.port)
             await self._stop.wait()
@@ -172,6 +175,7 @@ class Gateway:
     async def _shutdown(self) -> None:
         self.accepting = False
         self.ready.clear()
+        await self.cron.stop(self.drain_timeout)
         if self._inflight:
             log.info("draining %d running message(s)", len(self._inflight))
             _, pending = await asyncio.wait(set(self._inflight), timeout=self.drain_timeout)
@@ -261,9 +265,10 @@ class Gateway:
             await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
             return
         if not message.text.strip() and any(a.kind == "audio" for a in message.attachments):
-            # a speech-to-text plugin transcribes in the `inbound_message` hook, before this
-            await send_reply(channel, message.chat_id, VOICE_REPLY, reply_to=message.message_id)
-            return
+            transcribed = await self._transcribe(channel, message)
+            if transcribed is None:
+                return
+            message = transcribed
         if await self._command(channel, message, key):
             return
         batch = await self.debouncer.submit(
@@ -271,6 +276,35 @@ class Gateway:
         )
         if batch is not None:
             await self._turn(channel, merge(batch), key)
+
+    async def _transcribe(self, channel: Channel, message: InboundMessage) -> InboundMessage | None:
+        """A voice message as a text message: its audio transcribed by the speech-to-text
+        provider (off the event loop, in the provider) and the transcription shown to the user
+        first. None, once the user is told why, when there are no words to answer."""
+        from dataclasses import replace
+
+        from openclaw.providers import ProviderError
+        from openclaw.speech import NoSpeechProvider, SpeechUnavailable, transcribe
+
+        audio = [a for a in message.attachments if a.kind == "audio"]
+        try:
+            texts = [await transcribe(self.app, a.data, a.mime_type) for a in audio]
+        except NoSpeechProvider:
+            reply = VOICE_REPLY
+        except SpeechUnavailable as exc:
+            reply = f"⚠️ Voice input is not available: {exc}. `openclaw doctor` says more."
+        except ProviderError as exc:
+            reply = f"⚠️ I could not transcribe your voice message: {exc.reason}"
+        else:
+            text = "\n".join(t for t in texts if t)
+            if text:
+                heard = f"🎤 {text}"
+                await send_reply(channel, message.chat_id, heard, reply_to=message.message_id)
+                rest = [a for a in message.attachments if a.kind != "audio"]
+                return replace(message, text=text, attachments=rest)
+            reply = "🎤 I could not make out any words in your voice message."
+        await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
+        return None
 
     async def _admit(self, channel: Channel, message: InboundMessage) -> bool:
         """Listed and paired users pass; with pairing on, a stranger is given a code once."""
@@ -364,6 +398,7 @@ class Gateway:
             },
             "limits": self.app.config.limits.model_dump(),
             "turns_running": self.running_turns,
+            "cron": self.cron.status(),
             "metrics": self.metrics.summary(),
         }
 

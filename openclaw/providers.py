@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -132,6 +133,30 @@ class SearchProvider(Protocol):
     name: str
 
     async def search(self, query: str, max_results: int) -> list[SearchResult]: ...
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """A provider of kind "stt": the words spoken in an audio file as it came from a channel
+    (any container the provider can decode: OGG/Opus voice notes, MP3, WAV...). Raises
+    ProviderError with a reason a user can act on. May offer `check()` like a chat provider."""
+
+    name: str
+
+    async def transcribe(self, audio: bytes, mime_type: str) -> str: ...
+
+
+@runtime_checkable
+class TextToSpeech(Protocol):
+    """A provider of kind "tts": speaks `text` into a WAV file at `out`. `speaker` picks a
+    voice of a multi-speaker model, `speed` scales the pace (1 = the voice's own); None keeps
+    the instance's settings. Raises ProviderError; may offer `check()`."""
+
+    name: str
+
+    async def synthesize(
+        self, text: str, out: Path, *, speaker: int | None = None, speed: float | None = None
+    ) -> None: ...
 
 
 def split_ref(ref: str) -> tuple[str, str]:

@@ -413,11 +413,24 @@ async def send_reply(
     *,
     reply_to: str | None = None,
 ) -> None:
-    """Send a command's answer: its text in as many messages as the platform needs (markdown,
+    """Send a command's answer: its voice message (the text as caption when it fits; else the
+    text follows), or its text in as many messages as the platform needs (markdown,
     falling back to plain text), then its file. A text longer than a few messages that comes
     with a file is sent as the file alone, with its first line as the caption."""
     if isinstance(reply, str):
         reply = CommandReply(reply)
+    if reply.voice is not None:
+        caption = reply.text.strip()
+        if len(caption) > min(1024, surface.max_len):  # 1024: Telegram's caption limit
+            caption = ""
+        try:
+            await surface.send_voice(chat_id, reply.voice, caption)
+        except Exception:
+            log.exception("sending a voice message failed; sending its text instead")
+        else:
+            if caption or not reply.text.strip():
+                return
+            reply_to = None  # the text follows the voice message it belongs to
     markdown = True
 
     def fits(chunk: str) -> bool:

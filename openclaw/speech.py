@@ -1,0 +1,127 @@
+"""Choosing a speech provider (kinds "stt" and "tts") and transcribing a voice note with it.
+
+The kernel knows only the protocols (`SpeechToText`, `TextToSpeech` in `providers.py`); the
+backends, their models and any audio conversion belong to plugins. The choice is made by the
+config, else by what works on this machine:
+
+1. the `providers` entries whose type is of the kind, in config order: the first usable one;
+   when none is usable, an error naming each one's problem (a model the user configured is
+   never passed over silently for another);
+2. without such entries, the presets of the installed types of the kind, best first (the
+   order the plugins registered them in): the first usable one.
+
+"Usable" means the instance's optional `check()` returns without a ProviderError.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from openclaw.config import ConfigError
+from openclaw.providers import ProviderError, SpeechToText, TextToSpeech
+
+if TYPE_CHECKING:
+    from openclaw.app import App
+
+SpeechKind = Literal["stt", "tts"]
+
+KIND_NAMES = {"stt": "speech-to-text", "tts": "text-to-speech"}
+
+
+class SpeechUnavailable(Exception):
+    """No provider of a speech kind can be used here; the message says why and what to do."""
+
+
+class NoSpeechProvider(SpeechUnavailable):
+    """No installed plugin offers a provider of the kind at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A provider instance of a speech kind and whether it can be used (`problem` is None)."""
+
+    name: str
+    configured: bool
+    provider: Any = None
+    problem: str | None = None
+    detail: str = ""  # what `check()` said it checked
+
+
+def candidate_names(app: App, kind: SpeechKind) -> list[tuple[str, bool]]:
+    """The instance names of a kind, with whether each is a `providers` entry: the configured
+    entries first (config order), then the types' presets (registration order)."""
+    type_names = [t.name for t in app.registry.provider_types_of(kind)]
+    presets = [name for t in app.registry.provider_types_of(kind) for name in t.presets]
+    configured = []
+    for name, data in app.config.providers.items():
+        declared = data.get("type") if isinstance(data, dict) else None
+        if declared in type_names or (declared is None and name in presets):
+            configured.append(name)
+    return [(name, True) for name in configured] + [
+        (name, False) for name in dict.fromkeys(presets) if name not in configured
+    ]
+
+
+async def check_candidate(app: App, kind: SpeechKind, name: str, configured: bool) -> Candidate:
+    """Build instance `name` and run its `check()`; a problem becomes `Candidate.problem`."""
+    try:
+        provider = app.providers.get(name, kind)
+        check = getattr(provider, "check", None)
+        detail = ""
+        if check is not None:
+            result = check()
+            detail = (await result if inspect.isawaitable(result) else result) or ""
+    except ProviderError as exc:
+        return Candidate(name, configured, problem=exc.reason)
+    except (ConfigError, LookupError) as exc:
+        return Candidate(name, configured, problem=str(exc))
+    return Candidate(name, configured, provider, detail=detail)
+
+
+async def candidates(app: App, kind: SpeechKind) -> list[Candidate]:
+    """Every instance of a kind, checked (for `openclaw doctor`)."""
+    return [
+        await check_candidate(app, kind, name, configured)
+        for name, configured in candidate_names(app, kind)
+    ]
+
+
+async def pick(app: App, kind: SpeechKind, name: str | None = None) -> Any:
+    """The provider to use for `kind`: instance `name` when given, else the configured or best
+    available one (see the module doc). Raises SpeechUnavailable with every reason."""
+    what = KIND_NAMES[kind]
+    if name is not None:
+        found = await check_candidate(app, kind, name, True)
+        if found.problem is not None:
+            raise SpeechUnavailable(f"{what} provider {name!r} cannot be used: {found.problem}")
+        return found.provider
+    names = candidate_names(app, kind)
+    if not names:
+        raise NoSpeechProvider(f"no {what} provider is installed (openclaw-voice has some)")
+    configured = [entry for entry in names if entry[1]]
+    tried = []
+    for entry_name, is_configured in configured or names:
+        found = await check_candidate(app, kind, entry_name, is_configured)
+        if found.problem is None:
+            return found.provider
+        tried.append(f"{entry_name}: {found.problem}")
+    raise SpeechUnavailable(f"no {what} provider is usable ({'; '.join(tried)})")
+
+
+async def transcribe(app: App, audio: bytes, mime_type: str) -> str:
+    """The words in an audio attachment, by the chosen speech-to-text provider; raises
+    SpeechUnavailable when there is none, ProviderError when it fails on this audio."""
+    provider = await pick(app, "stt")
+    if not isinstance(provider, SpeechToText):
+        raise SpeechUnavailable(f"provider {provider.name!r} cannot transcribe (no transcribe())")
+    return (await provider.transcribe(audio, mime_type)).strip()
+
+
+async def pick_tts(app: App, name: str | None = None) -> TextToSpeech:
+    """`pick` for text-to-speech, checked against the protocol."""
+    provider = await pick(app, "tts", name)
+    if not isinstance(provider, TextToSpeech):
+        raise SpeechUnavailable(f"provider {provider.name!r} cannot speak (no synthesize())")
+    return provider

@@ -1,0 +1,106 @@
+"""Audio plumbing around ffmpeg: any incoming audio to a 16 kHz mono WAV for speech-to-text,
+and a WAV to OGG/Opus for voice messages. Files live in temporary directories that are removed
+when done, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import wave
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+SAMPLE_RATE = 16_000
+OPUS_ARGS = ("-c:a", "libopus", "-b:a", "64k", "-vbr", "on", "-application", "voip")
+ERROR_LINES = 3  # lines of ffmpeg's own error shown to the user
+
+
+class AudioError(Exception):
+    """A binary is missing, or it failed on this audio; the message says which and why."""
+
+
+def find_binary(name: str, what: str, hint: str) -> str:
+    """The program `name` (a name on the PATH or a path), or AudioError with `hint`."""
+    found = shutil.which(name)
+    if found is None:
+        raise AudioError(f"{what} not found ({name!r}): {hint}")
+    return found
+
+
+def find_ffmpeg(name: str, setting: str) -> str:
+    return find_binary(
+        name, "ffmpeg", f"install it (Debian: apt install ffmpeg) or set {setting} to its path"
+    )
+
+
+async def run_binary(
+    argv: Sequence[str], timeout: float, *, stdin: bytes | None = None
+) -> tuple[bytes, str]:
+    """Run a program to its end; its stdout, and its stderr as text. AudioError when it does
+    not start, fails or outlives `timeout` (it is killed then)."""
+    name = Path(argv[0]).name
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise AudioError(f"{name} could not be started: {exc.strerror or exc}") from None
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        raise AudioError(f"{name} took longer than {timeout:g} s and was stopped") from None
+    errors = stderr.decode(errors="replace").strip()
+    if process.returncode != 0:
+        detail = " / ".join(errors.splitlines()[-ERROR_LINES:]) or f"exit code {process.returncode}"
+        raise AudioError(f"{name} failed: {detail}")
+    return stdout, errors
+
+
+async def ffmpeg(binary: str, args: Sequence[str], timeout: float) -> None:
+    """Run ffmpeg quietly, never asking questions (it would wait on stdin)."""
+    await run_binary(
+        [binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], timeout
+    )
+
+
+@contextlib.asynccontextmanager
+async def wav16k(audio: bytes, ffmpeg_binary: str, timeout: float) -> AsyncIterator[Path]:
+    """The audio (any format ffmpeg reads) as a 16 kHz mono 16-bit WAV file, for the time of
+    the `async with` block."""
+    with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
+        source, target = Path(directory) / "in", Path(directory) / "in.wav"
+        source.write_bytes(audio)
+        args = ["-i", str(source), "-ar", str(SAMPLE_RATE), "-ac", "1", "-c:a", "pcm_s16le"]
+        await ffmpeg(ffmpeg_binary, [*args, str(target)], timeout)
+        yield target
+
+
+async def ogg_opus(wav: Path, ffmpeg_binary: str, timeout: float) -> bytes:
+    """A WAV file encoded as OGG/Opus (64 kbit/s, VBR, tuned for speech) as voice messages
+    are."""
+    with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
+        target = Path(directory) / "voice.ogg"
+        await ffmpeg(ffmpeg_binary, ["-i", str(wav), *OPUS_ARGS, str(target)], timeout)
+        return target.read_bytes()
+
+
+def pcm_frames(wav: Path) -> bytes:
+    """The 16-bit samples of a mono WAV file."""
+    with wave.open(str(wav), "rb") as reader:
+        return reader.readframes(reader.getnframes())
+
+
+def duration(wav: Path) -> float:
+    """Seconds of audio in a WAV file."""
+    with wave.open(str(wav), "rb") as reader:
+        return reader.getnframes() / reader.getframerate()

@@ -1,0 +1,149 @@
+"""Speaking an answer: the `voice` config section, the pronunciation hints, and the two ways
+text becomes audio — the `tts` tool (a WAV file in the workspace) and the `/voice` command
+(the agent's answer as an OGG/Opus voice message)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openclaw.commands import Command, CommandContext, CommandReply
+from openclaw.providers import ProviderError
+from openclaw.speech import SpeechUnavailable, pick_tts
+from openclaw.tools import Tool, ToolCallContext, ToolError, tool
+from openclaw_voice.audio import AudioError, duration, find_ffmpeg, ogg_opus
+
+if TYPE_CHECKING:
+    from openclaw.app import App
+
+TTS_TIMEOUT = 30.0
+TTS_FOLDER = "speech"
+_MARKDOWN = re.compile(r"```.*?```|`|\*\*?|__?|~~|^#+\s*|^\s*[-*]\s+", re.S | re.M)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+
+
+class VoiceSettings(BaseModel):
+    """The `voice` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ffmpeg: str = "ffmpeg"
+    """The ffmpeg that encodes `/voice` answers: a name on the PATH or a path."""
+    timeout: float = Field(TTS_TIMEOUT, gt=0, le=600)
+    """Seconds for speaking and encoding one `/voice` answer."""
+    pronunciations: dict[str, str] = Field(default_factory=dict)
+    """Words (whole words, any case) → how to say them, applied before text-to-speech."""
+
+
+def voice_settings(app: App) -> VoiceSettings:
+    return app.config.section("voice", VoiceSettings)
+
+
+def spoken_form(text: str, pronunciations: dict[str, str]) -> str:
+    """The text as it should be read aloud: markdown marks and link targets dropped, and each
+    hinted word replaced by its spoken form (longest words first, so phrases win)."""
+    text = _MARKDOWN.sub("", _LINK.sub(r"\1", text))
+    for word in sorted(pronunciations, key=len, reverse=True):
+        spoken = pronunciations[word].replace("\\", "\\\\")  # a replacement, not a template
+        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", spoken, text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+async def speak(
+    app: App,
+    text: str,
+    out: Path,
+    *,
+    voice: str | None = None,
+    speaker: int | None = None,
+    speed: float | None = None,
+) -> str:
+    """Write `text` as speech to the WAV file `out`; returns the provider's name. Raises
+    SpeechUnavailable or ProviderError with a message for the user."""
+    spoken = spoken_form(text, voice_settings(app).pronunciations)
+    if not spoken:
+        raise ProviderError(voice or "tts", "there is nothing to say in this text")
+    provider = await pick_tts(app, voice)
+    await provider.synthesize(spoken, out, speaker=speaker, speed=speed)
+    return provider.name
+
+
+async def voice_note(app: App, text: str) -> bytes:
+    """`text` spoken and encoded as an OGG/Opus voice message; the WAV in between is removed."""
+    settings = voice_settings(app)
+    ffmpeg = find_ffmpeg(settings.ffmpeg, "voice.ffmpeg")
+    with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
+        wav = Path(directory) / "answer.wav"
+        await speak(app, text, wav)
+        return await ogg_opus(wav, ffmpeg, settings.timeout)
+
+
+class TtsArguments(BaseModel):
+    text: str = Field(min_length=1, max_length=5000, description="What to say.")
+    voice: str | None = Field(
+        None,
+        description="A text-to-speech provider, e.g. piper or espeak-ng; default: the "
+        "configured one, else the best available.",
+    )
+    speaker: int | None = Field(
+        None, ge=0, description="The speaker of a multi-speaker Piper voice (from 0)."
+    )
+    speed: float | None = Field(
+        None, ge=0.25, le=4.0, description="Pace: 1 is the voice's own, 1.5 is faster."
+    )
+
+
+def make_tts_tool() -> Tool:
+    @tool(arguments=TtsArguments, timeout=TTS_TIMEOUT)
+    async def tts(
+        text: str,
+        voice: str | None,
+        speaker: int | None,
+        speed: float | None,
+        context: ToolCallContext,
+    ) -> str:
+        """Speak text into a WAV file in the workspace (speech/...wav) and return its path."""
+        if context.app is None:
+            raise ToolError("tts needs a running app")
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{digest}.wav"
+        out = context.workspace / relative
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            used = await speak(context.app, text, out, voice=voice, speaker=speaker, speed=speed)
+        except (SpeechUnavailable, ProviderError) as exc:
+            out.unlink(missing_ok=True)
+            raise ToolError(f"text-to-speech failed: {exc}") from None
+        return f"{relative} ({duration(out):.1f} s of audio, voice {used})"
+
+    return tts
+
+
+async def voice_command(ctx: CommandContext) -> str | CommandReply:
+    """`/voice <message>`: an agent turn, answered as a voice message with the text as its
+    caption; a text answer with a note when speech cannot be made here."""
+    from openclaw.app import TurnError
+
+    prompt = ctx.args.strip()
+    if not prompt:
+        return "Usage: /voice <message> — I answer with a voice message."
+    try:
+        finished = await ctx.app.ask(prompt, session_key=ctx.session_key)
+    except TurnError as exc:
+        return f"⚠️ {exc}"
+    answer = finished.text.strip()
+    if not answer:
+        return "(the answer was empty: nothing to say)"
+    try:
+        return CommandReply(answer, voice=await voice_note(ctx.app, answer))
+    except (SpeechUnavailable, ProviderError, AudioError) as exc:
+        return f"{answer}\n\nℹ️ No voice reply: {exc}"
+
+
+VOICE_COMMAND = Command("voice", "answer with a voice message", voice_command, usage="<message>")
