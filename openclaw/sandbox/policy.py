@@ -266,6 +266,11 @@ class SandboxPolicy:
         """Raise SandboxDenied when an IP address is internal and not in sandbox.allowed_hosts."""
         self._urls.check_address(address, url=url, host=host)
 
+    def host_allowed(self, host: str) -> bool:
+        """Whether sandbox.allowed_hosts lets `host` through by name, whatever it resolves to
+        (for code that resolves once and checks each address itself, such as a proxy)."""
+        return self._urls._host_allowed(host)
+
     def check_url(self, url: str) -> None:
         """Raise SandboxDenied for non-http(s) URLs and, unless allowed in the config, for hosts
         that resolve to private, loopback, link-local or otherwise internal addresses (SSRF).

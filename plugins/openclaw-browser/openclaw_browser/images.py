@@ -1,0 +1,95 @@
+"""Loading an image for the vision model: from a public URL (SSRF-checked at every hop and on
+the connected address, size-capped) or from a workspace file, with its type told from its bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urljoin
+
+from openclaw.sandbox import SandboxPolicy
+from openclaw.tools import ToolError
+
+MAX_REDIRECTS = 10
+USER_AGENT = "Mozilla/5.0 (compatible; openclaw)"
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The MIME type of an image a vision model reads (PNG, JPEG, GIF, WebP), from its first
+    bytes; None for anything else, whatever its name or Content-Type says."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def read_file(policy: SandboxPolicy, path: str, max_bytes: int) -> bytes:
+    """A workspace (or allowed) file's bytes; ToolError when missing or too large."""
+    target = policy.resolve_path(path)
+    if not target.is_file():
+        raise ToolError(f"{path} does not exist or is not a regular file")
+    size = target.stat().st_size
+    if size > max_bytes:
+        raise ToolError(f"{path} is {size // 1024} KB; images up to {max_bytes // 1024} KB")
+    return target.read_bytes()
+
+
+async def download(policy: SandboxPolicy, url: str, max_bytes: int, timeout: float) -> bytes:
+    """GET an image, following redirects by hand so each hop is checked, and stop reading
+    past `max_bytes`."""
+    import aiohttp
+
+    current = url
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            aiohttp.ClientSession(
+                connector=policy.ssrf_guarded_connector(), headers={"User-Agent": USER_AGENT}
+            ) as session,
+        ):
+            for _ in range(MAX_REDIRECTS + 1):
+                await policy.check_url_async(current)
+                async with session.get(current, allow_redirects=False) as response:
+                    location = response.headers.get("Location")
+                    if response.status in (301, 302, 303, 307, 308) and location:
+                        current = urljoin(current, location)
+                        continue
+                    if response.status >= 400:
+                        raise ToolError(f"{current} answered HTTP {response.status}")
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise ToolError(
+                                f"{url} is larger than {max_bytes // 1024} KB, the image limit"
+                            )
+                    return bytes(body)
+    except TimeoutError:
+        raise ToolError(f"downloading {url} timed out after {timeout:g}s") from None
+    except aiohttp.ClientError as exc:
+        raise ToolError(f"downloading {current} failed: {type(exc).__name__}: {exc}") from None
+    raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times")
+
+
+async def load_image(
+    policy: SandboxPolicy, source: str, max_bytes: int, timeout: float
+) -> tuple[bytes, str]:
+    """(bytes, MIME type) of the image at `source`: an http(s) URL or a workspace path."""
+    if is_url(source):
+        data = await download(policy, source, max_bytes, timeout)
+    elif "://" in source or source.lower().startswith("data:"):
+        raise ToolError(f"{source[:60]!r}: give an http(s) URL or a path in the workspace")
+    else:
+        data = await asyncio.to_thread(read_file, policy, source, max_bytes)
+    mime = sniff_image(data)
+    if mime is None:
+        raise ToolError(f"{source} is not a PNG, JPEG, GIF or WebP image (judged from its bytes)")
+    return data, mime

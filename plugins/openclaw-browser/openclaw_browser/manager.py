@@ -1,0 +1,172 @@
+"""One browser per App, launched on first use: a fresh browser context per session, pages
+closed after `idle_timeout`, the browser after that too, everything closed at App shutdown.
+
+Playwright is imported on first use only (the import rule). Chromium runs with the flags of
+TESTING.md and sends every connection through the SSRF-guarding proxy (`guard_proxy`);
+`<-loopback>` makes loopback addresses go through it too (Chromium bypasses proxies for them
+by default), and WebRTC may not use UDP outside the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from openclaw.sandbox import SandboxPolicy
+from openclaw.tools import ToolError
+from openclaw_browser.discovery import find_browser
+from openclaw_browser.guard_proxy import GuardProxy
+from openclaw_browser.settings import BrowserSettings
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+
+log = logging.getLogger("openclaw.browser")
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+CLOSE_TIMEOUT = 10.0
+
+
+@dataclass
+class Session:
+    """A session's browser context and its page; `lock` runs one action at a time."""
+
+    context: BrowserContext
+    page: Page
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class BrowserManager:
+    """The App's browser: `session(key)` launches it if needed; `close()` at shutdown."""
+
+    def __init__(self, settings: BrowserSettings, policy: SandboxPolicy) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.proxy: GuardProxy | None = None
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._sessions: dict[str, Session] = {}
+        self._launching = asyncio.Lock()
+        self._reaper: asyncio.Task[None] | None = None
+        self._last_used = time.monotonic()
+        self.launches = 0
+
+    @property
+    def running(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
+
+    async def session(self, key: str) -> Session:
+        """The session's context and page, creating them (and launching the browser) if needed."""
+        self._last_used = time.monotonic()
+        await self._ensure_browser()
+        session = self._sessions.get(key)
+        if session is not None and session.page.is_closed():
+            await self.discard(key)
+            session = None
+        if session is None:
+            assert self._browser is not None
+            context = await self._browser.new_context(
+                viewport={"width": self.settings.width, "height": self.settings.height},
+                accept_downloads=False,
+                service_workers="block",
+            )
+            context.set_default_timeout(self.settings.timeout * 1000)
+            page = await context.new_page()
+            session = self._sessions[key] = Session(context, page)
+        session.last_used = time.monotonic()
+        return session
+
+    async def discard(self, key: str) -> None:
+        """Close a session's context (after a hung script, or when idle)."""
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await session.context.close()
+
+    async def _ensure_browser(self) -> None:
+        async with self._launching:
+            if self.running:
+                return
+            await self._stop_browser()  # what is left of a crashed browser
+            executable = find_browser(self.settings.executable)
+            self.proxy = await GuardProxy(self.policy).start()
+            try:
+                from playwright.async_api import Error, async_playwright
+
+                self._playwright = await async_playwright().start()
+                self._browser = await self._playwright.chromium.launch(
+                    executable_path=str(executable),
+                    headless=True,
+                    args=[*CHROMIUM_FLAGS, *self.settings.extra_args],
+                    proxy={"server": self.proxy.url, "bypass": "<-loopback>"},
+                    timeout=self.settings.launch_timeout * 1000,
+                )
+            except Error as exc:
+                await self._stop_browser()
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
+                raise ToolError(f"could not start the browser {executable}: {first_line}") from None
+            self.launches += 1
+            if self._reaper is not None:
+                self._reaper.cancel()
+            self._reaper = asyncio.create_task(self._reap(), name="openclaw-browser-idle")
+            log.info("browser started: %s", executable)
+
+    async def _reap(self) -> None:
+        """Close idle sessions, then the idle browser; ends when the browser is closed."""
+        idle = self.settings.idle_timeout
+        while self.running:
+            await asyncio.sleep(min(30.0, idle / 2))
+            now = time.monotonic()
+            for key, session in list(self._sessions.items()):
+                if now - session.last_used > idle and not session.lock.locked():
+                    await self.discard(key)
+            if not self._sessions and now - self._last_used > idle:
+                async with self._launching:
+                    if self._sessions:
+                        continue
+                    self._reaper = None  # this task: `close()` must not cancel it mid-way
+                    await self._stop_browser()
+                    log.info("browser closed after %gs idle", idle)
+                    return
+
+    async def _stop_browser(self) -> None:
+        for key in list(self._sessions):
+            await self.discard(key)
+        browser, self._browser = self._browser, None
+        playwright, self._playwright = self._playwright, None
+        proxy, self.proxy = self.proxy, None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await browser.close()
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await playwright.stop()
+        if proxy is not None:
+            await proxy.close()
+
+    async def close(self) -> None:
+        """Close everything (App shutdown)."""
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+        async with self._launching:
+            await self._stop_browser()
