@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 SpeechKind = Literal["stt", "tts"]
 
-KIND_NAMES = {"stt": "speech-to-text", "tts": "text-to-speech"}
+KIND_NAMES: dict[SpeechKind, str] = {"stt": "speech-to-text", "tts": "text-to-speech"}
 
 
 class SpeechUnavailable(Exception):
@@ -88,26 +88,33 @@ async def candidates(app: App, kind: SpeechKind) -> list[Candidate]:
     ]
 
 
+def considered(found: list[Candidate]) -> list[Candidate]:
+    """The candidates the choice is made among: the configured ones when there are any."""
+    return [c for c in found if c.configured] or found
+
+
+def preferred(found: list[Candidate]) -> Candidate | None:
+    """The candidate that is used: the first usable one of those considered."""
+    return next((c for c in considered(found) if c.problem is None), None)
+
+
 async def pick(app: App, kind: SpeechKind, name: str | None = None) -> Any:
     """The provider to use for `kind`: instance `name` when given, else the configured or best
     available one (see the module doc). Raises SpeechUnavailable with every reason."""
     what = KIND_NAMES[kind]
     if name is not None:
-        found = await check_candidate(app, kind, name, True)
-        if found.problem is not None:
-            raise SpeechUnavailable(f"{what} provider {name!r} cannot be used: {found.problem}")
-        return found.provider
-    names = candidate_names(app, kind)
-    if not names:
+        named = await check_candidate(app, kind, name, True)
+        if named.problem is not None:
+            raise SpeechUnavailable(f"{what} provider {name!r} cannot be used: {named.problem}")
+        return named.provider
+    found = await candidates(app, kind)
+    if not found:
         raise NoSpeechProvider(f"no {what} provider is installed (openclaw-voice has some)")
-    configured = [entry for entry in names if entry[1]]
-    tried = []
-    for entry_name, is_configured in configured or names:
-        found = await check_candidate(app, kind, entry_name, is_configured)
-        if found.problem is None:
-            return found.provider
-        tried.append(f"{entry_name}: {found.problem}")
-    raise SpeechUnavailable(f"no {what} provider is usable ({'; '.join(tried)})")
+    chosen = preferred(found)
+    if chosen is None:
+        tried = "; ".join(f"{c.name}: {c.problem}" for c in considered(found))
+        raise SpeechUnavailable(f"no {what} provider is usable ({tried})")
+    return chosen.provider
 
 
 async def transcribe(app: App, audio: bytes, mime_type: str) -> str:

@@ -58,6 +58,7 @@ def doctor(ctx: click.Context) -> None:
     refs = [config.agent.model, *config.agent.fallbacks]
     refs += [ref for ref in app.agent.last_resort_refs() if ref not in refs]
     failures = asyncio.run(check_models(app, refs))
+    asyncio.run(check_speech(app))
     for binary, purpose in OPTIONAL_BINARIES.items():
         found = shutil.which(binary)
         click.echo(f"{'✅' if found else '➖'} {binary}: {found or 'not found'} — {purpose}")
@@ -101,3 +102,22 @@ async def check_models(app: App, refs: list[str]) -> int:
         return sum([not await check_model(app, ref) for ref in refs])
     finally:
         await app.providers.aclose()
+
+
+async def check_speech(app: App) -> None:
+    """One line per speech provider (kinds stt and tts) with its `check()` result, and which
+    one voice messages would use; a configured one that cannot work is marked as an error."""
+    from openclaw.speech import KIND_NAMES, candidates, preferred
+
+    for kind, what in KIND_NAMES.items():
+        found = await candidates(app, kind)
+        chosen = preferred(found)
+        for candidate in found:
+            if candidate.problem is None:
+                used = " (in use)" if candidate is chosen else ""
+                click.echo(f"✅ {kind} {candidate.name}{used}: {candidate.detail or 'usable'}")
+            else:
+                mark = _mark(False) if candidate.configured else "➖"
+                click.echo(f"{mark} {kind} {candidate.name}: {candidate.problem}")
+        if not found:
+            click.echo(f"➖ {kind}: no {what} provider installed")

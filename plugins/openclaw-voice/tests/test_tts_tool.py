@@ -1,0 +1,81 @@
+"""The `tts` tool through a real agent turn: a WAV file in the workspace, voices, speakers,
+speed, pronunciation hints, and errors the model can read."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+from openclaw_voice.speak import spoken_form
+
+from openclaw.speech import pick
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as reader:
+        assert reader.getnchannels() == 1 and reader.getsampwidth() == 2
+        return reader.getnframes() / reader.getframerate()
+
+
+@pytest.mark.parametrize("voice", [None, "espeak-ng"])
+async def test_tts_writes_a_wav_file_in_the_workspace(call_tools, workspace, voice):
+    arguments = {"text": "Hello from the workspace."} | ({"voice": voice} if voice else {})
+    [result] = await call_tools(("tts", arguments))
+    assert not result.is_error, result.content
+    path = result.content.split(" (")[0]
+    assert path.startswith("speech/tts-") and path.endswith(".wav")
+    assert wav_seconds(workspace / path) > 0.8
+    assert f"voice {voice or 'piper'}" in result.content
+
+
+async def test_speed_changes_the_length(call_tools, workspace):
+    slow, fast = await call_tools(
+        ("tts", {"text": "one two three four five six", "voice": "espeak-ng", "speed": 0.5}),
+        ("tts", {"text": "one two three four five six", "voice": "espeak-ng", "speed": 2.0}),
+    )
+    slow_seconds = wav_seconds(workspace / slow.content.split(" (")[0])
+    fast_seconds = wav_seconds(workspace / fast.content.split(" (")[0])
+    assert slow_seconds > 2.5 * fast_seconds
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        ({"text": "hi", "speaker": 3}, "speaker 3 does not exist: this voice has 1 speaker(s)"),
+        ({"text": "hi", "voice": "espeak-ng", "speaker": 1}, "espeak-ng voices have no numbered"),
+        ({"text": "hi", "voice": "klingon"}, "unknown provider 'klingon'"),
+        ({"text": "hi", "speed": 9}, "less than or equal to 4"),
+        ({"text": "** `` **"}, "there is nothing to say in this text"),
+    ],
+)
+async def test_bad_arguments_are_error_results(call_tools, workspace, arguments, error):
+    [result] = await call_tools(("tts", arguments))
+    assert result.is_error and error in result.content, result.content
+    assert not list((workspace / "speech").glob("*.wav"))
+
+
+async def test_a_missing_piper_voice_is_an_error_result(call_tools):
+    config = {"providers": {"piper": {"model_path": "/nonexistent/x.onnx"}}}
+    [result] = await call_tools(("tts", {"text": "hi", "voice": "piper"}), config=config)
+    assert result.is_error
+    assert "Piper voice not found at /nonexistent/x.onnx: check providers.piper.model_path" in (
+        result.content
+    )
+
+
+def test_spoken_form_drops_markdown_and_applies_hints():
+    hints = {"OpenClaw": "open claw", "nginx": "engine x", "open": "OPEN"}
+    text = "**OpenClaw** runs [nginx](https://nginx.org) and `openclaw`; reopen it."
+    assert spoken_form(text, hints) == "open claw runs engine x and open claw; reopen it."
+    assert spoken_form("a \\1 b", {"a": "\\1"}) == "\\1 \\1 b"
+
+
+async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_app):
+    """The hinted word is said as its spoken form: Whisper hears "weather", not the word."""
+    config = {"voice": {"pronunciations": {"zorblax": "weather"}}}
+    [result] = await call_tools(("tts", {"text": "Zorblax."}), config=config)
+    audio = (workspace / result.content.split(" (")[0]).read_bytes()
+    async with make_app(config=config, entry_points=True) as app:
+        stt = await pick(app, "stt", "faster-whisper")
+        assert "weather" in (await stt.transcribe(audio, "audio/wav")).lower()

@@ -1,0 +1,113 @@
+"""The issue's acceptance end to end: a real gateway, the real aiogram client against the fake
+Bot API, and the real speech pipeline (Piper, espeak-ng, ffmpeg, faster-whisper, pocketsphinx)
+offline; the scripted model records what the agent received."""
+
+from __future__ import annotations
+
+import pytest
+
+from openclaw.speech import pick
+
+
+def agent_input(mock_model) -> str:
+    return str(mock_model.requests[0].messages[-1].content)
+
+
+@pytest.mark.parametrize(
+    ("config", "heard"),
+    [
+        # nothing configured: the best one available, faster-whisper with the packaged tiny.en
+        ({}, "🎤 Hello world, what is the weather today?"),
+        (
+            {"providers": {"sphinx": {"type": "pocketsphinx"}}},
+            "🎤 hello world what is the weather today",
+        ),
+    ],
+    ids=["faster-whisper", "pocketsphinx"],
+)
+async def test_a_voice_note_is_transcribed_shown_and_answered(
+    start, telegram_api, mock_model, weather_voice_note, config, heard
+):
+    mock_model.enqueue("Sunny, 24 degrees.")
+    await start(config)
+    telegram_api.user_sends_voice(42, 42, weather_voice_note, duration=3)
+    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)), timeout=60)
+    texts = telegram_api.texts(42)
+    assert texts[0] == heard  # the transcription is shown first, as a reply to the voice note
+    assert telegram_api.messages(42)[0].reply_to is not None
+    assert texts[1].startswith("Sunny, 24 degrees.")
+    assert "weather" in agent_input(mock_model).lower()
+
+
+@pytest.mark.parametrize("voice", ["piper", "espeak-ng"])
+async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
+    start, telegram_api, mock_model, probe, voice
+):
+    mock_model.enqueue("It is sunny and warm today.")
+    gateway = await start({"providers": {voice: {}}})
+    telegram_api.user_sends(42, 42, "/voice what is the weather like?")
+    [sent] = await telegram_api.wait_for(lambda: telegram_api.messages(42), timeout=60)
+    assert [call.status for call in telegram_api.calls_to("sendVoice")] == [200]
+    assert sent.kind == "voice" and sent.caption == "It is sunny and warm today."
+    audio = probe(sent.data)
+    assert audio["format"] == "ogg" and audio["codec_name"] == "opus"
+    assert float(audio["duration"]) > 1.0
+    assert "what is the weather like?" in agent_input(mock_model)
+    if voice == "piper":  # and it says the answer: listen to it
+        stt = await pick(gateway.app, "stt", "faster-whisper")
+        assert "sunny" in (await stt.transcribe(sent.data, "audio/ogg")).lower()
+
+
+async def test_slash_voice_without_ffmpeg_answers_in_text_with_a_note(
+    start, telegram_api, mock_model
+):
+    mock_model.enqueue("It is sunny.")
+    await start({"voice": {"ffmpeg": "/nonexistent/ffmpeg"}})
+    telegram_api.user_sends(42, 42, "/voice weather?")
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert text.startswith("It is sunny.")
+    assert "No voice reply: ffmpeg not found ('/nonexistent/ffmpeg')" in text
+    assert "voice.ffmpeg" in text and "Traceback" not in text
+    assert telegram_api.calls_to("sendVoice") == []
+
+
+async def test_slash_voice_with_a_missing_piper_voice_says_so(start, telegram_api, mock_model):
+    mock_model.enqueue("It is sunny.")
+    await start({"providers": {"piper": {"model_path": "/nonexistent/voice.onnx"}}})
+    telegram_api.user_sends(42, 42, "/voice weather?")
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert "No voice reply: no text-to-speech provider is usable" in text
+    assert "Piper voice not found at /nonexistent/voice.onnx" in text
+    assert "providers.piper.model_path" in text
+
+
+async def test_a_missing_whisper_model_is_explained_not_answered(
+    start, telegram_api, mock_model, weather_voice_note
+):
+    config = {"providers": {"whisper": {"type": "faster-whisper", "model_path": "/nonexistent/m"}}}
+    await start(config)
+    telegram_api.user_sends_voice(42, 42, weather_voice_note)
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert "Voice input is not available" in text
+    assert "Whisper model not found at /nonexistent/m/model.bin" in text
+    assert "providers.whisper.model_path" in text and "Traceback" not in text
+    assert mock_model.requests == []
+
+
+async def test_a_missing_ffmpeg_for_speech_to_text_is_explained(
+    start, telegram_api, mock_model, weather_voice_note
+):
+    config = {"providers": {"sphinx": {"type": "pocketsphinx", "ffmpeg": "/nonexistent/ffmpeg"}}}
+    await start(config)
+    telegram_api.user_sends_voice(42, 42, weather_voice_note)
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert "ffmpeg not found ('/nonexistent/ffmpeg')" in text
+    assert "providers.sphinx.ffmpeg" in text and mock_model.requests == []
+
+
+async def test_audio_ffmpeg_cannot_read_gets_a_clear_reply(start, telegram_api, mock_model):
+    await start()
+    telegram_api.user_sends_voice(42, 42, b"OggS this is not audio")
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert text.startswith("⚠️ I could not transcribe your voice message: ffmpeg failed:")
+    assert mock_model.requests == []
