@@ -114,3 +114,13 @@ def call_tools(make_app: Callable[..., Any], mock_model: MockModel) -> Callable[
         return mock_model.tool_results()
 
     return call
+
+
+@pytest.fixture
+def discord_api() -> Iterator[Any]:
+    """A running fake Discord (REST API, CDN and gateway websocket, `FakeDiscord`); give the
+    Discord channel `discord_api.api_base` and `discord_api.token`."""
+    from openclaw.testing.discord import FakeDiscord
+
+    with FakeDiscord() as api:
+        yield api

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from openclaw.channel_support import IMAGE_PROMPT, image_mime
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw_channel_telegram.markdown import to_markdown_v2
 from openclaw_channel_telegram.settings import TelegramSettings
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("openclaw.telegram")
 T = TypeVar("T")
 
-PHOTO_PROMPT = "What is in this image?"
 MAX_CAPTION = 1024
 DRAIN_SECONDS = 30.0
 
@@ -189,8 +189,9 @@ class TelegramChannel:
         if message.photo:
             largest = max(message.photo, key=lambda size: size.width * size.height)
             data = await self.download(largest.file_id)
-            attachments.append(Attachment("image", data, sniff_image(data)))
-            text = text or PHOTO_PROMPT
+            # Telegram re-encodes photos as JPEG
+            attachments.append(Attachment("image", data, image_mime(data) or "image/jpeg"))
+            text = text or IMAGE_PROMPT
         elif message.voice or message.audio:
             media = message.voice or message.audio
             assert media is not None
@@ -205,7 +206,7 @@ class TelegramChannel:
             kind = "image" if mime.startswith("image/") else "file"
             attachments.append(Attachment(kind, data, mime, document.file_name or ""))
             if kind == "image":
-                text = text or PHOTO_PROMPT
+                text = text or IMAGE_PROMPT
         elif not text:
             return None
         return InboundMessage(
@@ -346,17 +347,6 @@ def _caption(caption: str) -> str | None:
     if len(caption) > MAX_CAPTION:
         return caption[: MAX_CAPTION - 1] + "…"
     return caption or None
-
-
-def sniff_image(data: bytes) -> str:
-    """The MIME type of image bytes by signature; Telegram re-encodes photos as JPEG."""
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"GIF8"):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "image/jpeg"
 
 
 def create(app: Any, settings: TelegramSettings) -> TelegramChannel:

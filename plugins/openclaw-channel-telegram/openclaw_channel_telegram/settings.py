@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from openclaw.channel_support import required_secret
 from openclaw.config import ChannelSettings, ConfigError, Secret
 
 TOKEN_HINT = 'e.g. "token": {"$env": "TELEGRAM_BOT_TOKEN"} with the token from @BotFather'
@@ -46,13 +47,7 @@ class TelegramSettings(ChannelSettings):
         """The token's value, or ConfigError naming the setting (the value is never shown)."""
         from aiogram.utils.token import TokenValidationError, validate_token
 
-        if self.token is None:
-            raise ConfigError(f"channels.telegram.token is not set ({TOKEN_HINT})")
-        value = self.token.get()
-        if value is None:
-            raise ConfigError(
-                f"channels.telegram.token: environment variable {self.token.env} is not set"
-            )
+        value = required_secret(self.token, "channels.telegram.token", TOKEN_HINT)
         try:
             validate_token(value)
         except TokenValidationError:

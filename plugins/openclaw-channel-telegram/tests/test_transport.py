@@ -7,8 +7,8 @@ import time
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest
-from openclaw_channel_telegram.channel import PHOTO_PROMPT
 
+from openclaw.channel_support import IMAGE_PROMPT
 from openclaw.channels import Channel, ChannelSurface, MarkupRejected
 
 FOOTER = "_1ms · 1 round(s) · 0 tool(s) · 12 tokens · local/smol_lm_2_"
@@ -75,7 +75,7 @@ async def test_photo_downloads_the_largest_size(make_channel, gateway, running, 
     [image] = captioned.attachments
     assert (image.kind, image.data, image.mime_type) == ("image", png, "image/png")
     assert captioned.text == "what breed?"
-    assert bare.text == PHOTO_PROMPT
+    assert bare.text == IMAGE_PROMPT
     assert bare.attachments[0].mime_type == "image/jpeg"
     assert bare.attachments[0].data.endswith(b"fake-jpeg")  # not the thumbnail
     content = captioned.content()
@@ -98,7 +98,7 @@ async def test_image_document_is_an_image_other_documents_are_files(
         telegram_api.user_sends_document(42, 42, b"%PDF", "a.pdf", "application/pdf", "read it")
         await telegram_api.wait_for(lambda: len(gateway.received) == 2)
     image, pdf = gateway.received
-    assert (image.attachments[0].kind, image.text) == ("image", PHOTO_PROMPT)
+    assert (image.attachments[0].kind, image.text) == ("image", IMAGE_PROMPT)
     assert (pdf.attachments[0].kind, pdf.attachments[0].filename, pdf.text) == (
         "file",
         "a.pdf",

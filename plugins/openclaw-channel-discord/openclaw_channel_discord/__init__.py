@@ -1,0 +1,1 @@
+"""openclaw's Discord channel (disnake): the gateway websocket in, streamed replies out."""

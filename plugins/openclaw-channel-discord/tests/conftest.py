@@ -1,0 +1,80 @@
+"""Shared fixtures: a real Gateway whose Discord channel talks to the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import openclaw_channel_discord.plugin as discord_plugin
+import pytest
+
+from openclaw.gateway import Gateway
+from openclaw.testing.discord import FakeDiscord
+
+USER, OTHER_USER = 42, 43  # the allowlisted users (the tests use these ids too)
+
+
+def channel_settings(api: FakeDiscord, **settings: Any) -> dict[str, Any]:
+    """`channels.discord` pointed at the fake, quick to reconnect."""
+    return {
+        "enabled": True,
+        "token": api.token,
+        "api_base": api.api_base,
+        "allowed_user_ids": [USER, OTHER_USER],
+        "identify_delay": 0,
+        "reconnect_delay": 0.05,
+        "reconnect_max_delay": 0.4,
+        "retry_delay": 0.01,
+        **settings,
+    }
+
+
+@pytest.fixture
+async def start(
+    make_app: Callable[..., Any], discord_api: FakeDiscord
+) -> AsyncIterator[Callable[..., Any]]:
+    """`gateway = await start(config, plugins, **discord_settings)`: a running Gateway whose
+    Discord channel is connected to the fake; stopped after the test."""
+    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+
+    async def start(
+        config: dict[str, Any] | None = None,
+        plugins: Any = (),
+        wait_running: bool = True,
+        **settings: Any,
+    ) -> Gateway:
+        data: dict[str, Any] = {
+            "channels": {"discord": channel_settings(discord_api, **settings)},
+            "limits": {"debounce_ms": 0, "rate_per_minute": 100},
+            **(config or {}),
+        }
+        app = make_app(config=data, plugins=[discord_plugin, *plugins])
+        gateway = Gateway(app, port=0)
+        task = asyncio.create_task(gateway.run())
+        running.append((gateway, task))
+        ready = asyncio.create_task(gateway.ready.wait())
+        await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # a config error: show it
+        if wait_running:
+            await discord_api.wait_for(
+                lambda: channel_state(gateway) == "running" and discord_api.connected()
+            )
+        return gateway
+
+    yield start
+    for gateway, task in running:
+        await gateway.stop()
+        await task
+
+
+def channel_state(gateway: Gateway) -> str:
+    supervised = gateway.channels.get("discord")
+    return supervised.channel.state if supervised else ""
+
+
+@pytest.fixture
+def state() -> Callable[[Gateway], str]:
+    """`state(gateway)`: the Discord channel's connection state."""
+    return channel_state

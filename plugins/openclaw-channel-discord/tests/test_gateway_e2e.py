@@ -1,0 +1,176 @@
+"""The issue's acceptance, end to end: the real Gateway and the real disnake client against the
+fake Discord (REST and gateway websocket), answering from the scripted model or a local
+OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import aiohttp
+import pytest
+
+from openclaw.channel_support import IMAGE_PROMPT
+from openclaw.gateway import VOICE_REPLY
+from openclaw.testing.servers import FakeOpenAIServer, Reply
+
+USER, OTHER_USER = 42, 43
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRpixels"
+
+
+def openai_config(server: FakeOpenAIServer, model: str = "srv/fake_model_v1") -> dict:
+    return {
+        "agent": {"model": model},
+        "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
+    }
+
+
+async def test_a_dm_gets_a_streamed_threaded_reply_with_footer(start, discord_api):
+    answer = "Hello from the agent. " * 12
+    dm = discord_api.dm_channel(USER)
+    with FakeOpenAIServer(delay=0.05) as server:
+        server.enqueue(Reply(answer, chunks=12))
+        gateway = await start(openai_config(server))
+        asked = discord_api.user_sends(USER, content="hi")
+        await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(dm)))
+    [reply] = discord_api.messages(dm)
+    assert reply.content.startswith(answer.strip())
+    # the footer in italics, the underscores of the model name escaped so the italics hold
+    assert reply.content.rstrip().endswith("srv/fake\\_model\\_v1_")
+    assert len(reply.edits) >= 2, "the reply was streamed by editing one message"
+    assert reply.reply_to == asked
+    assert discord_api.typing[dm] >= 1
+    history = gateway.app.store.history(f"dc:main:{USER}:{dm}")
+    assert [m.role for m in history] == ["user", "assistant"]
+
+
+async def test_a_guild_mention_gets_a_streamed_reply(start, discord_api, mock_model):
+    mock_model.enqueue("A reply in the server, long enough to be streamed in pieces. " * 4)
+    gateway = await start()
+    channel = discord_api.guild_channel_id
+    discord_api.user_sends(USER, channel, "what's up?", mention_bot=True)
+    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(channel)))
+    [reply] = discord_api.messages(channel)
+    assert reply.edits and reply.reply_to is not None
+    assert mock_model.requests[0].messages[-1].content == "what's up?"  # the mention stripped
+    assert gateway.app.store.history(f"dc:main:{USER}:{channel}")
+
+
+async def test_guild_messages_not_for_the_bot_are_ignored(start, discord_api, mock_model):
+    mock_model.enqueue("only this one")
+    await start()
+    channel = discord_api.guild_channel_id
+    discord_api.user_sends(USER, channel, "talking to someone else")
+    discord_api.user_sends(USER, channel, "!play some music")  # another bot's command
+    discord_api.user_sends(USER, channel, "now you", mention_bot=True)
+    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(channel)))
+    assert len(mock_model.requests) == 1
+    assert mock_model.requests[0].messages[-1].content == "now you"
+
+
+@pytest.mark.parametrize("prefix", ["/", "!"])
+async def test_every_shared_command_answers(start, discord_api, mock_model, prefix):
+    gateway = await start()
+    names = sorted(gateway.app.registry.command_map())
+    assert {"help", "new", "ping", "status"} <= set(names)
+    channel = discord_api.guild_channel_id  # in a server, commands need no mention
+    for count, name in enumerate(names, start=1):
+        discord_api.user_sends(USER, channel, f"{prefix}{name}")
+        await discord_api.wait_for(lambda count=count: len(discord_api.messages(channel)) >= count)
+    texts = discord_api.texts(channel)
+    assert len(texts) == len(names)
+    assert "pong" in texts[names.index("ping")]
+    assert "/new" in texts[names.index("help")]
+    assert mock_model.requests == []
+
+
+async def test_a_4500_char_answer_arrives_as_3_messages(start, discord_api, mock_model):
+    words = [f"w{i:04d}" for i in range(750)]  # 750 × 6 = 4500 characters
+    mock_model.enqueue(" ".join(words) + " ", chunks=10)
+    await start()
+    dm = discord_api.dm_channel(USER)
+    discord_api.user_sends(USER, content="a long one please")
+    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(dm)))
+    texts = discord_api.texts(dm)
+    assert len(texts) == 3
+    assert all(len(text) <= 2000 for text in texts)
+    assert " ".join(texts).split()[: len(words)] == words
+
+
+async def test_an_image_reaches_the_model_as_an_image_part(start, discord_api):
+    dm = discord_api.dm_channel(USER)
+    with FakeOpenAIServer() as server:
+        server.enqueue("A cat.")
+        await start(openai_config(server, "srv/vision"))
+        # the sender's client calls it a JPEG; the bytes say PNG
+        discord_api.user_sends(USER, attachments=[("photo.jpg", PNG, "image/jpeg")])
+        await discord_api.wait_for(lambda: "A cat." in "".join(discord_api.texts(dm)))
+    content = server.requests[0]["messages"][-1]["content"]
+    text = next(part for part in content if part["type"] == "text")
+    image = next(part for part in content if part["type"] == "image_url")
+    assert text["text"] == IMAGE_PROMPT
+    assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+
+
+async def test_an_audio_attachment_goes_to_speech_to_text(start, discord_api, mock_model):
+    await start()
+    dm = discord_api.dm_channel(USER)
+    discord_api.user_sends(USER, attachments=[("voice-message.ogg", b"OggS\x00voice", None)])
+    [text] = await discord_api.wait_for(lambda: discord_api.texts(dm))
+    assert text == VOICE_REPLY  # no speech-to-text plugin here: the kernel says so
+    assert mock_model.requests == []
+
+
+async def test_an_unlisted_user_gets_nothing(start, discord_api, mock_model):
+    await start()
+    discord_api.user_sends(99, content="hello?")
+    discord_api.user_sends(USER, content="/ping")
+    await discord_api.wait_for(lambda: discord_api.texts(discord_api.dm_channel(USER)))
+    assert discord_api.messages(discord_api.dm_channel(99)) == []
+    assert mock_model.requests == []
+
+
+async def test_a_429_from_discord_is_waited_out(start, discord_api, mock_model):
+    mock_model.enqueue("worth the wait")
+    await start()
+    dm = discord_api.dm_channel(USER)
+    discord_api.fail("POST", f"/channels/{dm}/messages", 429, retry_after=0.2)
+    discord_api.user_sends(USER, content="hi")
+    await discord_api.wait_for(lambda: "worth the wait" in "".join(discord_api.texts(dm)))
+    posts = [r.status for r in discord_api.requests if r.method == "POST" and "/messages" in r.path]
+    assert posts[:2] == [429, 200]
+
+
+async def test_status_and_metrics_show_the_connection_state(start, state, discord_api, mock_model):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    gateway = await start()
+    discord_api.user_sends(OTHER_USER, content="/ping")
+    await discord_api.wait_for(lambda: discord_api.texts(discord_api.dm_channel(OTHER_USER)))
+    base = f"http://127.0.0.1:{gateway.port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(base + "/status") as response:
+            status = await response.text()
+        async with session.get(base + "/metrics") as response:
+            metrics = await response.text()
+    assert discord_api.token not in status
+    assert json.loads(status)["channels"]["discord"]["state"] == "running"
+    samples = [
+        (sample.name, sample.labels, sample.value)
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    ]
+    assert ("openclaw_requests_total", {"channel": "dc"}, 1.0) in samples
+    running = {"channel": "discord", "state": "running"}
+    assert ("openclaw_channel_state", running, 1.0) in samples
+
+
+async def test_files_and_voice_replies_are_uploads(start, discord_api):
+    gateway = await start()
+    channel = gateway.channels["discord"].channel
+    dm = str(discord_api.dm_channel(USER))
+    await channel.send_file(dm, "export.md", b"# the conversation", "your export")
+    await channel.send_voice(dm, b"OggS spoken reply")
+    export, voice = discord_api.messages(int(dm))
+    assert (export.content, export.files) == ("your export", [("export.md", b"# the conversation")])
+    assert voice.files == [("voice.ogg", b"OggS spoken reply")]

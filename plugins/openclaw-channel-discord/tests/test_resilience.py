@@ -1,0 +1,120 @@
+"""The connection survives what Discord's gateway does to it: op 7 RECONNECT (RESUME), op 9
+INVALID SESSION (a fresh IDENTIFY), a dropped socket mid-turn, an unreachable gateway (backoff),
+and a refusal that retrying cannot fix (a clear state, the gateway still up)."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from openclaw.testing.discord import FakeDiscord
+
+USER = 42
+
+
+def dm_texts(api: FakeDiscord) -> str:
+    return "".join(api.texts(api.dm_channel(USER)))
+
+
+async def back_up(api: FakeDiscord, gateway) -> None:
+    channel = gateway.channels["discord"].channel
+    await api.wait_for(lambda: api.connected() and channel.state == "running")
+
+
+async def test_op7_reconnect_resumes_and_the_next_message_is_answered(
+    start, discord_api, mock_model
+):
+    mock_model.enqueue("before").enqueue("after")
+    gateway = await start()
+    discord_api.user_sends(USER, content="one")
+    await discord_api.wait_for(lambda: "before" in dm_texts(discord_api))
+    session = discord_api.session_id
+    discord_api.reconnect()
+    [resume] = await discord_api.wait_for(lambda: discord_api.resumes)
+    # READY, GUILD_CREATE and the message were events 1 to 3
+    assert resume["session_id"] == session and resume["seq"] == 3
+    await back_up(discord_api, gateway)
+    discord_api.user_sends(USER, content="two")
+    await discord_api.wait_for(lambda: "after" in dm_texts(discord_api))
+    assert len(discord_api.identifies) == 1 and discord_api.connections == 2
+
+
+async def test_op9_invalid_session_identifies_afresh(start, discord_api, mock_model):
+    mock_model.enqueue("answered on the new session")
+    gateway = await start(identify_delay=0.3)
+    first = discord_api.session_id
+    invalidated = time.monotonic()
+    discord_api.invalidate_session(resumable=False)
+    await discord_api.wait_for(lambda: len(discord_api.identifies) == 2)
+    assert time.monotonic() - invalidated >= 0.3  # Discord's pause before identifying again
+    await back_up(discord_api, gateway)
+    assert discord_api.session_id != first and discord_api.resumes == []
+    discord_api.user_sends(USER, content="still there?")
+    await discord_api.wait_for(lambda: "answered on the new session" in dm_texts(discord_api))
+
+
+async def test_a_socket_dropped_mid_turn_loses_neither_reply_nor_session(
+    start, discord_api, mock_model
+):
+    mock_model.enqueue("finished despite the drop", delay=0.5).enqueue("and the next one")
+    gateway = await start()
+    discord_api.user_sends(USER, content="first")
+    await discord_api.wait_for(lambda: gateway.running_turns)
+    discord_api.drop()
+    await discord_api.wait_for(lambda: "round(s)" in dm_texts(discord_api))
+    assert "finished despite the drop" in dm_texts(discord_api)
+    await discord_api.wait_for(lambda: discord_api.resumes)
+    await back_up(discord_api, gateway)
+    discord_api.user_sends(USER, content="second")
+    await discord_api.wait_for(lambda: "and the next one" in dm_texts(discord_api))
+    key = f"dc:main:{USER}:{discord_api.dm_channel(USER)}"
+    history = gateway.app.store.history(key)
+    assert [m.role for m in history] == ["user", "assistant", "user", "assistant"]
+    assert len(discord_api.identifies) == 1  # resumed, not a new session
+    assert len(mock_model.requests[1].messages) > len(mock_model.requests[0].messages)
+
+
+async def test_an_unreachable_gateway_is_retried_with_backoff(
+    start, state, discord_api, mock_model
+):
+    mock_model.enqueue("connected at last")
+    discord_api.refuse_gateway = 3
+    gateway = await start(wait_running=False)
+    seen: set[str] = set()
+
+    def running() -> bool:
+        seen.add(state(gateway))
+        return state(gateway) == "running"
+
+    await discord_api.wait_for(running)
+    assert "reconnecting" in seen and discord_api.refuse_gateway == 0
+    discord_api.user_sends(USER, content="hello")
+    await discord_api.wait_for(lambda: "connected at last" in dm_texts(discord_api))
+
+
+async def test_a_refused_intent_fails_clearly_and_the_gateway_stays_up(start, state, discord_api):
+    discord_api.message_content_allowed = False
+    gateway = await start(wait_running=False)
+    await discord_api.wait_for(lambda: state(gateway).startswith("failed"))
+    assert "Message Content Intent" in state(gateway)
+    url = f"http://127.0.0.1:{gateway.port}/health"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert await response.text() == "ok"
+
+
+async def test_a_wrong_token_fails_clearly(start, state, discord_api):
+    gateway = await start(wait_running=False, token="not-the-token")
+    await discord_api.wait_for(lambda: state(gateway).startswith("failed"))
+    assert "not-the-token" not in state(gateway)
+    assert discord_api.identifies == []
+
+
+async def test_shutdown_mid_turn_drains(start, state, discord_api, mock_model):
+    mock_model.enqueue("finished in time", delay=0.4)
+    gateway = await start()
+    discord_api.user_sends(USER, content="go")
+    await discord_api.wait_for(lambda: gateway.running_turns)
+    await gateway.stop()
+    assert "finished in time" in dm_texts(discord_api)
+    assert state(gateway) == "stopped"
