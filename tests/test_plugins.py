@@ -193,3 +193,13 @@ def test_cli_plugins_and_plugin_commands(site, openclaw_home):
         [sys.executable, "-m", "openclaw.cli", "hello-cli"], env=env, capture_output=True, text=True
     )
     assert ran.stdout.strip() == "hello from the plugin"
+    # a plugin disabled in the config adds no subcommand either
+    (openclaw_home / "openclaw.json").write_text(json.dumps({"plugins": {"disable": ["good"]}}))
+    helped = subprocess.run(
+        [sys.executable, "-m", "openclaw.cli", "--help"], env=env, capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "hello-cli" not in helped.stdout
+    ran = subprocess.run(
+        [sys.executable, "-m", "openclaw.cli", "hello-cli"], env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 2 and "No such command 'hello-cli'" in ran.stderr

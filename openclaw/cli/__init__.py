@@ -4,6 +4,7 @@ and no provider SDK is loaded until a turn needs one."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -33,19 +34,19 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self._plugins_loaded = False
 
-    def _load_plugin_commands(self) -> None:
+    def _load_plugin_commands(self, ctx: click.Context) -> None:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
         from openclaw.plugins import create_plugin_manager
 
-        manager = create_plugin_manager(defaults=False)
+        manager = create_plugin_manager(defaults=False, disable=_disabled_plugins(ctx))
         for problem in manager.problems:
             click.echo(f"warning: {problem}", err=True)
         manager.hook.register_cli_commands(cli=self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands()
+        self._load_plugin_commands(ctx)
         return sorted({*SUBCOMMANDS, *self.commands})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -53,15 +54,28 @@ class LazyGroup(click.Group):
             module_name, _, attr = SUBCOMMANDS[cmd_name][0].partition(":")
             return getattr(importlib.import_module(module_name), attr)
         if cmd_name not in self.commands:
-            self._load_plugin_commands()
+            self._load_plugin_commands(ctx)
         return self.commands.get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in SUBCOMMANDS.items()]
-        self._load_plugin_commands()
+        self._load_plugin_commands(ctx)
         rows += [(name, cmd.get_short_help_str()) for name, cmd in self.commands.items()]
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
+
+
+def _disabled_plugins(ctx: click.Context) -> list[str]:
+    """`plugins.disable` of the config, so a disabled plugin adds no subcommand either. A
+    config that does not load disables nothing here: the subcommand that reads it reports it."""
+    from openclaw.config import ConfigError, load_config
+
+    obj = ctx.find_root().obj or {}
+    path = obj.get("config_path") or os.environ.get("OPENCLAW_CONFIG")
+    try:
+        return list(load_config(path).plugins.disable)
+    except ConfigError:
+        return []
 
 
 @click.group(cls=LazyGroup)
