@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import openclaw_channel_discord.plugin as discord_plugin
 import pytest
 
@@ -67,6 +68,18 @@ async def start(
     for gateway, task in running:
         await gateway.stop()
         await task
+
+
+@pytest.fixture
+def http_get() -> Callable[[Gateway, str], Awaitable[str]]:
+    """`await http_get(gateway, "/status")`: the body of one of the gateway's endpoints."""
+
+    async def get(gateway: Gateway, path: str) -> str:
+        url = f"http://127.0.0.1:{gateway.port}{path}"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return await response.text()
+
+    return get
 
 
 def channel_state(gateway: Gateway) -> str:

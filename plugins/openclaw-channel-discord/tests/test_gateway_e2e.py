@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 
-import aiohttp
 import pytest
 
 from openclaw.channel_support import IMAGE_PROMPT
@@ -141,20 +140,18 @@ async def test_a_429_from_discord_is_waited_out(start, discord_api, mock_model):
     assert posts[:2] == [429, 200]
 
 
-async def test_status_and_metrics_show_the_connection_state(start, state, discord_api, mock_model):
+async def test_status_and_metrics_show_the_connection_state(
+    start, discord_api, mock_model, http_get
+):
     from prometheus_client.parser import text_string_to_metric_families
 
     gateway = await start()
     discord_api.user_sends(OTHER_USER, content="/ping")
     await discord_api.wait_for(lambda: discord_api.texts(discord_api.dm_channel(OTHER_USER)))
-    base = f"http://127.0.0.1:{gateway.port}"
-    async with aiohttp.ClientSession() as session:
-        async with session.get(base + "/status") as response:
-            status = await response.text()
-        async with session.get(base + "/metrics") as response:
-            metrics = await response.text()
+    status = await http_get(gateway, "/status")
     assert discord_api.token not in status
     assert json.loads(status)["channels"]["discord"]["state"] == "running"
+    metrics = await http_get(gateway, "/metrics")
     samples = [
         (sample.name, sample.labels, sample.value)
         for family in text_string_to_metric_families(metrics)

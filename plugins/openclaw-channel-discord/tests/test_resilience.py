@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
-
 from openclaw.testing.discord import FakeDiscord
 
 USER = 42
@@ -93,14 +91,14 @@ async def test_an_unreachable_gateway_is_retried_with_backoff(
     await discord_api.wait_for(lambda: "connected at last" in dm_texts(discord_api))
 
 
-async def test_a_refused_intent_fails_clearly_and_the_gateway_stays_up(start, state, discord_api):
+async def test_a_refused_intent_fails_clearly_and_the_gateway_stays_up(
+    start, state, discord_api, http_get
+):
     discord_api.message_content_allowed = False
     gateway = await start(wait_running=False)
     await discord_api.wait_for(lambda: state(gateway).startswith("failed"))
     assert "Message Content Intent" in state(gateway)
-    url = f"http://127.0.0.1:{gateway.port}/health"
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        assert await response.text() == "ok"
+    assert await http_get(gateway, "/health") == "ok"
 
 
 async def test_a_wrong_token_fails_clearly(start, state, discord_api):
