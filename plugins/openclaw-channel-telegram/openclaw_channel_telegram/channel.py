@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openclaw.channel_support import IMAGE_PROMPT, image_mime
+from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers, image_mime
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw_channel_telegram.markdown import to_markdown_v2
 from openclaw_channel_telegram.settings import TelegramSettings
@@ -51,7 +51,7 @@ class TelegramChannel:
         self._stop = asyncio.Event()
         self._idle = asyncio.Event()  # set while `run` is not receiving
         self._idle.set()
-        self._handlers: set[asyncio.Task[Any]] = set()
+        self._handlers = InboundHandlers(self.name)
 
     @property
     def bot(self) -> Bot:
@@ -90,9 +90,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         """Stop taking messages, let the ones being handled finish (bounded), close the bot."""
         self._stop.set()
-        pending = {task for task in self._handlers if task is not asyncio.current_task()}
-        if pending:
-            await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+        await self._handlers.drain(DRAIN_SECONDS)
         # Closing the session under a running long poll would only make aiogram retry it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), 5)
@@ -146,9 +144,7 @@ class TelegramChannel:
                 return web.Response(status=401)
             update = await request.json()
             # Answer at once: Telegram redelivers updates whose request takes too long.
-            task = asyncio.create_task(dispatcher.feed_raw_update(self.bot, update))
-            self._handlers.add(task)
-            task.add_done_callback(self._handlers.discard)
+            self._handlers.track(asyncio.create_task(dispatcher.feed_raw_update(self.bot, update)))
             return web.Response(text="ok")
 
         app = web.Application()
@@ -167,18 +163,7 @@ class TelegramChannel:
             await runner.cleanup()
 
     async def _on_message(self, message: Message) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-        try:
-            inbound = await self.inbound(message)
-            if inbound is not None and self._gateway is not None:
-                await self._gateway.handle(self, inbound)
-        except Exception:
-            log.exception("telegram: handling a message from chat %s failed", message.chat.id)
-        finally:
-            if task is not None:
-                self._handlers.discard(task)
+        await self._handlers.handle(self, self._gateway, lambda: self.inbound(message))
 
     async def inbound(self, message: Message) -> InboundMessage | None:
         """The kernel's view of a Telegram message (files downloaded), or None to ignore it."""
