@@ -103,7 +103,16 @@ class BrowserTool:
         async with session.lock:
             mark = self.manager.proxy.refused if self.manager.proxy else 0
             try:
-                return await self._act(args, session, context)
+                # Playwright's own timeouts fire first; this one catches a page so busy that
+                # it no longer answers at all (a script looping after load)
+                async with asyncio.timeout(2 * self.settings.timeout + 5):
+                    return await self._act(args, session, context)
+            except TimeoutError:
+                await self.manager.discard(context.session_key)
+                raise ToolError(
+                    f"the page stopped responding during {args.action}; this conversation's "
+                    "page was closed (navigate again to continue)"
+                ) from None
             except ToolError as exc:
                 raise ToolError(f"{exc}{self._refusals(mark)}") from None
             finally:
@@ -137,7 +146,7 @@ class BrowserTool:
             typed = f"Typed into {args.selector!r} and pressed Enter.\n"
             return typed + await self._after_action(page, limit)
         except PlaywrightTimeout:
-            what = f"waiting for {args.selector!r}" if args.selector and not args.url else ""
+            what = f"waiting for {args.selector!r}" if args.selector else ""
             raise ToolError(
                 f"{args.action} timed out after {self.settings.timeout:g}s {what}".rstrip()
             ) from None

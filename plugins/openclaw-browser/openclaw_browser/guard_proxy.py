@@ -185,16 +185,20 @@ class GuardProxy:
                 client_writer.write(rewritten.encode("latin-1"))
             await _pipe(upstream_reader, client_writer)
 
+        pipes = {
+            asyncio.ensure_future(_pipe(client_reader, upstream_writer)),
+            asyncio.ensure_future(response()),
+        }
         try:
-            request = asyncio.ensure_future(_pipe(client_reader, upstream_writer))
-            answer = asyncio.ensure_future(response())
-            done, _ = await asyncio.wait({request, answer}, return_when=asyncio.FIRST_COMPLETED)
-            if answer not in done:  # the client finished sending: wait for the answer
-                await answer
-            request.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await request
+            # either side closing ends the exchange: the answer is complete (the server
+            # closes, as asked), or Chromium gave up on it
+            _, pending = await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pipes, return_exceptions=True)  # reap errors too
         finally:
+            for task in pipes:
+                task.cancel()
             upstream_writer.close()
 
 

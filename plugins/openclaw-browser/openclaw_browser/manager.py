@@ -63,32 +63,34 @@ class BrowserManager:
         self._launching = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
         self._last_used = time.monotonic()
-        self.launches = 0
 
     @property
     def running(self) -> bool:
         return self._browser is not None and self._browser.is_connected()
 
     async def session(self, key: str) -> Session:
-        """The session's context and page, creating them (and launching the browser) if needed."""
-        self._last_used = time.monotonic()
-        await self._ensure_browser()
-        session = self._sessions.get(key)
-        if session is not None and session.page.is_closed():
-            await self.discard(key)
-            session = None
-        if session is None:
+        """The session's context and page, creating them (and launching the browser) if needed.
+
+        Under the launch lock, so that the idle reaper never closes the browser between its
+        launch and the session's first page."""
+        async with self._launching:
+            await self._ensure_browser()
             assert self._browser is not None
-            context = await self._browser.new_context(
-                viewport={"width": self.settings.width, "height": self.settings.height},
-                accept_downloads=False,
-                service_workers="block",
-            )
-            context.set_default_timeout(self.settings.timeout * 1000)
-            page = await context.new_page()
-            session = self._sessions[key] = Session(context, page)
-        session.last_used = time.monotonic()
-        return session
+            session = self._sessions.get(key)
+            if session is not None and session.page.is_closed():
+                await self.discard(key)
+                session = None
+            if session is None:
+                context = await self._browser.new_context(
+                    viewport={"width": self.settings.width, "height": self.settings.height},
+                    accept_downloads=False,
+                    service_workers="block",
+                )
+                context.set_default_timeout(self.settings.timeout * 1000)
+                page = await context.new_page()
+                session = self._sessions[key] = Session(context, page)
+            session.last_used = self._last_used = time.monotonic()
+            return session
 
     async def discard(self, key: str) -> None:
         """Close a session's context (after a hung script, or when idle)."""
@@ -99,14 +101,13 @@ class BrowserManager:
                     await session.context.close()
 
     async def _ensure_browser(self) -> None:
-        async with self._launching:
-            if self.running:
-                return
+        """Launch the browser unless it runs (the caller holds the launch lock)."""
+        if not self.running:
             await self._stop_browser()  # what is left of a crashed browser
             executable = find_browser(self.settings.executable)
             self.proxy = await GuardProxy(self.policy).start()
             try:
-                from playwright.async_api import Error, async_playwright
+                from playwright.async_api import async_playwright
 
                 self._playwright = await async_playwright().start()
                 self._browser = await self._playwright.chromium.launch(
@@ -116,11 +117,10 @@ class BrowserManager:
                     proxy={"server": self.proxy.url, "bypass": "<-loopback>"},
                     timeout=self.settings.launch_timeout * 1000,
                 )
-            except Error as exc:
+            except Exception as exc:  # a Playwright error, or its driver missing
                 await self._stop_browser()
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
                 raise ToolError(f"could not start the browser {executable}: {first_line}") from None
-            self.launches += 1
             if self._reaper is not None:
                 self._reaper.cancel()
             self._reaper = asyncio.create_task(self._reap(), name="openclaw-browser-idle")
@@ -137,7 +137,7 @@ class BrowserManager:
                     await self.discard(key)
             if not self._sessions and now - self._last_used > idle:
                 async with self._launching:
-                    if self._sessions:
+                    if self._sessions or time.monotonic() - self._last_used <= idle:
                         continue
                     self._reaper = None  # this task: `close()` must not cancel it mid-way
                     await self._stop_browser()

@@ -36,7 +36,8 @@ TALL = """<!DOCTYPE html><html><head><title>Tall</title></head>
 <body style="margin:0"><div style="height:2400px;background:#3060c0">tall page</div></body></html>
 """
 FORM = """<!DOCTYPE html><html><head><title>Search the tides</title></head><body>
-<form method="post" action="/search"><input name="q"><input name="port" value="Hull"></form>
+<form method="post" action="/search"><input name="q"><input type="hidden" name="port" value="Hull">
+</form>
 <form method="get" action="/lookup"><input id="station" name="station">
 <button id="go" type="submit">Look up</button></form>
 </body></html>
@@ -74,6 +75,7 @@ class Site:
         app = web.Application()
         app.router.add_get("/article", self.page(ARTICLE))
         app.router.add_get("/tall", self.page(TALL))
+        app.router.add_get("/long", self.page("<title>Long</title><p>" + "wave " * 2000 + "</p>"))
         app.router.add_get("/form", self.page(FORM))
         app.router.add_post("/search", self.search)
         app.router.add_get("/lookup", self.lookup)
