@@ -234,6 +234,15 @@ class FakeDiscord(BackgroundServer):
         connection = self._connection
         return connection is not None and connection.session is not None
 
+    def wait_until_connected(self, timeout: float = 10.0) -> None:
+        """Block until a bot has identified or resumed: for synchronous code, e.g. while the
+        gateway runs in a subprocess (`user_sends` needs a session to dispatch to)."""
+        deadline = time.monotonic() + timeout
+        while not self.connected():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no bot connected to the gateway within {timeout}s")
+            time.sleep(0.02)
+
     def fail(
         self, method: str, path: str, status: int = 500, *, retry_after: float | None = None
     ) -> None:

@@ -140,6 +140,17 @@ async def test_a_429_from_discord_is_waited_out(start, discord_api, mock_model):
     assert posts[:2] == [429, 200]
 
 
+async def test_a_5xx_from_discord_is_retried(start, discord_api, mock_model):
+    mock_model.enqueue("second try")
+    await start()
+    dm = discord_api.dm_channel(USER)
+    discord_api.fail("POST", f"/channels/{dm}/messages", 503)
+    discord_api.user_sends(USER, content="hi")
+    await discord_api.wait_for(lambda: "second try" in "".join(discord_api.texts(dm)))
+    posts = [r.status for r in discord_api.requests if r.method == "POST" and "/messages" in r.path]
+    assert posts[:2] == [503, 200]
+
+
 async def test_status_and_metrics_show_the_connection_state(
     start, discord_api, mock_model, http_get
 ):

@@ -73,11 +73,30 @@ async def test_a_socket_dropped_mid_turn_loses_neither_reply_nor_session(
     assert len(mock_model.requests[1].messages) > len(mock_model.requests[0].messages)
 
 
+async def test_replies_flow_while_the_gateway_is_down(start, discord_api, mock_model):
+    mock_model.enqueue("streamed through the outage " * 8, delay=0.3, chunks=8)
+    mock_model.enqueue("back on a new session")
+    gateway = await start()
+    discord_api.user_sends(USER, content="first")
+    await discord_api.wait_for(lambda: gateway.running_turns)
+    discord_api.refuse_gateway = 2  # the RESUME attempt and the next connect fail
+    discord_api.drop()
+    await discord_api.wait_for(lambda: "round(s)" in dm_texts(discord_api))
+    assert "streamed through the outage" in dm_texts(discord_api)
+    await back_up(discord_api, gateway)
+    assert len(discord_api.identifies) == 2 and discord_api.refuse_gateway == 0
+    discord_api.user_sends(USER, content="second")
+    await discord_api.wait_for(lambda: "back on a new session" in dm_texts(discord_api))
+    history = gateway.app.store.history(f"dc:main:{USER}:{discord_api.dm_channel(USER)}")
+    assert [m.role for m in history] == ["user", "assistant", "user", "assistant"]
+
+
 async def test_an_unreachable_gateway_is_retried_with_backoff(
     start, state, discord_api, mock_model
 ):
     mock_model.enqueue("connected at last")
     discord_api.refuse_gateway = 3
+    began = time.monotonic()
     gateway = await start(wait_running=False)
     seen: set[str] = set()
 
@@ -87,6 +106,7 @@ async def test_an_unreachable_gateway_is_retried_with_backoff(
 
     await discord_api.wait_for(running)
     assert "reconnecting" in seen and discord_api.refuse_gateway == 0
+    assert time.monotonic() - began >= 0.05 + 0.1 + 0.2  # three waits, each twice the last
     discord_api.user_sends(USER, content="hello")
     await discord_api.wait_for(lambda: "connected at last" in dm_texts(discord_api))
 
