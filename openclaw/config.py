@@ -195,6 +195,66 @@ class StoreConfig(Strict):
     prune_days: int = Field(30, ge=1)
 
 
+class DeliveryTarget(Strict):
+    """Where a scheduled turn's answer goes: a running channel (its config name) and a chat."""
+
+    channel: str = Field(min_length=1)
+    chat: str = Field(min_length=1)
+
+    @field_validator("chat", mode="before")
+    @classmethod
+    def _chat_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
+HEARTBEAT_PROMPT = (
+    "This is your periodic heartbeat. Read the checklist from HEARTBEAT.md below and do what "
+    "it asks. If nothing needs the user's attention, reply with exactly HEARTBEAT_OK."
+)
+
+
+class HeartbeatConfig(Strict):
+    """A periodic agent turn over the workspace's HEARTBEAT.md (`openclaw.heartbeat`)."""
+
+    enabled: bool = False
+    every: str = "30m"
+    target: DeliveryTarget | None = None
+    active_hours: str | None = None
+    timezone: str = "UTC"
+    prompt: str = Field(HEARTBEAT_PROMPT, min_length=1)
+
+    @field_validator("every")
+    @classmethod
+    def _check_every(cls, value: str) -> str:
+        from openclaw.cron import ScheduleError, parse_interval
+
+        try:
+            parse_interval(value)
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from openclaw.cron import ScheduleError, parse_timezone
+
+        try:
+            parse_timezone(value)
+        except ScheduleError as exc:
+            raise ValueError(str(exc).removeprefix("timezone: ")) from None
+        return value
+
+    @field_validator("active_hours")
+    @classmethod
+    def _check_hours(cls, value: str | None) -> str | None:
+        from openclaw.heartbeat import parse_active_hours
+
+        if value is not None:
+            parse_active_hours(value)
+        return value
+
+
 class Config(BaseModel):
     """The whole config file. Unknown top-level sections are kept for plugins to validate."""
 
@@ -209,6 +269,7 @@ class Config(BaseModel):
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
 
     # Where the config came from; not part of the file.
     home: Path = Field(default_factory=openclaw_home, exclude=True)

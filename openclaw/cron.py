@@ -37,6 +37,10 @@ class CronStoreError(Exception):
     """jobs.json cannot be read or a job cannot be found; the message names the file."""
 
 
+class JobBusy(CronStoreError):
+    """The job is running already, in this process or another; it never runs twice at once."""
+
+
 def jobs_path(home: Path | None = None) -> Path:
     return (home or openclaw_home()) / "cron" / "jobs.json"
 
@@ -58,6 +62,15 @@ def _parse_every(text: str) -> timedelta | None:
     if count < 1:
         raise ScheduleError(f"schedule: interval in {text!r} must be at least 1")
     return count * EVERY_UNITS[match.group(2).lower()]
+
+
+def parse_interval(text: str) -> timedelta:
+    """`30m`, `2h`, `1d` (or `every 30m`) as a timedelta; ScheduleError otherwise."""
+    value = text.strip()
+    interval = _parse_every(value if value.lower().startswith("every") else f"every {value}")
+    if interval is None:
+        raise ScheduleError(f"{text!r} is not an interval; use '<N>m', '<N>h' or '<N>d'")
+    return interval
 
 
 def _parse_at(text: str, tz: tzinfo) -> datetime:
@@ -237,6 +250,30 @@ class Job:
         )
 
 
+def job_session_key(agent: str, job: Job) -> str:
+    """Each job's turns share one session, shaped like `InboundMessage.session_key`."""
+    return f"cron:{agent}:{job.id}:{job.id}"
+
+
+def following_run(job: Job, now: datetime) -> datetime | None:
+    """When a job that is due at `now` runs next: `every` keeps its phase (anchored to the
+    due time), and runs missed while nothing was running collapse into the one at `now`."""
+    return next_run(job.schedule, job.timezone, now, anchor=job.next_run)
+
+
+def describe(job: Job) -> str:
+    """One line for listings (CLI, `/cron`, the `cron` tool)."""
+    state = "on " if job.enabled else "off"
+    target = f"{job.target['channel']}:{job.target['chat']}" if job.target else "-"
+    nxt = job.next_run.isoformat(timespec="minutes") if job.next_run and job.enabled else "-"
+    last = job.last_run.isoformat(timespec="minutes") if job.last_run else "-"
+    status = job.last_status or "-"
+    return (
+        f"{job.id}  {state}  {job.name}  [{job.schedule}] {job.timezone}  to {target}  "
+        f"next {nxt}  last {last} ({status})"
+    )
+
+
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
@@ -344,6 +381,48 @@ class JobStore:
             job = find_job(jobs, ref, self.path)
             jobs.remove(job)
         return job
+
+    def schedule_new(self, now: datetime) -> None:
+        """Give enabled jobs written by hand without `next_run` their first one."""
+        with self.edit() as jobs:
+            for job in jobs:
+                if job.enabled and job.next_run is None and job.last_run is None:
+                    job.next_run = next_run(job.schedule, job.timezone, now)
+
+    def claim(self, job_id: str, now: datetime) -> Job | None:
+        """Move a due job's next_run past `now` before it runs, so that a crash mid-run does
+        not make it run again and again; None when it was removed, disabled or is not due."""
+        with self.edit() as jobs:
+            job = next((j for j in jobs if j.id == job_id), None)
+            if job is None or not job.enabled or job.next_run is None or job.next_run > now:
+                return None
+            job.next_run = following_run(job, now)
+        return job
+
+    def record(self, job_id: str, started: datetime, error: str | None) -> None:
+        """Store a run's outcome; a job removed meanwhile is left removed."""
+        with self.edit() as jobs:
+            for job in jobs:
+                if job.id == job_id:
+                    job.last_run = started
+                    job.last_status = "error" if error else "ok"
+                    job.last_error = error
+
+    @contextmanager
+    def running(self, job_id: str) -> Iterator[None]:
+        """Hold the job's run lock (`run/<id>.lock` beside jobs.json) for the whole run; raises
+        JobBusy when the executor, the CLI or the tool is running it already."""
+        folder = self.path.parent / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{job_id}.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise JobBusy(f"job {job_id} is running already") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def find_job(jobs: list[Job], ref: str, path: Path) -> Job:

@@ -1,4 +1,4 @@
-"""`openclaw cron list|add|enable|disable|remove`: edits `$OPENCLAW_HOME/cron/jobs.json`
+"""`openclaw cron list|add|enable|disable|remove|run`: edits `$OPENCLAW_HOME/cron/jobs.json`
 through the same locked store the gateway's executor and the `cron` tool use."""
 
 from __future__ import annotations
@@ -22,15 +22,9 @@ def _fail(exc: Exception) -> click.ClickException:
 
 
 def _line(job: Job) -> str:
-    state = "on " if job.enabled else "off"
-    target = f"{job.target['channel']}:{job.target['chat']}" if job.target else "-"
-    nxt = job.next_run.isoformat(timespec="minutes") if job.next_run and job.enabled else "-"
-    last = job.last_run.isoformat(timespec="minutes") if job.last_run else "-"
-    status = job.last_status or "-"
-    return (
-        f"{job.id}  {state}  {job.name}  [{job.schedule}] {job.timezone}  to {target}  "
-        f"next {nxt}  last {last} ({status})"
-    )
+    from openclaw.cron import describe
+
+    return describe(job)
 
 
 @click.group()
@@ -118,3 +112,41 @@ def remove(job: str) -> None:
     except CronStoreError as exc:
         raise _fail(exc) from None
     click.echo(f"removed {removed.id} {removed.name}")
+
+
+@cron.command()
+@click.argument("job")
+@click.pass_context
+def run(ctx: click.Context, job: str) -> None:
+    """Run JOB once now as an agent turn and print the answer. The run is recorded (last run,
+    status, error) but not delivered: delivery needs the gateway's running channels."""
+    import asyncio
+
+    from openclaw.cli.common import load, make_app
+    from openclaw.cron import CronStoreError, JobStore, find_job, jobs_path
+    from openclaw.cron_executor import run_job
+
+    config = load(ctx)
+    config.logging.level = "error"
+    store = JobStore(jobs_path(config.home))
+    try:
+        found = find_job(store.load(), job, store.path)
+    except CronStoreError as exc:
+        raise _fail(exc) from None
+    app = make_app(ctx, config)
+
+    async def once() -> str | None:
+        async with app:
+            result = await run_job(app, store, found, deliver=None, now=store.clock)
+        click.echo(result.answer)
+        return result.error
+
+    try:
+        error = asyncio.run(once())
+    except CronStoreError as exc:
+        raise _fail(exc) from None
+    if error:
+        raise click.ClickException(f"job {found.name!r} failed: {error}")
+    if found.target:
+        where = f"{found.target['channel']}:{found.target['chat']}"
+        click.echo(f"(not delivered to {where}: only the gateway delivers)", err=True)

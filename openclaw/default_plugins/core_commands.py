@@ -98,6 +98,34 @@ async def db_command(ctx: CommandContext) -> str:
     )
 
 
+async def cron_command(ctx: CommandContext) -> str:
+    from openclaw.cron import CronStoreError, JobStore, describe, jobs_path
+    from openclaw.cron_executor import executor_for
+
+    store = JobStore(jobs_path(ctx.app.config.home))
+    action, _, ref = ctx.args.partition(" ")
+    action, ref = action.lower(), ref.strip()
+    try:
+        if action in ("", "list"):
+            jobs = store.load()
+            if not jobs:
+                return "No cron jobs yet: add one with `openclaw cron add`, or ask me to."
+            lines = ["Cron jobs:"]
+            for job in jobs:
+                lines.append(describe(job))
+                lines += [f"    last error: {job.last_error}"] if job.last_error else []
+            return "\n".join(lines)
+        if action in ("enable", "disable") and ref:
+            job = store.set_enabled(ref, action == "enable")
+            executor = executor_for(ctx.app)
+            if executor is not None:
+                executor.wake()
+            return f"{action.capitalize()}d: {describe(job)}"
+    except CronStoreError as exc:
+        return f"⚠️ {exc}"
+    return "Usage: /cron (list the jobs), /cron enable <name>, /cron disable <name>"
+
+
 COMMANDS = (
     Command("start", "greeting and how to begin", start_command),
     Command("help", "list the commands", help_command),
@@ -108,6 +136,7 @@ COMMANDS = (
     Command("export", "this conversation as markdown", export_command),
     Command("ping", "check that the assistant is there", ping_command),
     Command("db", "session store statistics", db_command),
+    Command("cron", "list or switch cron jobs", cron_command, usage="[enable|disable name]"),
 )
 
 

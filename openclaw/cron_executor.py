@@ -1,0 +1,403 @@
+"""The cron executor: runs due jobs from `cron/jobs.json` (and the heartbeat) as agent turns,
+each job in its own session, and delivers the answers through the target channel.
+
+It sleeps until the next job is due, but never longer than `tick` (30 s), so jobs added or
+edited by hand or by the CLI are seen within that time; the `cron` tool and `/cron` wake it at
+once. A due job is claimed first (its next_run moved past now, under the store's lock), so runs
+missed while the gateway was down run once, and a crash mid-run does not repeat it. A job holds
+its run lock while it runs, so it never runs twice at once, even with `openclaw cron run` in
+another process. One job's failure is recorded on that job and stops nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from openclaw.app import TurnError
+from openclaw.channels import Channel, MarkupRejected
+from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, job_session_key, jobs_path
+from openclaw.events import TurnFailed, TurnFinished
+from openclaw.heartbeat import Heartbeat, in_active_hours, is_ok
+from openclaw.streaming import send_reply
+
+if TYPE_CHECKING:
+    from openclaw.app import App
+    from openclaw.gateway import Supervised
+
+log = logging.getLogger("openclaw.cron")
+
+TICK = 30.0
+"""The longest the executor sleeps before it looks at jobs.json again, in seconds."""
+HEARTBEAT = "heartbeat"  # the heartbeat's task name; job ids are hex, so they never clash
+
+Deliver = Callable[[Mapping[str, str], str], Awaitable[None]]
+"""Sends a text to a target `{"channel": ..., "chat": ...}`; raises DeliveryError."""
+
+_EXECUTORS: weakref.WeakKeyDictionary[App, CronExecutor] = weakref.WeakKeyDictionary()
+
+
+class DeliveryError(Exception):
+    """An answer could not be delivered: the channel is not running or refused it."""
+
+
+class Clock(Protocol):
+    """The executor's time: tests pass one they move by hand instead of sleeping."""
+
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """How one run went: the answer, or why there is none."""
+
+    job: Job
+    answer: str
+    error: str | None
+
+
+def executor_for(app: App) -> CronExecutor | None:
+    """The executor running for `app` (inside `openclaw gateway`), if any."""
+    return _EXECUTORS.get(app)
+
+
+async def ask(app: App, content: str, session_key: str) -> str:
+    """One turn's answer, or TurnError; unlike `App.ask`, a cancelled caller stops the turn."""
+    events = app.run_turn(content, session_key=session_key)
+    try:
+        async for event in events:
+            if isinstance(event, TurnFinished):
+                return event.text
+            if isinstance(event, TurnFailed):
+                raise TurnError(event)
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+    raise RuntimeError("the turn ended without a result")  # pragma: no cover
+
+
+async def run_job(
+    app: App,
+    store: JobStore,
+    job: Job,
+    *,
+    deliver: Deliver | None,
+    now: Callable[[], datetime],
+) -> JobRun:
+    """Run `job` once as a turn in its session, deliver the answer when `deliver` is given and
+    the job has a target, and record the outcome. Raises JobBusy when it is running already."""
+    with store.running(job.id):
+        started = now()
+        answer, error = "", None
+        try:
+            answer = await ask(app, job.prompt, job_session_key(app.config.agent.name, job))
+            if job.target is not None and deliver is not None:
+                await deliver(job.target, answer)
+        except TurnError as exc:
+            error = f"the turn failed: {exc}"
+        except DeliveryError as exc:
+            error = str(exc)
+        except asyncio.CancelledError:
+            with contextlib.suppress(CronStoreError):
+                store.record(job.id, started, "interrupted: stopped during the run")
+            raise
+        except Exception as exc:
+            log.exception("cron job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"
+        store.record(job.id, started, error)
+    return JobRun(job, answer, error)
+
+
+class CronExecutor:
+    """Runs the jobs of one `$OPENCLAW_HOME` for an App. Answers go out through the gateway's
+    running `channels`, or through `deliver` when given; with neither they stay in the job's
+    session."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        channels: Mapping[str, Supervised] | None = None,
+        deliver: Deliver | None = None,
+        clock: Clock | None = None,
+        store: JobStore | None = None,
+        tick: float = TICK,
+    ) -> None:
+        self.app = app
+        self.channels: Mapping[str, Supervised] = channels if channels is not None else {}
+        self.deliver = deliver or (channel_delivery(channels) if channels is not None else None)
+        self.clock: Clock = clock or SystemClock()
+        self.store = store or JobStore(jobs_path(app.config.home), clock=lambda: self.clock.now())
+        self.tick = tick
+        self.heartbeat: Heartbeat | None = None
+        self.problem: str | None = None  # why jobs.json cannot be used, while it cannot
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the loop in a task of its own until `stop`."""
+        config = self.app.config
+        if config.heartbeat.enabled:
+            self.heartbeat = Heartbeat.starting(
+                config.heartbeat, config.workspace, self.clock.now()
+            )
+        _EXECUTORS[self.app] = self
+        self._loop = asyncio.create_task(self.run())
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop the loop, give running jobs `timeout` seconds to finish, cancel the rest."""
+        _EXECUTORS.pop(self.app, None)
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        running = set(self._tasks.values())
+        if running:
+            _, pending = await asyncio.wait(running, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+    def wake(self) -> None:
+        """Look at jobs.json now (after an edit) instead of at the next tick."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self.clock.now()
+            due = self.run_due(now)
+            delay = self.tick if due is None else (due - now).total_seconds()
+            await self._sleep(min(max(delay, 0.0), self.tick))
+
+    async def _sleep(self, seconds: float) -> None:
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    def run_due(self, now: datetime) -> datetime | None:
+        """Start every job (and the heartbeat) due at `now`; returns when the next one is due.
+        A jobs.json that cannot be read is reported and left as it is."""
+        upcoming: list[datetime] = []
+        beat = self.heartbeat
+        if beat is not None:
+            if beat.next_due <= now:
+                beat.advance(now)  # a beat still running when the next is due skips that one
+                if HEARTBEAT not in self._tasks:
+                    self._spawn(HEARTBEAT, self._beat(beat, now))
+            upcoming.append(beat.next_due)
+        try:
+            jobs = self.store.load()
+            if any(j.enabled and j.next_run is None and j.last_run is None for j in jobs):
+                self.store.schedule_new(now)
+                jobs = self.store.load()
+            for job in jobs:
+                if not job.enabled or job.next_run is None:
+                    continue
+                if job.next_run > now:
+                    upcoming.append(job.next_run)
+                elif job.id not in self._tasks:
+                    claimed = self.store.claim(job.id, now)
+                    if claimed is not None:
+                        self._spawn(job.id, self._execute(claimed))
+                        if claimed.next_run is not None:
+                            upcoming.append(claimed.next_run)
+        except CronStoreError as exc:
+            self._report(str(exc))
+        else:
+            self.problem = None
+        return min(upcoming, default=None)
+
+    def target_for(self, session_key: str) -> dict[str, str] | None:
+        """The target that answers into the conversation of `session_key` (a running
+        channel's prefix and the key's chat), for "deliver it here"."""
+        prefix, chat = session_key.split(":", 1)[0], session_key.rsplit(":", 1)[-1]
+        for name, supervised in self.channels.items():
+            if supervised.channel.prefix == prefix:
+                return {"channel": name, "chat": chat}
+        return None
+
+    def trigger(self, job: Job) -> bool:
+        """Run `job` now, outside its schedule (the `cron` tool's `run`); False when this
+        executor is running it already."""
+        if job.id in self._tasks:
+            return False
+        self._spawn(job.id, self._execute(job))
+        return True
+
+    async def idle(self) -> None:
+        """Wait until no job or heartbeat is running (tests, and `stop`)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks.values()))
+
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks[name] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._tasks.get(name) is task:
+                del self._tasks[name]
+            self._wake.set()  # a job that was skipped while it ran may be due now
+
+        task.add_done_callback(done)
+
+    def _report(self, problem: str) -> None:
+        if problem != self.problem:
+            log.error("cron: %s", problem)
+        self.problem = problem
+
+    async def _execute(self, job: Job) -> None:
+        try:
+            result = await run_job(
+                self.app, self.store, job, deliver=self.deliver, now=self.clock.now
+            )
+        except JobBusy:
+            log.info("cron job %s is running elsewhere; this run is skipped", job.name)
+        except CronStoreError as exc:
+            self._report(f"recording the run of {job.name!r} failed: {exc}")
+        else:
+            if result.error:
+                log.warning("cron job %s failed: %s", job.name, result.error)
+            else:
+                log.info("cron job %s ran", job.name)
+
+    async def _beat(self, beat: Heartbeat, now: datetime) -> None:
+        """One heartbeat: skipped outside the active hours or without a checklist; silent
+        when the answer is HEARTBEAT_OK; otherwise delivered to its target."""
+        config = beat.config
+        if not in_active_hours(now, config.active_hours, config.timezone):
+            beat.last_status = "skipped: outside the active hours"
+            return
+        message = beat.message()
+        if message is None:
+            beat.last_status = "skipped: HEARTBEAT.md is missing or empty"
+            return
+        beat.last_run, beat.last_error = now, None
+        key = f"cron:{self.app.config.agent.name}:{HEARTBEAT}:{HEARTBEAT}"
+        try:
+            answer = await ask(self.app, message, key)
+            if is_ok(answer):
+                beat.last_status = "ok (nothing to report)"
+            elif config.target is not None and self.deliver is not None:
+                await self.deliver(config.target.model_dump(), answer)
+                beat.last_status = "delivered"
+            else:
+                beat.last_status = "ok (no target)"
+        except (TurnError, DeliveryError) as exc:
+            beat.last_status, beat.last_error = "error", str(exc)
+            log.warning("heartbeat failed: %s", exc)
+
+    # -- status -------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """For the gateway's `/status`: counts, what runs, what failed, the next due time."""
+        try:
+            jobs = self.store.load()
+        except CronStoreError:
+            jobs = []
+        enabled = [job for job in jobs if job.enabled]
+        upcoming = [job.next_run for job in enabled if job.next_run is not None]
+        return {
+            "jobs": len(jobs),
+            "enabled": len(enabled),
+            "running": sorted(self._tasks),
+            "next_run": min(upcoming).astimezone(UTC).isoformat() if upcoming else None,
+            "failing": sorted(job.name for job in jobs if job.last_status == "error"),
+            "error": self.problem,
+            "heartbeat": self.heartbeat.status() if self.heartbeat else {"enabled": False},
+        }
+
+
+def channel_delivery(channels: Mapping[str, Supervised]) -> Deliver:
+    """Delivery through the gateway's running channels (`gateway.channels`), with the
+    kernel's `send_reply` (chunking, markdown with plain-text fallback)."""
+
+    async def deliver(target: Mapping[str, str], text: str) -> None:
+        name, chat = target["channel"], target["chat"]
+        supervised = channels.get(name)
+        if supervised is None:
+            running = ", ".join(sorted(channels)) or "none"
+            raise DeliveryError(f"channel {name!r} is not running (running: {running})")
+        watched = _Watched(supervised.channel)  # tried in any state: sending may work
+        await send_reply(watched, chat, text)
+        if watched.error is not None:
+            raise DeliveryError(f"sending to {name}:{chat} failed: {watched.error}")
+
+    return deliver
+
+
+class _Watched:
+    """A channel's surface that remembers a send that failed for good: `send_reply` logs
+    failures and carries on, but a job must record them. A piece whose retry succeeds
+    (the same text again) is not a failure."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.max_len = channel.max_len
+        self.error: str | None = None
+        self._failed: object = None  # what the recorded error was about
+
+    async def _watch(self, call: Awaitable[Any], what: object) -> Any:
+        try:
+            result = await call
+        except MarkupRejected:
+            raise  # not a failure: send_reply sends it again as plain text
+        except Exception as exc:
+            self.error, self._failed = f"{type(exc).__name__}: {exc}", what
+            raise
+        if self._failed == what:
+            self.error = self._failed = None
+        return result
+
+    async def send_text(
+        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
+    ) -> str:
+        sent = self.channel.send_text(chat_id, text, markdown=markdown, reply_to=reply_to)
+        message_id: str = await self._watch(sent, text)
+        return message_id
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
+    ) -> None:
+        edit = self.channel.edit_text(chat_id, message_id, text, markdown=markdown)
+        await self._watch(edit, text)
+
+    async def send_typing(self, chat_id: str) -> None:
+        await self.channel.send_typing(chat_id)
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
+        await self._watch(self.channel.send_file(chat_id, filename, data, caption), filename)
+
+    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
+        await self._watch(self.channel.send_voice(chat_id, ogg_opus, caption), caption)
+
+    def format_markdown(self, text: str) -> str:
+        return self.channel.format_markdown(text)

@@ -1,0 +1,149 @@
+"""Cron inside the real gateway, against the fake Telegram Bot API: a job's answer is delivered
+to the chat, the heartbeat is silent on HEARTBEAT_OK and delivers anything else, `/cron` lists
+and toggles jobs, and `/status` shows the executor."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openclaw_channel_telegram.plugin as telegram_plugin
+import pytest
+
+from openclaw.cron import JobStore, jobs_path
+from openclaw.gateway import Gateway
+
+_spec = importlib.util.spec_from_file_location(
+    "cron_clock", Path(__file__).with_name("cron_clock.py")
+)
+assert _spec is not None and _spec.loader is not None
+cron_clock = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cron_clock)
+VirtualClock = cron_clock.VirtualClock
+
+START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def start(make_app, telegram_api):
+    """Start a gateway with the Telegram channel on the fake Bot API; with `clock`, the cron
+    executor runs on that virtual clock."""
+    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+
+    async def start(config: dict[str, Any] | None = None, clock: Any = None) -> Gateway:
+        telegram = {
+            "enabled": True,
+            "token": telegram_api.token,
+            "api_base": telegram_api.base_url,
+            "allowed_user_ids": [42, 43],
+            "poll_timeout": 1,
+            "retry_delay": 0.01,
+        }
+        data = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}, **(config or {})}
+        gateway = Gateway(make_app(config=data, plugins=[telegram_plugin]), port=0)
+        if clock is not None:
+            clock.attach(gateway.cron)
+        task = asyncio.create_task(gateway.run())
+        running.append((gateway, task))
+        await asyncio.wait_for(gateway.ready.wait(), 10)
+        return gateway
+
+    yield start
+    for gateway, task in running:
+        await gateway.stop()
+        await task
+
+
+async def test_a_job_delivers_its_answer_to_the_telegram_chat(
+    start, telegram_api, mock_model, openclaw_home
+):
+    clock = VirtualClock(START, START + timedelta(minutes=3))
+    store = JobStore(jobs_path(openclaw_home), clock=clock.now)
+    store.add(
+        "Morning brief", "2 7 * * *", "Brief me", target={"channel": "telegram", "chat": "42"}
+    )
+    mock_model.enqueue("Good morning: *three* meetings today.")
+    gateway = await start(clock=clock)
+    await asyncio.wait_for(clock.finished.wait(), 10)
+    assert telegram_api.texts(42) == ["Good morning: three meetings today."]
+    [job] = store.load()
+    assert job.last_status == "ok" and job.last_run == START + timedelta(minutes=2)
+    assert mock_model.requests[0].messages[-1].text == "Brief me"
+    status = gateway.status()["cron"]
+    assert status["jobs"] == 1 and status["error"] is None and status["failing"] == []
+
+
+async def test_a_refused_delivery_is_recorded(start, telegram_api, mock_model, openclaw_home):
+    clock = VirtualClock(START, START + timedelta(minutes=3))
+    store = JobStore(jobs_path(openclaw_home), clock=clock.now)
+    store.add("ping", "2 7 * * *", "p", target={"channel": "telegram", "chat": "999"})
+    telegram_api.fail("sendMessage", 400, description="Bad Request: chat not found", times=2)
+    gateway = await start(clock=clock)
+    await asyncio.wait_for(clock.finished.wait(), 10)
+    [job] = store.load()
+    assert job.last_status == "error"
+    assert "sending to telegram:999 failed" in (job.last_error or "")
+    assert "chat not found" in (job.last_error or "")
+    assert gateway.status()["cron"]["failing"] == ["ping"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [("HEARTBEAT_OK", []), ("The nightly backup failed.", ["The nightly backup failed."])],
+)
+async def test_heartbeat_through_telegram(
+    start, telegram_api, mock_model, openclaw_home, answer, expected
+):
+    workspace = openclaw_home / "workspace"
+    workspace.mkdir()
+    (workspace / "HEARTBEAT.md").write_text("- is the nightly backup done?\n")
+    mock_model.enqueue(answer)
+    clock = VirtualClock(START, START + timedelta(minutes=31))
+    heartbeat = {"enabled": True, "target": {"channel": "telegram", "chat": 42}}
+    gateway = await start(config={"heartbeat": heartbeat}, clock=clock)
+    await asyncio.wait_for(clock.finished.wait(), 10)
+    assert len(mock_model.requests) == 1  # one beat, after the default 30 minutes
+    assert "- is the nightly backup done?" in mock_model.requests[0].messages[-1].text
+    assert len(telegram_api.calls_to("sendMessage")) == len(expected)
+    assert telegram_api.texts(42) == expected
+    status = gateway.status()["cron"]["heartbeat"]
+    assert status["last_status"] == ("delivered" if expected else "ok (nothing to report)")
+
+
+async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_model, openclaw_home):
+    store = JobStore(jobs_path(openclaw_home))
+    store.add("Morning brief", "0 9 * * *", "p", timezone="Europe/Berlin")
+    store.add("Morning run", "every 1d", "p", target={"channel": "telegram", "chat": "42"})
+    store.add("Evening", "0 21 * * *", "p")
+    gateway = await start()
+    channel = gateway.channels["telegram"].channel
+    for _ in range(500):
+        if channel.state == "running":
+            break
+        await asyncio.sleep(0.01)
+
+    async def send(text: str) -> str:
+        count = len(telegram_api.texts(42))
+        telegram_api.user_sends(42, 42, text)
+        texts = await telegram_api.wait_for(lambda: telegram_api.texts(42)[count:])
+        return texts[0]
+
+    listing = await send("/cron")
+    assert listing.startswith("Cron jobs:")
+    assert "Morning brief  [0 9 * * *] Europe/Berlin" in listing
+    assert "Morning run  [every 1d] UTC  to telegram:42" in listing
+    assert (await send("/cron disable EVEN")).startswith("Disabled: ")
+    ambiguous = await send("/cron disable morning")
+    assert "matches several jobs: Morning brief, Morning run" in ambiguous
+    assert (await send("/cron enable evening")).startswith("Enabled: ")
+    assert (await send("/cron disable brief")).startswith("Disabled: ")
+    assert "Usage: /cron" in await send("/cron explode")
+    assert {job.name: job.enabled for job in store.load()} == {
+        "Morning brief": False,
+        "Morning run": True,
+        "Evening": True,
+    }
+    assert mock_model.requests == []
