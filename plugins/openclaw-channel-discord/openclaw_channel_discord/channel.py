@@ -97,10 +97,18 @@ class DiscordChannel:
 
     async def _login(self) -> BotClient:
         """The client, logged in (`GET /users/@me`) once."""
+        import disnake
+
         client = self.client
         async with self._login_lock:
             if not self._logged_in:
-                await client.login(self._token)
+                try:
+                    await client.login(self._token)
+                except BaseException as exc:
+                    await client.http.close()  # each login attempt opens its own HTTP session
+                    if isinstance(exc, disnake.LoginFailure):
+                        raise GatewayRefused(FATAL_CLOSE_CODES[4004]) from None
+                    raise
                 self.bot_id = client.user.id
                 self._logged_in = True
         return client

@@ -124,6 +124,7 @@ async def test_a_refused_intent_fails_clearly_and_the_gateway_stays_up(
 async def test_a_wrong_token_fails_clearly(start, state, discord_api):
     gateway = await start(wait_running=False, token="not-the-token")
     await discord_api.wait_for(lambda: state(gateway).startswith("failed"))
+    assert "rejected the bot token (channels.discord.token)" in state(gateway)
     assert "not-the-token" not in state(gateway)
     assert discord_api.identifies == []
 
