@@ -101,6 +101,8 @@ class BrowserTool:
             await self.policy.check_url_async(args.url)  # file://, private addresses: refused
         session = await self.manager.session(context.session_key)
         async with session.lock:
+            if session.page.is_closed():  # a parallel call's hung script closed it
+                raise ToolError("this conversation's page was just closed; call again")
             mark = self.manager.proxy.refused if self.manager.proxy else 0
             try:
                 # Playwright's own timeouts fire first; this one catches a page so busy that

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from openclaw.config import ConfigError
-from openclaw.messages import ImagePart, Message, TextPart
+from openclaw.messages import ContentPart, ImagePart, Message, TextPart
 from openclaw.providers import (
     ChatProvider,
     ChatRequest,
@@ -120,7 +120,7 @@ class ImageTool:
     async def run(self, image: str, prompt: str, context: ToolCallContext) -> str:
         settings = self.settings
         data, mime = await load_image(self.policy, image, settings.max_bytes, settings.timeout)
-        content = [TextPart(prompt), ImagePart(data=data, mime_type=mime)]
+        content: list[ContentPart] = [TextPart(prompt), ImagePart(data=data, mime_type=mime)]
 
         def request_for(model: str, provider: ChatProvider) -> ChatRequest:
             messages = [Message("user", content)]
@@ -148,8 +148,8 @@ def make_image_tool(app: App, policy: SandboxPolicy, settings: ImageSettings) ->
     images = ImageTool(app, policy, settings, choose_models(settings, os.environ))
 
     async def image(image: str, prompt: str, context: ToolCallContext) -> str:
-        """Look at an image (an http(s) URL or a file in the workspace, e.g. a screenshot the
-        browser saved) with a vision model and answer the prompt about it."""
+        """Look at an image with a vision model and answer a prompt about it. The image is an
+        http(s) URL or a file in the workspace, such as a screenshot the browser saved."""
         return await images.run(image, prompt, context)
 
     return tool(image, arguments=ImageArguments, timeout=2 * settings.timeout + 5)

@@ -88,6 +88,8 @@ class BrowserManager:
                 )
                 context.set_default_timeout(self.settings.timeout * 1000)
                 page = await context.new_page()
+                # a crashed renderer: the next call gets a fresh page
+                page.on("crash", lambda _: asyncio.ensure_future(self.discard(key)))
                 session = self._sessions[key] = Session(context, page)
             session.last_used = self._last_used = time.monotonic()
             return session

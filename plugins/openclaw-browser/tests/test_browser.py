@@ -6,6 +6,9 @@ idle close and shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -259,6 +262,23 @@ async def test_the_idle_browser_closes_and_comes_back(
         (again,) = await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/tall"}))
         assert chromium_processes()
     assert not first.is_error and not again.is_error and "tall page" in again.text
+
+
+async def test_a_killed_browser_is_started_again(
+    make_app, ask, site, loopback, browser_plugin, chromium_processes
+):
+    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+        await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/article"}))
+        for pid in chromium_processes():  # this test's own browser
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if not chromium_processes():
+                break
+        (again,) = await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/tall"}))
+    assert not again.is_error, again.text
+    assert "tall page" in again.text
 
 
 async def test_shutdown_closes_the_browser(
