@@ -271,3 +271,39 @@ def test_cli_errors_are_short_and_write_nothing(cron_cli, openclaw_home: Path) -
         assert result.returncode == 1
         assert str(path) in result.stderr and "Traceback" not in result.stderr
     assert path.read_text() == "{not json"
+
+
+def test_cli_run_prints_the_answer_records_it_and_does_not_deliver(
+    cron_cli, openclaw_home: Path, openai_server
+) -> None:
+    from openclaw.testing.servers import Reply
+
+    provider = {"type": "openai", "base_url": openai_server.base_url, "api_key": "k"}
+    config = {
+        "agent": {"model": "srv/fake", "offline_fallback": False},
+        "providers": {"srv": {**provider, "max_retries": 0}},
+    }
+    (openclaw_home / "openclaw.json").write_text(json.dumps(config))
+    assert (
+        cron_cli("add", "Brief", "-s", "0 9 * * *", "-p", "Brief me", "--to", "tg:42").returncode
+        == 0
+    )
+    openai_server.enqueue("Three meetings today.", Reply.error(400, "no such model"))
+
+    ran = cron_cli("run", "brief")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "Three meetings today.\n"
+    assert "not delivered to tg:42" in ran.stderr
+    assert openai_server.requests[0]["messages"][-1] == {"role": "user", "content": "Brief me"}
+    [job] = JobStore(openclaw_home / "cron" / "jobs.json").load()
+    assert job.last_status == "ok" and job.last_run is not None and job.last_error is None
+    assert job.next_run is not None and (job.next_run.hour, job.next_run.minute) == (9, 0)
+
+    failed = cron_cli("run", "brief")
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert (
+        "job 'Brief' failed: the turn failed" in failed.stderr and "no such model" in failed.stderr
+    )
+    [job] = JobStore(openclaw_home / "cron" / "jobs.json").load()
+    assert job.last_status == "error" and "no such model" in (job.last_error or "")
+    assert "no job matches 'nothing'" in cron_cli("run", "nothing").stderr
