@@ -168,10 +168,12 @@ class FakeDiscord(BackgroundServer):
         *,
         attachments: Sequence[tuple[str, bytes, str | None]] = (),
         mention_bot: bool = False,
+        reply_to: int | None = None,
     ) -> int:
         """Dispatch MESSAGE_CREATE for a message from a user, in their DM channel unless
         `channel_id` is the server's channel. `attachments` are (filename, data, content type);
-        `mention_bot` puts `<@bot_id>` in front of the content. Returns the message id."""
+        `mention_bot` puts `<@bot_id>` in front of the content; `reply_to` makes it a reply to
+        one of the bot's messages. Returns the message id."""
         channel = self.dm_channel(user_id) if channel_id is None else channel_id
         in_guild = channel == self.guild_channel_id
         if mention_bot:
@@ -202,6 +204,11 @@ class FakeDiscord(BackgroundServer):
         if in_guild:
             message["guild_id"] = str(self.guild_id)
             message["member"] = {"roles": [], "joined_at": _now(), "deaf": False, "mute": False}
+        if reply_to is not None:
+            replied = next(m for m in self.messages(channel) if m.id == reply_to)
+            message["type"] = 19
+            message["message_reference"] = {"message_id": str(reply_to), "channel_id": str(channel)}
+            message["referenced_message"] = self._message_json(replied)
         self._call(self._dispatch_message(message, in_guild, mentioned))
         return message_id
 
@@ -228,6 +235,11 @@ class FakeDiscord(BackgroundServer):
     def session_id(self) -> str | None:
         """The id of the newest gateway session."""
         return self._session.id if self._session is not None else None
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number of the newest session's last event."""
+        return self._session.seq if self._session is not None else 0
 
     def connected(self) -> bool:
         """Whether a client is connected with an identified or resumed session."""
@@ -465,6 +477,9 @@ class FakeDiscord(BackgroundServer):
         if result is None:
             record.status = 204
             return web.Response(status=204)
+        if request.method == "POST" and path.endswith("/messages") and self._session is not None:
+            # Discord sends the bot its own messages too; a bot must not answer itself
+            await self._dispatch(self._session, "MESSAGE_CREATE", result)
         return _json(result)
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
@@ -554,6 +569,8 @@ class FakeDiscord(BackgroundServer):
             "type": 19 if sent.reply_to else 0,
             "flags": 0,
         }
+        if sent.channel_id == self.guild_channel_id:
+            message["guild_id"] = str(self.guild_id)
         if sent.reply_to:
             message["message_reference"] = {
                 "message_id": str(sent.reply_to),

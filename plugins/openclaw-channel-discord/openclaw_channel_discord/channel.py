@@ -216,10 +216,12 @@ class DiscordChannel:
         one of the kernel's commands)?"""
         if not self.settings.require_mention:
             return True
+        import disnake
+
         if any(user.id == self.bot_id for user in message.mentions):
             return True
         replied = message.reference.resolved if message.reference else None
-        if getattr(getattr(replied, "author", None), "id", None) == self.bot_id:
+        if isinstance(replied, disnake.Message) and replied.author.id == self.bot_id:
             return True
         parsed = parse_command(text)
         if parsed is None or self.app is None:

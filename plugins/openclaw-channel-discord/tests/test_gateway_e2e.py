@@ -56,15 +56,19 @@ async def test_a_guild_mention_gets_a_streamed_reply(start, discord_api, mock_mo
 
 
 async def test_guild_messages_not_for_the_bot_are_ignored(start, discord_api, mock_model):
-    mock_model.enqueue("only this one")
+    mock_model.enqueue("only this one").enqueue("and this reply")
     await start()
     channel = discord_api.guild_channel_id
     discord_api.user_sends(USER, channel, "talking to someone else")
     discord_api.user_sends(USER, channel, "!play some music")  # another bot's command
     discord_api.user_sends(USER, channel, "now you", mention_bot=True)
-    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(channel)))
-    assert len(mock_model.requests) == 1
-    assert mock_model.requests[0].messages[-1].content == "now you"
+    [answer] = await discord_api.wait_for(
+        lambda: [m for m in discord_api.messages(channel) if "round(s)" in m.content]
+    )
+    discord_api.user_sends(USER, channel, "replying to the bot", reply_to=answer.id)
+    await discord_api.wait_for(lambda: "and this reply" in "".join(discord_api.texts(channel)))
+    sent = [request.messages[-1].content for request in mock_model.requests]
+    assert sent == ["now you", "replying to the bot"]  # not its own messages either
 
 
 @pytest.mark.parametrize("prefix", ["/", "!"])
