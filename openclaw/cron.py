@@ -383,11 +383,15 @@ class JobStore:
         return job
 
     def schedule_new(self, now: datetime) -> None:
-        """Give enabled jobs written by hand without `next_run` their first one."""
+        """Give enabled jobs written by hand without `next_run` their first one; a one-shot
+        whose time has already passed is disabled with the reason, rather than run late."""
         with self.edit() as jobs:
             for job in jobs:
                 if job.enabled and job.next_run is None and job.last_run is None:
                     job.next_run = next_run(job.schedule, job.timezone, now)
+                    if job.next_run is None:
+                        job.enabled, job.last_status = False, "error"
+                        job.last_error = "its time had passed when the job was first read"
 
     def claim(self, job_id: str, now: datetime) -> Job | None:
         """Move a due job's next_run past `now` before it runs, so that a crash mid-run does

@@ -166,6 +166,25 @@ async def test_missed_runs_after_downtime_run_once(make_app):
     assert job(store, "interval").next_run == utc(2026, 1, 1, 11)  # the phase is kept
 
 
+async def test_jobs_written_by_hand_are_scheduled_when_first_read(make_app):
+    start = utc(2026, 3, 1, 12, 1)
+    app = make_app()
+    path = jobs_path(app.config.home)
+    path.parent.mkdir(parents=True)
+    typed = {"id": "a1", "name": "typed", "schedule": "*/10 * * * *", "prompt": "p"}
+    late = {"id": "b2", "name": "late", "schedule": "at 2026-03-01T11:00", "prompt": "p"}
+    path.write_text(json.dumps({"jobs": [{**typed, "target": to("typed")}, late]}))
+    store = JobStore(path)
+    clock = VirtualClock(start, start + timedelta(minutes=25))
+    sent = Deliveries(clock)
+    async with app:
+        await clock.run(CronExecutor(app, deliver=sent, store=store))
+    assert sent.times("typed") == [utc(2026, 3, 1, 12, 10), utc(2026, 3, 1, 12, 20)]
+    too_late = job(store, "late")
+    assert not too_late.enabled and too_late.last_run is None
+    assert too_late.last_error == "its time had passed when the job was first read"
+
+
 async def test_a_failing_job_records_its_error_and_the_next_job_still_runs(make_app, mock_model):
     mock_model.enqueue(error="model exploded")
     start = utc(2026, 2, 1, 8)
