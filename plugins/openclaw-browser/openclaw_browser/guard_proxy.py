@@ -94,8 +94,7 @@ class GuardProxy:
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             host = host.strip("[]")
-            url = f"https://{target}/"
-            upstream = await self._open_or_refuse(writer, url, host, port, method)
+            upstream = await self._open_or_refuse(writer, target, host, port, method)
             if upstream is None:
                 return
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")

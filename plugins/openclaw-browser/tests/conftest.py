@@ -122,7 +122,8 @@ class Site:
         html = (
             "<title>Sneaky</title><p>public page</p>"
             f'<img src="{self.internal}/pixel"><script>fetch("{self.internal}/api")'
-            ".catch(() => {})</script>"
+            '.catch(() => {}); new WebSocket("' + self.internal.replace("http", "ws") + '/ws");'
+            "</script>"
         )
         return web.Response(text=html, content_type="text/html")
 
