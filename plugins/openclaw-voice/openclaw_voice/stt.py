@@ -23,6 +23,8 @@ from openclaw_voice.audio import (
 )
 from openclaw_voice.models import ModelError
 
+SPHINX_CHUNK = 640  # bytes: 0.02 s of 16 kHz 16-bit audio
+
 
 class SpeechToTextSettings(ProviderSettings):
     """What every speech-to-text entry accepts (`timeout` bounds decoding plus inference)."""
@@ -177,7 +179,11 @@ class PocketSphinx(_SpeechToText):
         with loaded.lock:  # a decoder holds one utterance at a time
             decoder = loaded.model
             decoder.start_utt()
-            decoder.process_raw(pcm_frames(wav), full_utt=True)
+            frames = pcm_frames(wav)
+            # small pieces: the decoder holds the GIL while it works, so one big call would
+            # stall the event loop for the whole recognition
+            for start in range(0, len(frames), SPHINX_CHUNK):
+                decoder.process_raw(frames[start : start + SPHINX_CHUNK])
             decoder.end_utt()
             hypothesis = decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
@@ -186,8 +192,15 @@ class PocketSphinx(_SpeechToText):
         from pocketsphinx import Decoder
 
         try:
+            # no second (flat) pass: it runs in end_utt() holding the GIL for 0.1-0.3 s, a stall
+            # of the event loop, for no gain on short voice messages
             return Decoder(
-                hmm=str(hmm), lm=str(lm), dict=str(dictionary), samprate=16000, loglevel="FATAL"
+                hmm=str(hmm),
+                lm=str(lm),
+                dict=str(dictionary),
+                samprate=16000,
+                fwdflat=False,
+                loglevel="FATAL",
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"the pocketsphinx model does not load: {exc}") from None

@@ -1,0 +1,60 @@
+"""The speech backends directly: work stays off the event loop, and whisper.cpp explains what
+it lacks (no whisper.cpp build or ggml model is available offline, so only that is tested)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import openclaw_voice.plugin as voice_plugin
+import pytest
+
+from openclaw.speech import SpeechUnavailable, pick
+
+
+@pytest.mark.parametrize("name", ["faster-whisper", "pocketsphinx"])
+async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note, name):
+    """The event loop never stalls for long while a (loaded) model works: the gateway keeps
+    answering other chats meanwhile."""
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.005)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    async with make_app(plugins=[voice_plugin]) as app:
+        stt = await pick(app, "stt", name)
+        await stt.transcribe(weather_voice_note, "audio/ogg")  # loads the model once
+        ticker = asyncio.create_task(tick())
+        began = time.monotonic()
+        heard = await stt.transcribe(weather_voice_note, "audio/ogg")
+        elapsed = time.monotonic() - began
+        ticker.cancel()
+    assert "weather" in heard.lower()
+    assert elapsed > 0.2 and max(gaps) < 0.15, (elapsed, max(gaps))
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        (
+            {"binary": "/nonexistent/whisper-cli"},
+            "whisper.cpp not found ('/nonexistent/whisper-cli'): build whisper.cpp and set "
+            "providers.wc.binary to its whisper-cli",
+        ),
+        ({"binary": "sh"}, "no model: set providers.wc.model_path to a ggml model file"),
+        (
+            {"binary": "sh", "model_path": "/nonexistent/ggml.bin"},
+            "ggml model not found at /nonexistent/ggml.bin: check providers.wc.model_path",
+        ),
+    ],
+)
+async def test_whisper_cpp_says_what_it_lacks(make_app, settings, problem):
+    config = {"providers": {"wc": {"type": "whisper-cpp", **settings}}}
+    async with make_app(config=config, plugins=[voice_plugin]) as app:
+        with pytest.raises(SpeechUnavailable) as raised:
+            await pick(app, "stt")
+    assert str(raised.value) == f"no speech-to-text provider is usable (wc: {problem})"
