@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.commands import Command, CommandContext, CommandReply
 from openclaw.providers import ProviderError
@@ -39,6 +39,13 @@ class VoiceSettings(BaseModel):
     """Seconds for speaking and encoding one `/voice` answer."""
     pronunciations: dict[str, str] = Field(default_factory=dict)
     """Words (whole words, any case) → how to say them, applied before text-to-speech."""
+
+    @field_validator("pronunciations")
+    @classmethod
+    def _words_not_empty(cls, hints: dict[str, str]) -> dict[str, str]:
+        if any(not word.strip() for word in hints):
+            raise ValueError("a word to pronounce is empty")
+        return hints
 
 
 def voice_settings(app: App) -> VoiceSettings:

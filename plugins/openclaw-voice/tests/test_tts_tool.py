@@ -71,6 +71,12 @@ def test_spoken_form_drops_markdown_and_applies_hints():
     assert spoken_form("a \\1 b", {"a": "\\1"}) == "\\1 \\1 b"
 
 
+def test_an_empty_hint_is_refused_when_the_plugin_loads(make_app):
+    app = make_app(config={"voice": {"pronunciations": {" ": "x"}}}, entry_points=True)
+    [problem] = [p for p in app.problems if "'voice'" in p]
+    assert "voice.pronunciations: Value error, a word to pronounce is empty" in problem
+
+
 async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_app):
     """The hinted word is said as its spoken form: Whisper hears "weather", not the word."""
     config = {"voice": {"pronunciations": {"zorblax": "weather"}}}
