@@ -93,3 +93,12 @@ async def start(make_app, telegram_api):
 @pytest.fixture
 def workspace(openclaw_home: Path) -> Path:
     return openclaw_home / "workspace"
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder temporary files go to during the test (to see that none are left)."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

@@ -24,7 +24,7 @@ def agent_input(mock_model) -> str:
     ids=["faster-whisper", "pocketsphinx"],
 )
 async def test_a_voice_note_is_transcribed_shown_and_answered(
-    start, telegram_api, mock_model, weather_voice_note, config, heard
+    start, telegram_api, mock_model, weather_voice_note, scratch, config, heard
 ):
     mock_model.enqueue("Sunny, 24 degrees.")
     await start(config)
@@ -36,11 +36,12 @@ async def test_a_voice_note_is_transcribed_shown_and_answered(
     assert telegram_api.messages(42)[0].reply_to is not None
     assert texts[1].startswith("Sunny, 24 degrees.")
     assert "weather" in agent_input(mock_model).lower()
+    assert list(scratch.iterdir()) == []  # the decoded audio is gone
 
 
 @pytest.mark.parametrize("voice", ["piper", "espeak-ng"])
 async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
-    start, telegram_api, mock_model, probe, voice
+    start, telegram_api, mock_model, probe, scratch, voice
 ):
     mock_model.enqueue("It is sunny and warm today.")
     gateway = await start({"providers": {voice: {}}})
@@ -52,6 +53,7 @@ async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
     assert audio["format"] == "ogg" and audio["codec_name"] == "opus"
     assert float(audio["duration"]) > 1.0
     assert "what is the weather like?" in agent_input(mock_model)
+    assert list(scratch.iterdir()) == []  # the WAV and the OGG file are gone
     if voice == "piper":  # and it says the answer: listen to it
         stt = await pick(gateway.app, "stt", "faster-whisper")
         assert "sunny" in (await stt.transcribe(sent.data, "audio/ogg")).lower()
