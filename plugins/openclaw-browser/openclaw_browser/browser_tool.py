@@ -110,11 +110,8 @@ class BrowserTool:
                 async with asyncio.timeout(2 * self.settings.timeout + 5):
                     return await self._act(args, session, context)
             except TimeoutError:
-                await self.manager.discard(context.session_key)
-                raise ToolError(
-                    f"the page stopped responding during {args.action}; this conversation's "
-                    "page was closed (navigate again to continue)"
-                ) from None
+                what = f"the page stopped responding during {args.action}"
+                raise await self._page_hung(context.session_key, what) from None
             except ToolError as exc:
                 raise ToolError(f"{exc}{self._refusals(mark)}") from None
             finally:
@@ -209,12 +206,8 @@ class BrowserTool:
             async with asyncio.timeout(self.settings.timeout):
                 result = await page.evaluate(script)
         except TimeoutError:
-            # a busy script hangs the page: drop the session's context, the browser lives on
-            await self.manager.discard(context.session_key)
-            raise ToolError(
-                f"the script did not finish within {self.settings.timeout:g}s; this "
-                "conversation's page was closed (navigate again to continue)"
-            ) from None
+            what = f"the script did not finish within {self.settings.timeout:g}s"
+            raise await self._page_hung(context.session_key, what) from None
         except Error as exc:
             raise ToolError(f"the script failed: {_first_line(exc)}") from None
         return _cap(json.dumps(result, ensure_ascii=False, default=str), limit)
@@ -236,6 +229,13 @@ class BrowserTool:
         return (
             f"Saved a {width}x{height} PNG screenshot of {page.url} "
             f"({len(data) // 1024 + 1} KB) to {shown}"
+        )
+
+    async def _page_hung(self, session_key: str, what: str) -> ToolError:
+        """A busy script hangs its page: drop the session's context, the browser lives on."""
+        await self.manager.discard(session_key)
+        return ToolError(
+            f"{what}; this conversation's page was closed (navigate again to continue)"
         )
 
     def _refusals(self, mark: int) -> str:

@@ -101,11 +101,15 @@ class GuardProxy:
             await self._relay(reader, writer, *upstream)
             return
         parts = urlsplit(target)
-        if parts.scheme != "http" or not parts.hostname:
+        try:
+            http_port = parts.port or 80
+        except ValueError:  # not a number, or out of range
+            http_port = 0
+        if parts.scheme != "http" or not parts.hostname or not http_port:
             await _respond(writer, 400, f"not a proxy request: {request_line}", "refused")
             return
         upstream = await self._open_or_refuse(
-            writer, target, parts.hostname, str(parts.port or 80), method
+            writer, target, parts.hostname, str(http_port), method
         )
         if upstream is None:
             return
