@@ -81,6 +81,7 @@ class BrowserManager:
                 await self.discard(key)
                 session = None
             if session is None:
+                await self._make_room()
                 context = await self._browser.new_context(
                     viewport={"width": self.settings.width, "height": self.settings.height},
                     accept_downloads=False,
@@ -93,6 +94,17 @@ class BrowserManager:
                 session = self._sessions[key] = Session(context, page)
             session.last_used = self._last_used = time.monotonic()
             return session
+
+    async def _make_room(self) -> None:
+        """Close the least recently used idle sessions beyond `max_sessions - 1`."""
+        idle = sorted(
+            (session.last_used, key)
+            for key, session in self._sessions.items()
+            if not session.lock.locked()
+        )
+        excess = len(self._sessions) - self.settings.max_sessions + 1
+        for _, key in idle[: max(excess, 0)]:
+            await self.discard(key)
 
     async def discard(self, key: str) -> None:
         """Close a session's context (after a hung script, or when idle)."""

@@ -19,6 +19,9 @@ class BrowserSettings(BaseModel):
     launch_timeout: float = Field(30, gt=0, le=300)
     idle_timeout: float = Field(300, gt=0)
     """Seconds without a call before a session's pages, then the browser itself, are closed."""
+    max_sessions: int = Field(8, ge=1, le=100)
+    """Sessions with a page open at once; a new one closes the least recently used (each
+    page costs Chromium some 30-40 MB)."""
     max_chars: int = Field(20_000, ge=500, le=200_000)
     """Default cap on the page text a navigation returns."""
     width: int = Field(1280, ge=200, le=4096)

@@ -246,6 +246,35 @@ async def test_each_session_gets_its_own_context(make_app, ask, site, loopback, 
     assert (first.text, other.text, same.text) == ('"high"', "null", '"high"')
 
 
+async def test_past_max_sessions_the_least_recently_used_page_is_closed(
+    make_app, ask, site, loopback, browser_plugin
+):
+    store = "localStorage.setItem('tide', 'low'); localStorage.getItem('tide')"
+    read = "localStorage.getItem('tide')"
+    async with make_app(loopback(max_sessions=2), plugins=[browser_plugin]) as app:
+        for key in ("a", "b"):
+            await ask(
+                app,
+                ("browser", {"action": "evaluate", "url": f"{site.base}/article", "script": store}),
+                session_key=f"tg:main:{key}:{key}",
+            )
+        (b_kept,) = await ask(
+            app, ("browser", {"action": "evaluate", "script": read}), session_key="tg:main:b:b"
+        )
+        await ask(
+            app,
+            ("browser", {"action": "navigate", "url": f"{site.base}/tall"}),
+            session_key="tg:main:c:c",
+        )  # a third session: a's page, the least recently used, is closed
+        (a_gone,) = await ask(
+            app,
+            ("browser", {"action": "evaluate", "url": f"{site.base}/article", "script": read}),
+            session_key="tg:main:a:a",
+        )
+    assert b_kept.text == '"low"'
+    assert a_gone.text == "null"
+
+
 async def test_the_idle_browser_closes_and_comes_back(
     make_app, ask, site, loopback, browser_plugin, chromium_processes
 ):
