@@ -15,7 +15,8 @@ against an aiohttp page server on 127.0.0.1 in the same event loop.
 - memory: RSS and PSS (from /proc/PID/smaps_rollup; PSS shares pages fairly between the
   Chromium processes, RSS counts shared pages once per process) of this Python process, the
   Playwright driver (node) and the Chromium processes, 2 s after the last call: before the
-  browser started, idle with one session's page open, and idle with every session's page.
+  browser started, idle with one session's page open, and idle with as many as
+  `tools.browser.max_sessions` allows (8) after the new-session series.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from openclaw_browser.settings import BrowserSettings
 
 from openclaw.app import App
 from openclaw.config import load_config
@@ -164,7 +166,7 @@ async def run(launches: int, navigations: int) -> dict[str, Any]:
         "memory_before_launch": before,
         "memory_idle": idle,
         "memory_idle_many_sessions": idle_many,
-        "sessions": navigations + 1,
+        "sessions": min(navigations + 1, BrowserSettings().max_sessions),
     }
 
 
