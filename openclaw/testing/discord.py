@@ -2,9 +2,11 @@
 
 A real aiohttp server on 127.0.0.1 (a free port) in its own thread, so the real disnake client
 talks to it over sockets: point it there with `disnake.http.Route.BASE = api.api_base` (the
-`api_base` setting of the Discord channel). Users are scripted with `user_sends`; the gateway is
-driven with `reconnect` (op 7), `invalidate_session` (op 9) and `drop`; what the bot did is read
-back with `messages(channel_id)`, `typing`, `identifies`, `resumes` and `requests`::
+`api_base` setting of the Discord channel). Users are scripted with `user_sends` and
+`user_runs_command` (slash-command interactions); the gateway is driven with `reconnect` (op 7),
+`invalidate_session` (op 9) and `drop`; what the bot did is read back with
+`messages(channel_id)`, `typing`, `identifies`, `resumes`, `application_commands`,
+`interaction_callbacks` and `requests`::
 
     with FakeDiscord() as api:
         api.user_sends(42, api.dm_channel(42), "hello")
@@ -56,6 +58,8 @@ class SentMessage:
     """The content of every edit, in order."""
     files: list[tuple[str, bytes]] = field(default_factory=list)
     """Uploaded attachments: (filename, data)."""
+    interaction_id: int | None = None
+    """Set on the message that answers a slash-command interaction."""
 
 
 @dataclass(slots=True)
@@ -131,6 +135,11 @@ class FakeDiscord(BackgroundServer):
         """How many gateway websockets were opened."""
         self.typing: dict[int, int] = {}
         """Typing indicators triggered, per channel."""
+        self.application_commands: list[dict[str, Any]] = []
+        """The slash commands the bot registered (`PUT /applications/{id}/commands`)."""
+        self.interaction_callbacks: list[dict[str, Any]] = []
+        """The body of every interaction response (`type` 4 message, 5 deferred, ...)."""
+        self._interactions: dict[str, dict[str, Any]] = {}  # token -> the interaction
         self.refuse_gateway = 0
         """While above zero, each websocket upgrade is refused with 503 (and it counts down)."""
         self.message_content_allowed = True
@@ -211,6 +220,51 @@ class FakeDiscord(BackgroundServer):
             message["referenced_message"] = self._message_json(replied)
         self._call(self._dispatch_message(message, in_guild, mentioned))
         return message_id
+
+    def user_runs_command(
+        self, user_id: int, channel_id: int | None = None, name: str = "", args: str | None = None
+    ) -> int:
+        """Dispatch INTERACTION_CREATE for a user running one of the bot's registered slash
+        commands, with `args` as its `args` option. Returns the interaction id."""
+        channel = self.dm_channel(user_id) if channel_id is None else channel_id
+        with self._lock:
+            interaction_id = next(self._ids)
+        registered = next(c for c in self.application_commands if c["name"] == name)
+        data: dict[str, Any] = {"id": registered["id"], "name": name, "type": 1}
+        if args is not None:
+            data["options"] = [{"name": "args", "type": 3, "value": args}]
+        token = f"interaction-token-{interaction_id}"
+        interaction: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(self.bot_id),
+            "type": 2,
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "channel_id": str(channel),
+            "channel": {"id": str(channel), "type": 0 if channel == self.guild_channel_id else 1},
+            "data": data,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "app_permissions": "0",
+        }
+        if channel == self.guild_channel_id:
+            interaction["guild_id"] = str(self.guild_id)
+            interaction["member"] = {
+                "user": _user(user_id, f"user{user_id}"),
+                "roles": [],
+                "joined_at": _now(),
+                "deaf": False,
+                "mute": False,
+                "permissions": "0",
+            }
+        else:
+            interaction["user"] = _user(user_id, f"user{user_id}")
+        self._interactions[token] = interaction
+        session = self._session
+        if session is None:
+            raise RuntimeError("no bot has identified yet")
+        self._call(self._dispatch(session, "INTERACTION_CREATE", interaction))
+        return interaction_id
 
     # -- driving the gateway ---------------------------------------------------------------
 
@@ -464,7 +518,8 @@ class FakeDiscord(BackgroundServer):
         with self._lock:
             self.requests.append(record)
         try:
-            if request.headers.get("Authorization") != f"Bot {self.token}":
+            by_token = path.startswith(("/interactions/", "/webhooks/"))  # the token is the key
+            if not by_token and request.headers.get("Authorization") != f"Bot {self.token}":
                 raise DiscordAPIError(401, 0, "401: Unauthorized")
             fault = self._take_fault(request.method, path)
             if fault is not None:
@@ -507,6 +562,12 @@ class FakeDiscord(BackgroundServer):
                     "max_concurrency": 1,
                 },
             }
+        if (method, parts[0], parts[2:]) == ("PUT", "applications", ["commands"]):
+            return self._register_commands(body)
+        if (method, parts[0], parts[3:]) == ("POST", "interactions", ["callback"]):
+            return self._interaction_callback(parts[2], body)
+        if parts[0] == "webhooks" and parts[3:] == ["messages", "@original"]:
+            return self._original_response(method, parts[2], body)
         if parts[0] == "channels" and len(parts) >= 3:
             channel = int(parts[1])
             if (method, parts[2:]) == ("POST", ["messages"]):
@@ -537,6 +598,64 @@ class FakeDiscord(BackgroundServer):
             if sent is None:
                 raise DiscordAPIError(404, 10008, "Unknown Message")
             if "content" in body:
+                sent.content = _check_content(body["content"], bool(sent.files))
+                sent.edits.append(sent.content)
+        return self._message_json(sent)
+
+    def _register_commands(self, commands: Any) -> list[dict[str, Any]]:
+        with self._lock:
+            self.application_commands = [
+                {
+                    **command,
+                    "id": str(next(self._ids)),
+                    "application_id": str(self.bot_id),
+                    "version": "1",
+                    "type": command.get("type", 1),
+                }
+                for command in commands
+            ]
+            return self.application_commands
+
+    def _interaction(self, token: str) -> dict[str, Any]:
+        interaction = self._interactions.get(token)
+        if interaction is None:
+            raise DiscordAPIError(404, 10062, "Unknown interaction")
+        return interaction
+
+    def _interaction_callback(self, token: str, body: dict[str, Any]) -> None:
+        """Type 5 shows "thinking…" as the answer; type 4 answers with a message at once."""
+        interaction = self._interaction(token)
+        with self._lock:
+            if interaction.get("acknowledged"):
+                raise DiscordAPIError(400, 40060, "Interaction has already been acknowledged.")
+            interaction["acknowledged"] = True
+            self.interaction_callbacks.append(body)
+            channel = int(interaction["channel_id"])
+            content = (body.get("data") or {}).get("content", "")
+            sent = SentMessage(
+                next(self._ids), channel, content, interaction_id=int(interaction["id"])
+            )
+            self._sent.setdefault(channel, []).append(sent)
+        return None
+
+    def _original_response(self, method: str, token: str, body: dict[str, Any]) -> Any:
+        interaction = self._interaction(token)
+        channel = int(interaction["channel_id"])
+        with self._lock:
+            sent = next(
+                (
+                    m
+                    for m in self._sent.get(channel, [])
+                    if m.interaction_id == int(interaction["id"])
+                ),
+                None,
+            )
+            if sent is None:
+                raise DiscordAPIError(404, 10008, "Unknown Message")
+            if method == "DELETE":
+                self._sent[channel].remove(sent)
+                return None
+            if method == "PATCH" and "content" in body:
                 sent.content = _check_content(body["content"], bool(sent.files))
                 sent.edits.append(sent.content)
         return self._message_json(sent)

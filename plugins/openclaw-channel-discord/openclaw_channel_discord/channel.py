@@ -18,7 +18,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from openclaw.channel_support import (
     IMAGE_PROMPT,
@@ -34,7 +34,9 @@ from openclaw_channel_discord.settings import DiscordSettings
 
 if TYPE_CHECKING:
     import disnake
+    from disnake.interactions.application_command import ApplicationCommandInteraction
 
+    from openclaw.channels import Channel
     from openclaw.gateway import Gateway
     from openclaw_channel_discord.client import BotClient
 
@@ -82,6 +84,9 @@ class DiscordChannel:
         self._gateway: Gateway | None = None
         self._stop = asyncio.Event()
         self._handlers = InboundHandlers(self.name)
+        self._registering: asyncio.Task[None] | None = None
+        self.commands_registered = False
+        """Whether the kernel's commands are registered as Discord slash commands."""
 
     @property
     def client(self) -> BotClient:
@@ -161,6 +166,24 @@ class DiscordChannel:
         log.info("discord: gateway session %s", how)
         self.backoff.connected()
         self.state = "running"
+        wanted = self.settings.application_commands and self.app is not None
+        if wanted and not self.commands_registered and self._registering is None:
+            self._registering = asyncio.create_task(self._register_commands())
+
+    async def _register_commands(self) -> None:
+        """Offer the kernel's commands in Discord's `/` menu (one bulk overwrite); a failure
+        is logged: typed commands work without it."""
+        from openclaw_channel_discord.slash import application_commands
+
+        client = self.client
+        commands = application_commands(self.app.registry.command_map())
+        try:
+            await self.api_call(lambda: client.bulk_overwrite_global_commands(commands))
+            self.commands_registered = True
+        except Exception:
+            log.exception("discord: registering the slash commands failed")
+        finally:
+            self._registering = None
 
     def disconnected(self) -> None:
         """Called by the client whenever the gateway connection is lost."""
@@ -171,11 +194,38 @@ class DiscordChannel:
         """Stop taking messages, let the ones being handled finish (bounded), disconnect."""
         self._stop.set()
         await self._handlers.drain(DRAIN_SECONDS)
+        if self._registering is not None:
+            self._registering.cancel()
         if self._client is not None:
             await self._client.close()
         self.state = "stopped"
 
     # -- receiving ---------------------------------------------------------------------------
+
+    async def on_command(self, interaction: ApplicationCommandInteraction) -> None:
+        """Called by the client when someone runs one of the registered slash commands: it is
+        acknowledged at once (Discord wants an answer within 3 s) and handled like the typed
+        command; its first reply answers the interaction."""
+        from openclaw_channel_discord.slash import InteractionReply, command_text
+
+        reply = InteractionReply(self, interaction)
+
+        async def inbound() -> InboundMessage:
+            await interaction.response.defer()  # single-use: never retried
+            return InboundMessage(
+                channel=self.prefix,
+                user_id=str(interaction.author.id),
+                chat_id=str(interaction.channel.id),
+                text=command_text(interaction),
+                raw=interaction,
+            )
+
+        # the gateway uses only the name and the reply surface of what it is handed
+        await self._handlers.handle(cast("Channel", reply), self._gateway, inbound)
+        if reply.answer_id is None and interaction.response.is_done():
+            # refused (a stranger, say): take the "thinking…" away instead of leaving it
+            with contextlib.suppress(Exception):
+                await interaction.delete_original_response()
 
     async def on_message(self, message: disnake.Message) -> None:
         """Called by the client for every message the bot can see."""
@@ -234,7 +284,7 @@ class DiscordChannel:
         if attachment.size > self.settings.max_attachment_mb * 1024 * 1024:
             log.info("discord: attachment %s is too large; ignored", attachment.filename)
             return None
-        data = await self._rest(attachment.read)
+        data = await self.api_call(attachment.read)
         if mime := image_mime(data):
             return Attachment("image", data, mime, attachment.filename)
         if mime := audio_mime(data):
@@ -259,7 +309,7 @@ class DiscordChannel:
             )
         content = self.format_markdown(text) if markdown else text
         channel = await self._channel(chat_id)
-        sent = await self._rest(lambda: channel.send(content, **options))
+        sent = await self.api_call(lambda: channel.send(content, **options))
         return str(sent.id)
 
     async def edit_text(
@@ -267,11 +317,11 @@ class DiscordChannel:
     ) -> None:
         content = self.format_markdown(text) if markdown else text
         message = (await self._channel(chat_id)).get_partial_message(int(message_id))
-        await self._rest(lambda: message.edit(content=content))
+        await self.api_call(lambda: message.edit(content=content))
 
     async def send_typing(self, chat_id: str) -> None:
         channel = await self._channel(chat_id)
-        await self._rest(channel.trigger_typing)
+        await self.api_call(channel.trigger_typing)
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
         import disnake
@@ -283,7 +333,7 @@ class DiscordChannel:
             # a fresh File per attempt: a retried upload must read the bytes again
             return await channel.send(content, file=disnake.File(io.BytesIO(data), filename))
 
-        await self._rest(upload)
+        await self.api_call(upload)
 
     async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
         """A spoken reply, as an .ogg file Discord clients play inline."""
@@ -297,7 +347,7 @@ class DiscordChannel:
         client = await self._login()
         return client.get_partial_messageable(int(chat_id), type=disnake.ChannelType.text)
 
-    async def _rest(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def api_call(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run a REST call, retried with backoff when the connection drops, Discord answers
         5xx, or the client is between two gateway sessions (disnake itself waits out 429s
         and retries 500/502/504 a few times)."""

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import disnake
+from disnake.interactions.application_command import ApplicationCommandInteraction
 
 if TYPE_CHECKING:
     from openclaw_channel_discord.channel import DiscordChannel
@@ -53,6 +54,9 @@ class BotClient(disnake.Client):
 
     async def on_message(self, message: disnake.Message) -> None:
         await self._channel.on_message(message)
+
+    async def on_application_command(self, interaction: ApplicationCommandInteraction) -> None:
+        await self._channel.on_command(interaction)
 
     async def on_error(self, event_method: str, *args: Any, **kwargs: Any) -> None:
         log.exception("discord: the %s handler failed", event_method)

@@ -24,6 +24,8 @@ class DiscordSettings(ChannelSettings):
     require_mention: bool = True
     """In server channels, answer only messages that mention the bot, reply to it, or are a
     command (DMs are always answered)."""
+    application_commands: bool = True
+    """Register the kernel's commands as Discord slash commands (the `/` menu) at connect."""
     reconnect_delay: float = Field(1.0, gt=0)
     """First wait before connecting again after the gateway could not be reached (doubling)."""
     reconnect_max_delay: float = Field(60.0, gt=0)
