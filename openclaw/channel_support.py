@@ -42,25 +42,24 @@ _AUDIO_SIGNATURES = (
 def image_mime(data: bytes) -> str | None:
     """The MIME type of image bytes by their signature (PNG, JPEG, GIF, WebP), or None when
     the bytes are not an image a model accepts."""
-    for signature, mime in _IMAGE_SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+    return _sniff(data, _IMAGE_SIGNATURES, b"WEBP", "image/webp")
 
 
 def audio_mime(data: bytes) -> str | None:
     """The MIME type of audio bytes by their signature (OGG, FLAC, MP3, WebM, WAV, M4A),
     or None when the bytes are not recognisable audio."""
-    for signature, mime in _AUDIO_SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return "audio/wav"
     if data[4:8] == b"ftyp" and data[8:12] == b"M4A ":
         return "audio/mp4"
-    return None
+    return _sniff(data, _AUDIO_SIGNATURES, b"WAVE", "audio/wav")
+
+
+def _sniff(
+    data: bytes, signatures: tuple[tuple[bytes, str], ...], riff_form: bytes, riff_mime: str
+) -> str | None:
+    """The MIME type of the first signature `data` starts with; RIFF containers by their form."""
+    if data[:4] == b"RIFF" and data[8:12] == riff_form:
+        return riff_mime
+    return next((mime for signature, mime in signatures if data.startswith(signature)), None)
 
 
 def required_secret(secret: Secret | None, setting: str, hint: str) -> str:

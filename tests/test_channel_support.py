@@ -14,34 +14,25 @@ from openclaw.config import ConfigError, Secret
 
 
 @pytest.mark.parametrize(
-    ("data", "mime"),
+    ("sniff", "data", "mime"),
     [
-        (b"\x89PNG\r\n\x1a\n....", "image/png"),
-        (b"\xff\xd8\xff\xe0....", "image/jpeg"),
-        (b"GIF89a....", "image/gif"),
-        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
-        (b"%PDF-1.7", None),
-        (b"OggS\x00\x02", None),
+        (image_mime, b"\x89PNG\r\n\x1a\n....", "image/png"),
+        (image_mime, b"\xff\xd8\xff\xe0....", "image/jpeg"),
+        (image_mime, b"GIF89a....", "image/gif"),
+        (image_mime, b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (image_mime, b"%PDF-1.7", None),
+        (image_mime, b"OggS\x00\x02", None),
+        (audio_mime, b"OggS\x00\x02....", "audio/ogg"),
+        (audio_mime, b"ID3\x04\x00", "audio/mpeg"),
+        (audio_mime, b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
+        (audio_mime, b"\x00\x00\x00\x20ftypM4A \x00", "audio/mp4"),
+        (audio_mime, b"fLaC\x00", "audio/flac"),
+        (audio_mime, b"RIFF\x00\x00\x00\x00WEBPVP8 ", None),
+        (audio_mime, b"hello", None),
     ],
 )
-def test_images_are_recognised_by_their_bytes(data, mime):
-    assert image_mime(data) == mime
-
-
-@pytest.mark.parametrize(
-    ("data", "mime"),
-    [
-        (b"OggS\x00\x02....", "audio/ogg"),
-        (b"ID3\x04\x00", "audio/mpeg"),
-        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wav"),
-        (b"\x00\x00\x00\x20ftypM4A \x00", "audio/mp4"),
-        (b"fLaC\x00", "audio/flac"),
-        (b"\x89PNG\r\n\x1a\n", None),
-        (b"hello", None),
-    ],
-)
-def test_audio_is_recognised_by_its_bytes(data, mime):
-    assert audio_mime(data) == mime
+def test_what_was_sent_is_recognised_by_its_bytes(sniff, data, mime):
+    assert sniff(data) == mime
 
 
 def test_a_required_secret_names_the_setting_never_the_value(monkeypatch):

@@ -1,45 +1,55 @@
-"""`openclaw gateway` as a user runs it: the installed plugin, a token from the environment,
-SIGTERM in the middle of a turn."""
+"""The real `openclaw gateway` process with the installed plugin: the token comes from the
+environment, the bot finds Discord through the configured `api_base`, and a SIGTERM in the
+middle of an answer lets the answer finish before the process exits 0."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from openclaw.store import SqliteStore
-from openclaw.testing.discord import FakeDiscord
+from openclaw.testing.discord import MESSAGE_CONTENT_INTENT, FakeDiscord
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
+USER = 42
+STORY = "A bot, a socket and a signal walked into a bar. The end."
 
-def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, discord_api: FakeDiscord):
-    with FakeOpenAIServer(delay=0.2) as server:
-        server.enqueue(Reply("Once upon a time, the end.", chunks=6))
-        config = {
-            "agent": {"model": "srv/fake-model"},
-            "providers": {"srv": {"type": "openai", "base_url": server.base_url}},
-            "channels": {
-                "discord": {
-                    "enabled": True,
-                    "token": {"$env": "DISCORD_BOT_TOKEN"},
-                    "api_base": discord_api.api_base,
-                    "allowed_user_ids": [42],
-                }
-            },
-            "limits": {"debounce_ms": 0},
-        }
+
+def discord_only(api: FakeDiscord, model: FakeOpenAIServer) -> dict[str, Any]:
+    discord = {
+        "enabled": True,
+        "token": {"$env": "DISCORD_BOT_TOKEN"},
+        "api_base": api.api_base,
+        "allowed_user_ids": [USER],
+    }
+    return {
+        "agent": {"model": "fake/storyteller"},
+        "providers": {"fake": {"type": "openai", "base_url": model.base_url}},
+        "channels": {"discord": discord},
+        "limits": {"debounce_ms": 0},
+    }
+
+
+def test_sigterm_mid_answer_finishes_it_and_exits_0(openclaw_home: Path, discord_api: FakeDiscord):
+    def ask() -> None:
+        discord_api.wait_until_connected()
+        discord_api.user_sends(USER, content="tell me a story")
+
+    with FakeOpenAIServer(delay=0.2) as model:
+        model.enqueue(Reply(STORY, chunks=6))
+        config = discord_only(discord_api, model)
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
-
-        def user_writes() -> None:
-            discord_api.wait_until_connected()
-            discord_api.user_sends(42, content="tell me a story")
-
         env = {"OPENCLAW_LOAD_PLUGINS": "discord", "DISCORD_BOT_TOKEN": discord_api.token}
-        returncode, stderr = sigterm_mid_turn(openclaw_home, server, env, after_start=user_writes)
-    assert returncode == 0, stderr
+        code, stderr = sigterm_mid_turn(openclaw_home, model, env, after_start=ask)
+    assert code == 0, stderr
     assert discord_api.token not in stderr
-    [reply] = discord_api.messages(discord_api.dm_channel(42))
-    assert reply.content.startswith("Once upon a time, the end.")
+    [identify] = discord_api.identifies
+    assert identify["intents"] & MESSAGE_CONTENT_INTENT
+    dm = discord_api.dm_channel(USER)
+    [answer] = discord_api.messages(dm)
+    assert answer.content.startswith(STORY) and answer.reply_to is not None
     with SqliteStore(openclaw_home / "sessions.db") as store:
-        history = store.history(f"dc:main:42:{discord_api.dm_channel(42)}")
-    assert [m.role for m in history] == ["user", "assistant"]
+        roles = [m.role for m in store.history(f"dc:main:{USER}:{dm}")]
+    assert roles == ["user", "assistant"]
