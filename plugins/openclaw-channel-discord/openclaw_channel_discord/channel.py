@@ -26,7 +26,7 @@ from openclaw.channel_support import (
     audio_mime,
     image_mime,
 )
-from openclaw.channels import Attachment, InboundMessage
+from openclaw.channels import Attachment, Channel, InboundMessage
 from openclaw.commands import find_command, parse_command
 from openclaw_channel_discord.backoff import Backoff
 from openclaw_channel_discord.markdown import to_discord
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     import disnake
     from disnake.interactions.application_command import ApplicationCommandInteraction
 
-    from openclaw.channels import Channel
     from openclaw.gateway import Gateway
     from openclaw_channel_discord.client import BotClient
 
@@ -221,7 +220,7 @@ class DiscordChannel:
             )
 
         # the gateway uses only the name and the reply surface of what it is handed
-        await self._handlers.handle(cast("Channel", reply), self._gateway, inbound)
+        await self._handlers.handle(cast(Channel, reply), self._gateway, inbound)
         if reply.answer_id is None and interaction.response.is_done():
             # refused (a stranger, say): take the "thinking…" away instead of leaving it
             with contextlib.suppress(Exception):
