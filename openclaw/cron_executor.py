@@ -283,6 +283,8 @@ class CronExecutor:
             log.info("cron job %s is running elsewhere; this run is skipped", job.name)
         except CronStoreError as exc:
             self._report(f"recording the run of {job.name!r} failed: {exc}")
+        except Exception:  # e.g. the run lock's folder is not writable: the loop goes on
+            log.exception("cron job %s could not run", job.name)
         else:
             if result.error:
                 log.warning("cron job %s failed: %s", job.name, result.error)
@@ -296,7 +298,12 @@ class CronExecutor:
         if not in_active_hours(now, config.active_hours, config.timezone):
             beat.last_status = "skipped: outside the active hours"
             return
-        message = beat.message()
+        try:
+            message = beat.message()
+        except (OSError, UnicodeDecodeError) as exc:
+            beat.last_status, beat.last_error = "error", f"cannot read HEARTBEAT.md: {exc}"
+            log.warning("heartbeat failed: %s", beat.last_error)
+            return
         if message is None:
             beat.last_status = "skipped: HEARTBEAT.md is missing or empty"
             return
