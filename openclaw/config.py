@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import core_schema
@@ -223,24 +224,13 @@ class HeartbeatConfig(Strict):
     timezone: str = "UTC"
     prompt: str = Field(HEARTBEAT_PROMPT, min_length=1)
 
-    @field_validator("every")
+    @field_validator("every", "timezone")
     @classmethod
-    def _check_every(cls, value: str) -> str:
-        from openclaw.cron import ScheduleError, parse_interval
+    def _check_schedule(cls, value: str, info: ValidationInfo) -> str:
+        from openclaw.cron import ScheduleError, parse_interval, parse_timezone
 
         try:
-            parse_interval(value)
-        except ScheduleError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        from openclaw.cron import ScheduleError, parse_timezone
-
-        try:
-            parse_timezone(value)
+            (parse_interval if info.field_name == "every" else parse_timezone)(value)
         except ScheduleError as exc:
             raise ValueError(str(exc).removeprefix("timezone: ")) from None
         return value
