@@ -188,7 +188,11 @@ class CronExecutor:
         while True:
             self._wake.clear()
             now = self.clock.now()
-            due = self.run_due(now)
+            try:
+                due = self.run_due(now)
+            except Exception:  # a bug must not stop scheduling for the gateway's lifetime
+                log.exception("cron: checking for due jobs failed; trying again in %gs", self.tick)
+                due = None
             delay = self.tick if due is None else (due - now).total_seconds()
             await self._sleep(min(max(delay, 0.0), self.tick))
 
