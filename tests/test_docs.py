@@ -17,6 +17,7 @@ from openclaw import events, hookspecs
 from openclaw.config import (
     AgentConfig,
     GatewayConfig,
+    HeartbeatConfig,
     LimitsConfig,
     LoggingConfig,
     PluginsConfig,
@@ -101,6 +102,7 @@ SECTIONS = {
     "plugins": PluginsConfig,
     "logging": LoggingConfig,
     "store": StoreConfig,
+    "heartbeat": HeartbeatConfig,
     "providers": ProviderSettings,
 }
 

@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("openclaw.cli.doctor:doctor", "Check config, providers and optional binaries."),
     "gateway": ("openclaw.cli.gateway:gateway", "Run the channels and the HTTP endpoints."),
     "pairing": ("openclaw.cli.gateway:pairing", "Approve or revoke users who asked to pair."),
-    "cron": ("openclaw.cli.cron:cron", "List, add, enable, disable and remove cron jobs."),
+    "cron": ("openclaw.cli.cron:cron", "List, add, enable, disable, remove and run cron jobs."),
 }
 
 
