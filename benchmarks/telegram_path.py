@@ -114,15 +114,6 @@ def metric_total(samples: dict[str, Any], name: str) -> float:
     return sum(item["value"] for item in samples.get(name, []))
 
 
-async def wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout:.0f} s")
-        await asyncio.sleep(0.05)
-    return value
-
-
 async def series(
     label: str, users: int, messages: int, limits: dict[str, int], profile: Path | None = None
 ) -> dict[str, Any]:
@@ -197,10 +188,10 @@ async def drive(
         match = re.search(r"openclaw gateway on http://([\d.]+):(\d+)", log_path.read_text())
         return match.group(0) if match else None
 
-    line = await wait_until(ready_line, 60, "the gateway was not ready")
+    line = await api.wait_for(ready_line, 60, 0.05, "the gateway was not ready")
     ready_s = time.perf_counter() - started
     base = line.split(" on ", 1)[1]
-    await wait_until(lambda: api.calls_to("getUpdates"), 30, "no getUpdates")
+    await api.wait_for(lambda: api.calls_to("getUpdates"), 30, 0.05, "no getUpdates")
     await asyncio.sleep(1.0)  # settle: one idle long poll
     rss_idle = proc_status(pid, "VmRSS")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
 
 
 class BackgroundServer:
@@ -31,6 +35,22 @@ class BackgroundServer:
 
     async def on_close(self) -> None:
         """Release requests still waiting (long polls, hangs) before the server stops."""
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 5.0,
+        interval: float = 0.01,
+        what: str = "condition not met",
+    ) -> T:
+        """Poll `predicate` from async code until it returns something truthy, and return
+        that; TimeoutError(`what`) after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (value := predicate()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} within {timeout:g}s")
+            await asyncio.sleep(interval)
+        return value
 
     def start(self) -> Self:
         """Serve on a free port from a background thread (the `with` statement calls this)."""

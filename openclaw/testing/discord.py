@@ -30,16 +30,14 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from openclaw.testing.background import BackgroundServer
-
-T = TypeVar("T")
 
 MAX_CONTENT = 2000
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -327,15 +325,6 @@ class FakeDiscord(BackgroundServer):
 
     def texts(self, channel_id: int) -> list[str]:
         return [m.content for m in self.messages(channel_id)]
-
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Poll `predicate` from async test code until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        while not (value := predicate()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            await asyncio.sleep(0.01)
-        return value
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -24,16 +24,14 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from openclaw.testing.background import BackgroundServer
-
-T = TypeVar("T")
 
 MAX_MESSAGE_LEN = 4096
 MAX_CAPTION_LEN = 1024
@@ -330,19 +328,6 @@ class FakeBotAPI(BackgroundServer):
         """Updates not yet confirmed by the bot's getUpdates offset."""
         with self._lock:
             return len(self._updates)
-
-    async def wait_for(
-        self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01
-    ) -> T:
-        """Poll `predicate` from async test code until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            await asyncio.sleep(interval)
 
     # -- lifecycle -------------------------------------------------------------------------
 
