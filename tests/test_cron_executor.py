@@ -5,7 +5,6 @@ is reported and never overwritten, a job never runs twice at once; and the heart
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import sys
@@ -20,14 +19,7 @@ from openclaw.config import ConfigError, HeartbeatConfig, load_config
 from openclaw.cron import Job, JobBusy, JobStore, job_session_key, jobs_path
 from openclaw.cron_executor import CronExecutor, run_job
 from openclaw.heartbeat import in_active_hours, is_ok, parse_active_hours
-
-_spec = importlib.util.spec_from_file_location(
-    "cron_clock", Path(__file__).with_name("cron_clock.py")
-)
-assert _spec is not None and _spec.loader is not None
-cron_clock = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cron_clock)
-VirtualClock = cron_clock.VirtualClock
+from openclaw.testing.cron_clock import VirtualClock
 
 BERLIN = "Europe/Berlin"
 DAY = 86400.0

@@ -5,9 +5,7 @@ and toggles jobs, and `/status` shows the executor."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import openclaw_channel_telegram.plugin as telegram_plugin
@@ -15,14 +13,7 @@ import pytest
 
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
-
-_spec = importlib.util.spec_from_file_location(
-    "cron_clock", Path(__file__).with_name("cron_clock.py")
-)
-assert _spec is not None and _spec.loader is not None
-cron_clock = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cron_clock)
-VirtualClock = cron_clock.VirtualClock
+from openclaw.testing.cron_clock import VirtualClock
 
 START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""Virtual time for the cron executor's tests: no test sleeps through real minutes."""
+"""Virtual time for tests of the cron executor (`openclaw.cron_executor`): no test sleeps
+through real minutes."""
 
 from __future__ import annotations
 
