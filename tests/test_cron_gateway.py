@@ -19,33 +19,19 @@ START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def start(make_app, telegram_api):
-    """Start a gateway with the Telegram channel on the fake Bot API; with `clock`, the cron
-    executor runs on that virtual clock."""
-    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+def start(make_app, telegram_api, start_gateway):
+    """Start a gateway whose Telegram channel is running against the fake Bot API; with
+    `clock`, the cron executor runs on that virtual clock."""
 
     async def start(config: dict[str, Any] | None = None, clock: Any = None) -> Gateway:
-        telegram = {
-            "enabled": True,
-            "token": telegram_api.token,
-            "api_base": telegram_api.base_url,
-            "allowed_user_ids": [42, 43],
-            "poll_timeout": 1,
-            "retry_delay": 0.01,
-        }
-        data = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}, **(config or {})}
+        channels = {"telegram": telegram_api.channel_settings()}
+        data = {"channels": channels, "limits": {"debounce_ms": 0}, **(config or {})}
         gateway = Gateway(make_app(config=data, plugins=[telegram_plugin]), port=0)
         if clock is not None:
             clock.attach(gateway.cron)
-        task = asyncio.create_task(gateway.run())
-        running.append((gateway, task))
-        await asyncio.wait_for(gateway.ready.wait(), 10)
-        return gateway
+        return await start_gateway(gateway, channel="telegram")
 
-    yield start
-    for gateway, task in running:
-        await gateway.stop()
-        await task
+    return start
 
 
 async def test_a_job_delivers_its_answer_to_the_telegram_chat(
@@ -109,12 +95,7 @@ async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_mod
     store.add("Morning brief", "0 9 * * *", "p", timezone="Europe/Berlin")
     store.add("Morning run", "every 1d", "p", target={"channel": "telegram", "chat": "42"})
     store.add("Evening", "0 21 * * *", "p")
-    gateway = await start()
-    channel = gateway.channels["telegram"].channel
-    for _ in range(500):
-        if channel.state == "running":
-            break
-        await asyncio.sleep(0.01)
+    await start()
 
     async def send(text: str) -> str:
         count = len(telegram_api.texts(42))

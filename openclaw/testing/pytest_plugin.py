@@ -1,6 +1,6 @@
 """pytest fixtures for openclaw and its plugin authors (loaded automatically once
 openclaw-kernel is installed): a temporary home, a scripted model, a recording sink, an App
-factory, and local OpenAI-compatible, Anthropic and Telegram Bot API servers.
+factory, a running Gateway, and local OpenAI-compatible, Anthropic and Telegram Bot API servers.
 
     async def test_my_tool(make_app, mock_model):
         mock_model.enqueue(tool_calls=[("my_tool", {"x": 1})]).enqueue("done")
@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from openclaw.testing.gateway import start_gateway
 from openclaw.testing.mock_provider import MockModel
 from openclaw.testing.recording_sink import RecordingSink
 from openclaw.testing.server_fixtures import anthropic_server, openai_server
@@ -30,6 +31,7 @@ __all__ = [
     "openai_server",
     "openclaw_home",
     "recording_sink",
+    "start_gateway",
     "telegram_api",
 ]
 

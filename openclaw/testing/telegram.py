@@ -24,7 +24,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +205,21 @@ class FakeBotAPI(BackgroundServer):
     def base_url(self) -> str:
         """Give this to `TelegramAPIServer.from_base` (the `api_base` setting)."""
         return self.url
+
+    def channel_settings(
+        self, allowed_user_ids: Sequence[int] = (42, 43), **settings: Any
+    ) -> dict[str, Any]:
+        """`channels.telegram` pointed at this fake, quick to poll and retry; `settings` are
+        merged over it."""
+        return {
+            "enabled": True,
+            "token": self.token,
+            "api_base": self.base_url,
+            "allowed_user_ids": list(allowed_user_ids),
+            "poll_timeout": 1,
+            "retry_delay": 0.01,
+            **settings,
+        }
 
     # -- scripting users -------------------------------------------------------------------
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -12,6 +11,7 @@ import pytest
 
 from openclaw.gateway import Gateway
 from openclaw.testing.discord import FakeDiscord
+from openclaw.testing.gateway import channel_state
 
 USER, OTHER_USER = 42, 43  # the allowlisted users (the tests use these ids too)
 
@@ -32,12 +32,13 @@ def channel_settings(api: FakeDiscord, **settings: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def start(
-    make_app: Callable[..., Any], discord_api: FakeDiscord
-) -> AsyncIterator[Callable[..., Any]]:
+def start(
+    make_app: Callable[..., Any],
+    discord_api: FakeDiscord,
+    start_gateway: Callable[..., Awaitable[Gateway]],
+) -> Callable[..., Awaitable[Gateway]]:
     """`gateway = await start(config, plugins, **discord_settings)`: a running Gateway whose
     Discord channel is connected to the fake; stopped after the test."""
-    running: list[tuple[Gateway, asyncio.Task[None]]] = []
 
     async def start(
         config: dict[str, Any] | None = None,
@@ -51,23 +52,13 @@ async def start(
             **(config or {}),
         }
         app = make_app(config=data, plugins=[discord_plugin, *plugins])
-        gateway = Gateway(app, port=0)
-        task = asyncio.create_task(gateway.run())
-        running.append((gateway, task))
-        ready = asyncio.create_task(gateway.ready.wait())
-        await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()  # a config error: show it
+        channel = "discord" if wait_running else None
+        gateway = await start_gateway(Gateway(app, port=0), channel=channel)
         if wait_running:
-            await discord_api.wait_for(
-                lambda: channel_state(gateway) == "running" and discord_api.connected()
-            )
+            await discord_api.wait_for(discord_api.connected)
         return gateway
 
-    yield start
-    for gateway, task in running:
-        await gateway.stop()
-        await task
+    return start
 
 
 @pytest.fixture
@@ -82,12 +73,7 @@ def http_get() -> Callable[[Gateway, str], Awaitable[str]]:
     return get
 
 
-def channel_state(gateway: Gateway) -> str:
-    supervised = gateway.channels.get("discord")
-    return supervised.channel.state if supervised else ""
-
-
 @pytest.fixture
 def state() -> Callable[[Gateway], str]:
     """`state(gateway)`: the Discord channel's connection state."""
-    return channel_state
+    return lambda gateway: channel_state(gateway, "discord")

@@ -31,47 +31,21 @@ class EchoTools:
 
 
 @pytest.fixture
-async def start(make_app, telegram_api):
-    """Start a gateway whose Telegram channel talks to the fake Bot API."""
-    running: list[tuple[Gateway, asyncio.Task[None]]] = []
+def start(make_app, telegram_api, start_gateway):
+    """Start a gateway whose Telegram channel is running against the fake Bot API."""
 
     async def start(
         config: dict[str, Any] | None = None, plugins: Any = (), **settings: Any
     ) -> Gateway:
-        telegram = {
-            "enabled": True,
-            "token": telegram_api.token,
-            "api_base": telegram_api.base_url,
-            "allowed_user_ids": [42, 43],
-            "poll_timeout": 1,
-            "retry_delay": 0.01,
-            **settings,
-        }
         data: dict[str, Any] = {
-            "channels": {"telegram": telegram},
+            "channels": {"telegram": telegram_api.channel_settings(**settings)},
             "limits": {"debounce_ms": 0},
             **(config or {}),
         }
         app = make_app(config=data, plugins=[telegram_plugin, *plugins])
-        gateway = Gateway(app, port=0)
-        task = asyncio.create_task(gateway.run())
-        channel = None
-        for _ in range(500):
-            if task.done():
-                task.result()
-            supervised = gateway.channels.get("telegram")
-            channel = supervised.channel if supervised else None
-            if channel is not None and channel.state == "running":
-                break
-            await asyncio.sleep(0.01)
-        assert channel is not None and channel.state == "running"
-        running.append((gateway, task))
-        return gateway
+        return await start_gateway(Gateway(app, port=0), channel="telegram")
 
-    yield start
-    for gateway, task in running:
-        await gateway.stop()
-        await task
+    return start
 
 
 async def test_a_message_gets_a_streamed_edited_reply_with_footer(start, telegram_api):

@@ -147,38 +147,31 @@ async def test_concurrent_edits_from_the_tool_and_the_cli_keep_every_job(make_ap
     assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
 
 
-async def test_run_and_here_inside_the_gateway(make_app, mock_model, telegram_api, openclaw_home):
+async def test_run_and_here_inside_the_gateway(
+    make_app, mock_model, telegram_api, openclaw_home, start_gateway
+):
     store = JobStore(jobs_path(openclaw_home))
     store.add("Brief", "0 9 * * *", "Brief me", target={"channel": "telegram", "chat": "43"})
-    telegram = {
-        "enabled": True,
-        "token": telegram_api.token,
-        "api_base": telegram_api.base_url,
-        "allowed_user_ids": [42, 43],
-        "poll_timeout": 1,
-        "retry_delay": 0.01,
+    config = {
+        "channels": {"telegram": telegram_api.channel_settings()},
+        "limits": {"debounce_ms": 0},
     }
-    config = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}}
-    gateway = Gateway(make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
-    task = asyncio.create_task(gateway.run())
-    try:
-        await asyncio.wait_for(gateway.ready.wait(), 10)
-        here = {"action": "add", "name": "Stretch", "schedule": "every 2h", "prompt": "Remind me"}
-        mock_model.enqueue(tool_calls=[("cron", {**here, "target": "here"})]).enqueue("Added.")
-        telegram_api.user_sends(42, 42, "remind me to stretch every two hours")
-        await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)))
-        stretch = next(job for job in store.load() if job.name == "Stretch")
-        assert stretch.target == {"channel": "telegram", "chat": "42"}
+    gateway = await start_gateway(
+        Gateway(make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
+    )
+    here = {"action": "add", "name": "Stretch", "schedule": "every 2h", "prompt": "Remind me"}
+    mock_model.enqueue(tool_calls=[("cron", {**here, "target": "here"})]).enqueue("Added.")
+    telegram_api.user_sends(42, 42, "remind me to stretch every two hours")
+    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)))
+    stretch = next(job for job in store.load() if job.name == "Stretch")
+    assert stretch.target == {"channel": "telegram", "chat": "42"}
 
-        mock_model.enqueue(tool_calls=[("cron", {"action": "run", "job": "brief"})])
-        telegram_api.user_sends(42, 42, "send me the brief now")
-        [brief] = await telegram_api.wait_for(lambda: telegram_api.texts(43))
-        assert brief == "ok"  # the job's own turn, delivered by the executor to its target
-        await telegram_api.wait_for(lambda: "".join(telegram_api.texts(42)).count("round(s)") == 2)
-        results = [m.text for r in mock_model.requests for m in r.messages if m.role == "tool"]
-        assert "Started 'Brief'; the executor delivers its answer to telegram:43" in results[-1]
-        await gateway.cron.idle()
-        assert next(job for job in store.load() if job.name == "Brief").last_status == "ok"
-    finally:
-        await gateway.stop()
-        await task
+    mock_model.enqueue(tool_calls=[("cron", {"action": "run", "job": "brief"})])
+    telegram_api.user_sends(42, 42, "send me the brief now")
+    [brief] = await telegram_api.wait_for(lambda: telegram_api.texts(43))
+    assert brief == "ok"  # the job's own turn, delivered by the executor to its target
+    await telegram_api.wait_for(lambda: "".join(telegram_api.texts(42)).count("round(s)") == 2)
+    results = [m.text for r in mock_model.requests for m in r.messages if m.role == "tool"]
+    assert "Started 'Brief'; the executor delivers its answer to telegram:43" in results[-1]
+    await gateway.cron.idle()
+    assert next(job for job in store.load() if job.name == "Brief").last_status == "ok"

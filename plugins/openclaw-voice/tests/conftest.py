@@ -3,7 +3,6 @@ gateway whose Telegram channel talks to the fake Bot API with this plugin loaded
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import tempfile
@@ -58,37 +57,16 @@ def weather_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @pytest.fixture
-async def start(make_app, telegram_api):
+def start(make_app, telegram_api, start_gateway):
     """Start a gateway with the Telegram channel (against the fake Bot API) and this plugin."""
-    running: list[tuple[Gateway, asyncio.Task[None]]] = []
 
     async def start(config: dict[str, Any] | None = None) -> Gateway:
-        telegram = {
-            "enabled": True,
-            "token": telegram_api.token,
-            "api_base": telegram_api.base_url,
-            "allowed_user_ids": [42],
-            "poll_timeout": 1,
-            "retry_delay": 0.01,
-        }
+        telegram = telegram_api.channel_settings(allowed_user_ids=[42])
         data = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}, **(config or {})}
         app = make_app(config=data, plugins=[telegram_plugin, voice_plugin])
-        gateway = Gateway(app, port=0)
-        task = asyncio.create_task(gateway.run())
-        for _ in range(500):
-            if task.done():
-                task.result()
-            supervised = gateway.channels.get("telegram")
-            if supervised is not None and supervised.channel.state == "running":
-                break
-            await asyncio.sleep(0.01)
-        running.append((gateway, task))
-        return gateway
+        return await start_gateway(Gateway(app, port=0), channel="telegram")
 
-    yield start
-    for gateway, task in running:
-        await gateway.stop()
-        await task
+    return start
 
 
 @pytest.fixture
