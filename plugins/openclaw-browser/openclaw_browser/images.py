@@ -4,13 +4,10 @@ the connected address, size-capped) or from a workspace file, with its type told
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urljoin
 
 from openclaw.sandbox import SandboxPolicy
+from openclaw.sandbox.urls import guarded_get
 from openclaw.tools import ToolError
-
-MAX_REDIRECTS = 10
-USER_AGENT = "Mozilla/5.0 (compatible; openclaw)"
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -43,40 +40,18 @@ def read_file(policy: SandboxPolicy, path: str, max_bytes: int) -> bytes:
 
 
 async def download(policy: SandboxPolicy, url: str, max_bytes: int, timeout: float) -> bytes:
-    """GET an image, following redirects by hand so each hop is checked, and stop reading
-    past `max_bytes`."""
-    import aiohttp
-
-    current = url
-    try:
-        async with (
-            asyncio.timeout(timeout),
-            aiohttp.ClientSession(
-                connector=policy.ssrf_guarded_connector(), headers={"User-Agent": USER_AGENT}
-            ) as session,
-        ):
-            for _ in range(MAX_REDIRECTS + 1):
-                await policy.check_url_async(current)
-                async with session.get(current, allow_redirects=False) as response:
-                    location = response.headers.get("Location")
-                    if response.status in (301, 302, 303, 307, 308) and location:
-                        current = urljoin(current, location)
-                        continue
-                    if response.status >= 400:
-                        raise ToolError(f"{current} answered HTTP {response.status}")
-                    body = bytearray()
-                    async for chunk in response.content.iter_chunked(64 * 1024):
-                        body += chunk
-                        if len(body) > max_bytes:
-                            raise ToolError(
-                                f"{url} is larger than {max_bytes // 1024} KB, the image limit"
-                            )
-                    return bytes(body)
-    except TimeoutError:
-        raise ToolError(f"downloading {url} timed out after {timeout:g}s") from None
-    except aiohttp.ClientError as exc:
-        raise ToolError(f"downloading {current} failed: {type(exc).__name__}: {exc}") from None
-    raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times")
+    """GET an image with every redirect hop checked against SSRF (see `guarded_get`), and stop
+    reading past `max_bytes`."""
+    get = guarded_get(policy, url, timeout=timeout, action="downloading")
+    async with get as (response, final):
+        if response.status >= 400:
+            raise ToolError(f"{final} answered HTTP {response.status}")
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > max_bytes:
+                raise ToolError(f"{url} is larger than {max_bytes // 1024} KB, the image limit")
+        return bytes(body)
 
 
 async def load_image(

@@ -12,13 +12,13 @@ import asyncio
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urljoin, urlparse
+from urllib.parse import parse_qs, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.config import ConfigError
 from openclaw.providers import ProviderError, ProviderType, SearchProvider, SearchResult
-from openclaw.sandbox import SandboxDenied
+from openclaw.sandbox.urls import USER_AGENT, guarded_get
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
     from openclaw.sandbox import SandboxPolicy
     from openclaw.tools import ToolContext
-
-USER_AGENT = "Mozilla/5.0 (compatible; openclaw)"
-MAX_REDIRECTS = 10
 
 
 def _http_url(value: str) -> str:
@@ -307,41 +304,12 @@ def html_to_text(body: bytes, charset: str, url: str) -> tuple[str, str]:
 
 
 async def fetch(url: str, policy: SandboxPolicy, settings: WebFetchSettings) -> Page:
-    """GET `url`, following redirects by hand so that every hop is checked against SSRF before
-    connecting (a clear refusal naming the hop); the guarded connector checks the address
-    actually connected to as well, which defeats DNS rebinding."""
-    import aiohttp
-
-    current = url
-    try:
-        async with (
-            asyncio.timeout(settings.timeout),
-            aiohttp.ClientSession(
-                connector=policy.ssrf_guarded_connector(), headers={"User-Agent": USER_AGENT}
-            ) as session,
-        ):
-            for _ in range(MAX_REDIRECTS + 1):
-                try:
-                    await policy.check_url_async(current)
-                except SandboxDenied as exc:
-                    if current == url:
-                        raise
-                    raise SandboxDenied(f"{url} redirects to {current}: {exc}") from None
-                async with session.get(current, allow_redirects=False) as response:
-                    location = response.headers.get("Location")
-                    if response.status in (301, 302, 303, 307, 308) and location:
-                        current = urljoin(current, location)
-                        continue
-                    if response.status >= 400:
-                        raise ToolError(
-                            f"{current} answered HTTP {response.status} {response.reason or ''}"
-                        )
-                    return await _page(response, current, settings)
-    except TimeoutError:
-        raise ToolError(f"fetching {url} timed out after {settings.timeout:g}s") from None
-    except aiohttp.ClientError as exc:
-        raise ToolError(f"fetching {current} failed: {type(exc).__name__}: {exc}") from None
-    raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times")
+    """GET `url` with every redirect hop checked against SSRF (see `guarded_get`)."""
+    get = guarded_get(policy, url, timeout=settings.timeout, action="fetching")
+    async with get as (response, final):
+        if response.status >= 400:
+            raise ToolError(f"{final} answered HTTP {response.status} {response.reason or ''}")
+        return await _page(response, final, settings)
 
 
 async def _page(response: ClientResponse, url: str, settings: WebFetchSettings) -> Page:
