@@ -8,9 +8,10 @@ import logging
 
 import pytest
 
-from openclaw.channel_support import InboundHandlers, audio_mime, image_mime, required_secret
+from openclaw.channel_support import InboundHandlers, required_secret
 from openclaw.channels import InboundMessage
 from openclaw.config import ConfigError, Secret
+from openclaw.mime import audio_mime, image_mime
 
 
 @pytest.mark.parametrize(

@@ -21,13 +21,16 @@ from openclaw.sandbox.errors import SandboxDenied
 from openclaw.sandbox.policy import SandboxPolicy
 from openclaw.sandbox.processes import Isolation, ProcessResult, kill_process_group
 from openclaw.sandbox.rules import COMMAND_RULES, CommandRule
+from openclaw.sandbox.urls import USER_AGENT, guarded_get
 
 __all__ = [
     "COMMAND_RULES",
+    "USER_AGENT",
     "CommandRule",
     "Isolation",
     "ProcessResult",
     "SandboxDenied",
     "SandboxPolicy",
+    "guarded_get",
     "kill_process_group",
 ]

@@ -5,23 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from openclaw.sandbox import SandboxPolicy
-from openclaw.sandbox.urls import guarded_get
+from openclaw.mime import image_mime
+from openclaw.sandbox import SandboxPolicy, guarded_get
 from openclaw.tools import ToolError
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The MIME type of an image a vision model reads (PNG, JPEG, GIF, WebP), from its first
-    bytes; None for anything else, whatever its name or Content-Type says."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def is_url(source: str) -> bool:
@@ -64,7 +50,7 @@ async def load_image(
         raise ToolError(f"{source[:60]!r}: give an http(s) URL or a path in the workspace")
     else:
         data = await asyncio.to_thread(read_file, policy, source, max_bytes)
-    mime = sniff_image(data)
+    mime = image_mime(data)
     if mime is None:
         raise ToolError(f"{source} is not a PNG, JPEG, GIF or WebP image (judged from its bytes)")
     return data, mime

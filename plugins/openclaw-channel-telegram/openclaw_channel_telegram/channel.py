@@ -13,8 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers, image_mime
+from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
+from openclaw.mime import image_mime
 from openclaw_channel_telegram.markdown import to_markdown_v2
 from openclaw_channel_telegram.settings import TelegramSettings
 

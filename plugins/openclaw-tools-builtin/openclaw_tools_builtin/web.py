@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.config import ConfigError
 from openclaw.providers import ProviderError, ProviderType, SearchProvider, SearchResult
-from openclaw.sandbox.urls import USER_AGENT, guarded_get
+from openclaw.sandbox import USER_AGENT, guarded_get
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
