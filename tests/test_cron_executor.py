@@ -10,12 +10,11 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from openclaw.config import ConfigError, HeartbeatConfig, load_config
+from openclaw.config import ConfigError, load_config
 from openclaw.cron import Job, JobBusy, JobStore, job_session_key, jobs_path
 from openclaw.cron_executor import CronExecutor, run_job
 from openclaw.heartbeat import in_active_hours, is_ok, parse_active_hours
@@ -343,9 +342,3 @@ def test_bad_heartbeat_config_names_the_field(openclaw_home, section, points_at)
     (openclaw_home / "openclaw.json").write_text(json.dumps({"heartbeat": section}))
     with pytest.raises(ConfigError, match=points_at.replace(".", r"\.")):
         load_config()
-
-
-@pytest.mark.parametrize("key", list(HeartbeatConfig.model_fields))
-def test_heartbeat_key_documented(key: str) -> None:
-    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
-    assert f"| `heartbeat.{key}` |" in doc
