@@ -20,7 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tools": ("openclaw.cli.plugins:tools", "List the tools the agent can call."),
     "sessions": ("openclaw.cli.sessions:sessions", "List, show, export and prune sessions."),
     "doctor": ("openclaw.cli.doctor:doctor", "Check config, providers and optional binaries."),
-    "gateway": ("openclaw.cli.gateway:gateway", "Run the channels and the HTTP endpoints."),
+    "gateway": ("openclaw.cli.gateway:gateway", "Run the channels, cron jobs and HTTP endpoints."),
     "pairing": ("openclaw.cli.gateway:pairing", "Approve or revoke users who asked to pair."),
     "cron": ("openclaw.cli.cron:cron", "List, add, enable, disable, remove and run cron jobs."),
 }

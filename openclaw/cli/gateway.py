@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 @click.option("--port", type=int, help="Port to listen on (default: gateway.port, 3100).")
 @click.pass_context
 def gateway(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the enabled channels and the HTTP endpoints until SIGINT or SIGTERM.
+    """Run the enabled channels, the cron jobs and the HTTP endpoints until SIGINT or SIGTERM.
 
-    Serves /health, /status, /metrics (Prometheus) and /metrics/json. On a signal, running
-    turns are drained (up to 30 s) before the channels and the store are closed.
+    Serves /health, /status, /metrics (Prometheus) and /metrics/json. Due jobs of
+    `openclaw cron` (and the heartbeat, when enabled) run as agent turns whose answers go to
+    their target chat. On a signal, running turns are drained (up to 30 s) before the channels
+    and the store are closed.
     """
     from openclaw.config import ConfigError
 
