@@ -23,7 +23,7 @@ from openclaw.cron_executor import CronExecutor
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
 from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
-from openclaw.streaming import StreamingReply, send_reply
+from openclaw.streaming import StreamingReply, keep_typing, send_reply
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openclaw.gateway")
 
+COMMAND_TYPING_DELAY = 1.0
+"""A command still running after this many seconds (`/voice`, `/export` of a long session)
+shows the typing indicator; quick ones send nothing extra."""
 BUSY_REPLY = "I am busy with other conversations right now; please try again in a minute."
 VOICE_REPLY = (
     "Voice input is not configured: install a speech-to-text plugin, or send your message as text."
@@ -337,7 +340,13 @@ class Gateway:
             user_id=message.user_id,
             chat_id=message.chat_id,
         )
-        reply = await run_command(commands, message.text, context)
+        typing = asyncio.create_task(
+            keep_typing(channel, message.chat_id, delay=COMMAND_TYPING_DELAY)
+        )
+        try:
+            reply = await run_command(commands, message.text, context)
+        finally:
+            typing.cancel()
         assert reply is not None
         await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
         return True

@@ -198,7 +198,7 @@ class StreamingReply:
         """Show the turn's events until its final event, and return that event. An event
         stream that breaks off is shown and returned as a failure."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        typing = asyncio.create_task(self._keep_typing())
+        typing = asyncio.create_task(keep_typing(self.surface, self.chat_id, self.typing_interval))
         pump = asyncio.create_task(self._pump(events, queue))
         getter: asyncio.Future[Event | None] | None = None
         final: TurnFinished | TurnFailed | None = None
@@ -373,16 +373,6 @@ class StreamingReply:
         message.shown, self.markdown = result
         return True
 
-    async def _keep_typing(self) -> None:
-        """Refresh the typing indicator for the whole turn; it is only a nicety, so failures
-        are logged and the loop goes on."""
-        while True:
-            try:
-                await self.surface.send_typing(self.chat_id)
-            except Exception as exc:
-                log.warning("typing indicator failed: %s", exc)
-            await asyncio.sleep(self.typing_interval)
-
     @staticmethod
     async def _pump(events: AsyncIterator[Event], queue: asyncio.Queue[Event | None]) -> None:
         """Read the events in a task of their own, so a quiet stream can still be flushed;
@@ -398,6 +388,21 @@ class StreamingReply:
             close = getattr(events, "aclose", None)
             if close is not None:
                 await close()
+
+
+async def keep_typing(
+    surface: ChannelSurface, chat_id: str, interval: float = 4.0, delay: float = 0.0
+) -> None:
+    """Show the typing indicator after `delay` and refresh it every `interval` until cancelled
+    (for a whole turn, or a command that takes a while). It is only a nicety, so failures are
+    logged and the loop goes on."""
+    await asyncio.sleep(delay)
+    while True:
+        try:
+            await surface.send_typing(chat_id)
+        except Exception as exc:
+            log.warning("typing indicator failed: %s", exc)
+        await asyncio.sleep(interval)
 
 
 async def _stop(task: asyncio.Future[Any]) -> None:

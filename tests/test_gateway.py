@@ -19,7 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from openclaw import hookimpl
 from openclaw.channels import Attachment, ChannelType, InboundMessage
-from openclaw.gateway import VOICE_REPLY, Gateway, GatewayError
+from openclaw.commands import Command, CommandContext
+from openclaw.gateway import COMMAND_TYPING_DELAY, VOICE_REPLY, Gateway, GatewayError
 from openclaw.pipeline import Debouncer, PairingStore, RateLimiter
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
@@ -37,6 +38,7 @@ class FakeChannel:
         self.state = "starting"
         self.crashes = crashes
         self.runs = 0
+        self.typing = 0  # typing indicators shown
         self.gateway: Any = None
         self.messages: dict[str, tuple[str, str, str | None]] = {}  # id → (chat, text, reply_to)
         self._ids = itertools.count(1)
@@ -79,7 +81,7 @@ class FakeChannel:
         self.messages[message_id] = (chat_id, text, self.messages[message_id][2])
 
     async def send_typing(self, chat_id: str) -> None:
-        pass
+        self.typing += 1
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
         pass
@@ -124,10 +126,13 @@ async def start(make_app):
     running: list[tuple[Gateway, asyncio.Task[None]]] = []
 
     async def start(
-        config: dict[str, Any] | None = None, crashes: int = 0, **options: Any
+        config: dict[str, Any] | None = None,
+        crashes: int = 0,
+        plugins: tuple[Any, ...] = (),
+        **options: Any,
     ) -> tuple[Gateway, FakeChannels]:
         plugin = FakeChannels(crashes)
-        app = make_app(config={**BASE, **(config or {})}, plugins=[plugin])
+        app = make_app(config={**BASE, **(config or {})}, plugins=[plugin, *plugins])
         gateway = Gateway(app, port=0, **options)
         task = asyncio.create_task(gateway.run())
         ready = asyncio.create_task(gateway.ready.wait())
@@ -171,6 +176,27 @@ async def test_commands_answer_without_a_turn(start, mock_model):
     assert fake.texts("42") == ["pong"]
     assert "openclaw" in fake.texts("43")[0]
     assert mock_model.requests == []
+
+
+class SlowCommand:
+    """`/slow`: a command that takes a while, like `/voice`."""
+
+    @hookimpl
+    def register_commands(self, register: Any) -> None:
+        async def slow(ctx: CommandContext) -> str:
+            await asyncio.sleep(COMMAND_TYPING_DELAY + 0.3)
+            return "done slowly"
+
+        register(Command("slow", "takes a while", slow))
+
+
+async def test_a_slow_command_shows_typing_and_a_quick_one_does_not(start, mock_model):
+    _, channels = await start(plugins=(SlowCommand(),))
+    fake = channels.created["fake"]
+    await fake.say("42", "/ping")
+    assert fake.typing == 0
+    await fake.say("42", "/slow")
+    assert fake.texts("42") == ["pong", "done slowly"] and fake.typing == 1
 
 
 async def test_an_unlisted_user_gets_nothing(start, mock_model, recording_sink):
