@@ -121,9 +121,8 @@ BASE = {
 
 
 @pytest.fixture
-async def start(make_app):
+def start(make_app, start_gateway):
     """Start a gateway on a free port with the fake channels; stopped after the test."""
-    running: list[tuple[Gateway, asyncio.Task[None]]] = []
 
     async def start(
         config: dict[str, Any] | None = None,
@@ -133,19 +132,9 @@ async def start(make_app):
     ) -> tuple[Gateway, FakeChannels]:
         plugin = FakeChannels(crashes)
         app = make_app(config={**BASE, **(config or {})}, plugins=[plugin, *plugins])
-        gateway = Gateway(app, port=0, **options)
-        task = asyncio.create_task(gateway.run())
-        ready = asyncio.create_task(gateway.ready.wait())
-        await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()
-        running.append((gateway, task))
-        return gateway, plugin
+        return await start_gateway(Gateway(app, port=0, **options)), plugin
 
-    yield start
-    for gateway, task in running:
-        await gateway.stop()
-        await task
+    return start
 
 
 async def get(gateway: Gateway, path: str) -> tuple[int, str]:

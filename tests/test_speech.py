@@ -26,6 +26,7 @@ from openclaw.speech import (
     transcribe,
 )
 from openclaw.streaming import send_reply
+from openclaw.testing.gateway import running_gateway
 
 
 class WordsSettings(ProviderSettings):
@@ -198,9 +199,8 @@ class MemoryChannels:
 
 
 @pytest.fixture
-async def voice_note(make_app):
+def voice_note(make_app):
     """Run a gateway with the memory channel, send it one voice note, return what was shown."""
-    stop: list[Gateway] = []
 
     async def send(config: dict[str, Any], plugins: list[Any]) -> list[str]:
         channels = MemoryChannels()
@@ -208,19 +208,13 @@ async def voice_note(make_app):
         app = make_app(
             config={**base, "limits": {"debounce_ms": 0}, **config}, plugins=[channels, *plugins]
         )
-        gateway = Gateway(app, port=0)
-        task = asyncio.create_task(gateway.run())
-        await asyncio.wait_for(gateway.ready.wait(), 10)
-        stop.append(gateway)
         audio = Attachment("audio", b"OggS...", "audio/ogg")
-        await gateway.handle(channels.channel, InboundMessage("mem", "42", "42", "", [audio], "m1"))
-        await gateway.stop()
-        await task
+        async with running_gateway(Gateway(app, port=0)) as gateway:
+            note = InboundMessage("mem", "42", "42", "", [audio], "m1")
+            await gateway.handle(channels.channel, note)
         return [text for _, text, _ in channels.channel.sent]
 
-    yield send
-    for gateway in stop:
-        await gateway.stop()
+    return send
 
 
 async def test_a_voice_note_is_shown_transcribed_then_answered(voice_note, mock_model):
