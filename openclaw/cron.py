@@ -230,6 +230,11 @@ class Job:
             and all(isinstance(target.get(k), str) and target[k] for k in ("channel", "chat"))
         ):
             raise CronStoreError(f"{where}.target: expected null or {{channel, chat}} strings")
+        if not isinstance(data.get("enabled", True), bool):
+            raise CronStoreError(f"{where}.enabled: expected true or false")
+        for key in ("timezone", "last_status", "last_error"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise CronStoreError(f"{where}.{key}: expected a string or null")
         timezone = data.get("timezone") or "UTC"
         try:
             validate_schedule(data["schedule"], timezone)
@@ -242,7 +247,7 @@ class Job:
             timezone=timezone,
             prompt=data["prompt"],
             target=target,
-            enabled=bool(data.get("enabled", True)),
+            enabled=data.get("enabled", True),
             last_run=_parse_time(data.get("last_run"), f"{where}.last_run"),
             last_status=data.get("last_status"),
             next_run=_parse_time(data.get("next_run"), f"{where}.next_run"),

@@ -219,6 +219,33 @@ def test_corrupt_file_is_reported_and_left_byte_identical(tmp_path: Path, conten
     assert path.read_bytes() == content
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("enabled", "yes"),
+        ("enabled", "false"),
+        ("enabled", 0),
+        ("timezone", 5),
+        ("last_status", 3),
+        ("last_error", ["boom"]),
+    ],
+)
+def test_a_hand_edited_field_of_the_wrong_type_is_named_and_nothing_overwritten(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    path = tmp_path / "cron" / "jobs.json"
+    path.parent.mkdir()
+    job = {"id": "a", "name": "x", "schedule": "every 1h", "prompt": "p", field: value}
+    content = json.dumps({"jobs": [job]}).encode()
+    path.write_bytes(content)
+    store = JobStore(path)
+    with pytest.raises(CronStoreError, match=re.escape(f"jobs[0].{field}:")):
+        store.load()
+    with pytest.raises(CronStoreError, match="untouched"):
+        store.set_enabled("x", True)
+    assert path.read_bytes() == content
+
+
 @pytest.fixture
 def cron_cli(openclaw_home: Path):
     def invoke(*args: str) -> subprocess.CompletedProcess[str]:
