@@ -74,13 +74,17 @@ async def ffmpeg(binary: str, args: Sequence[str], timeout: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def wav16k(audio: bytes, ffmpeg_binary: str, timeout: float) -> AsyncIterator[Path]:
+async def wav16k(
+    audio: bytes, ffmpeg_binary: str, timeout: float, max_seconds: float
+) -> AsyncIterator[Path]:
     """The audio (any format ffmpeg reads) as a 16 kHz mono 16-bit WAV file, for the time of
-    the `async with` block."""
+    the `async with` block. Decoding stops a little past `max_seconds`: a longer WAV means
+    the audio was longer than that."""
     with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
         source, target = Path(directory) / "in", Path(directory) / "in.wav"
         source.write_bytes(audio)
-        args = ["-i", str(source), "-ar", str(SAMPLE_RATE), "-ac", "1", "-c:a", "pcm_s16le"]
+        args = ["-i", str(source), "-t", f"{max_seconds + 1:g}", "-ar", str(SAMPLE_RATE)]
+        args += ["-ac", "1", "-c:a", "pcm_s16le"]
         await ffmpeg(ffmpeg_binary, [*args, str(target)], timeout)
         yield target
 

@@ -15,6 +15,7 @@ from openclaw.providers import ProviderError
 from openclaw_voice import models
 from openclaw_voice.audio import (
     AudioError,
+    duration,
     find_binary,
     find_ffmpeg,
     pcm_frames,
@@ -33,6 +34,9 @@ class SpeechToTextSettings(ProviderSettings):
     """The ffmpeg that decodes incoming audio: a name on the PATH or a path."""
     language: str | None = "en"
     """The spoken language (Whisper code such as `en`, `de`); None lets Whisper detect it."""
+    max_duration: float = Field(300, gt=0, le=3600)
+    """Seconds of audio transcribed at most: a longer message is refused before recognition
+    (which cannot be stopped once started, and would hold the CPU for minutes)."""
 
 
 @contextlib.contextmanager
@@ -76,7 +80,13 @@ class _SpeechToText:
         with reported(self.name):
             self._check()
             ffmpeg = find_ffmpeg(self.settings.ffmpeg, self.setting("ffmpeg"))
-            async with wav16k(audio, ffmpeg, timeout) as wav:
+            limit = self.settings.max_duration
+            async with wav16k(audio, ffmpeg, timeout, limit) as wav:
+                if duration(wav) > limit:
+                    raise AudioError(
+                        f"it is longer than {limit:g} s, the most I transcribe "
+                        f"({self.setting('max_duration')})"
+                    )
                 return await self._transcribe_wav(wav)
 
     async def _transcribe_wav(self, wav: Path) -> str:

@@ -4,7 +4,10 @@ offline; the scripted model records what the agent received."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
+from openclaw_voice.audio import OPUS_ARGS
 
 from openclaw.speech import pick
 
@@ -119,3 +122,21 @@ async def test_audio_ffmpeg_cannot_read_gets_a_clear_reply(start, telegram_api, 
     [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
     assert text.startswith("⚠️ I could not transcribe your voice message: ffmpeg failed:")
     assert mock_model.requests == []
+
+
+async def test_a_voice_note_longer_than_max_duration_is_refused_before_recognition(
+    start, telegram_api, mock_model, scratch
+):
+    # 12 s of tone as a voice note; the limit is 5 s: recognition never starts
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi"]
+    command += ["-i", "sine=frequency=440:duration=12", *OPUS_ARGS, "-f", "ogg", "-"]
+    long_note = subprocess.run(command, capture_output=True, check=True).stdout
+    await start({"providers": {"sphinx": {"type": "pocketsphinx", "max_duration": 5}}})
+    telegram_api.user_sends_voice(42, 42, long_note, duration=12)
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert text == (
+        "⚠️ I could not transcribe your voice message: it is longer than 5 s, the most I "
+        "transcribe (providers.sphinx.max_duration)"
+    )
+    assert mock_model.requests == []
+    assert list(scratch.iterdir()) == []
