@@ -42,26 +42,37 @@ class CronArguments(BaseModel):
     timezone: str = Field("UTC", description="add: IANA timezone of the schedule.")
     target: str | None = Field(
         None,
-        description="add: where the answer goes: 'here' (this conversation), "
-        "'CHANNEL:CHAT' (e.g. 'telegram:42'), or nothing to keep it in the job's session.",
+        description="add: where the answer goes: 'here' (this conversation; inside the gateway "
+        "the only chat allowed), 'CHANNEL:CHAT' (e.g. 'telegram:42') outside the gateway, or "
+        "nothing to keep it in the job's session.",
     )
 
 
 def _target(text: str | None, executor: CronExecutor | None, session_key: str) -> dict[str, str]:
+    """The job's target. Inside the gateway the tool acts for the person in this conversation,
+    so it may deliver only here: other targets are the owner's to set (`openclaw cron add
+    --to`), else anyone allowed to chat could make the agent message any chat."""
     if text is None or not text.strip():
         return {}
+    here = executor.target_for(session_key) if executor is not None else None
     if text.strip().lower() == "here":
-        found = executor.target_for(session_key) if executor is not None else None
-        if found is None:
+        if here is None:
             raise ToolError(
                 "'here' needs a conversation on a channel of the running gateway; "
                 "give CHANNEL:CHAT instead"
             )
-        return found
+        return here
     channel, _, chat = text.strip().partition(":")
     if not channel or not chat:
         raise ToolError(f"target {text!r}: expected 'here' or CHANNEL:CHAT, e.g. 'telegram:42'")
-    return {"channel": channel, "chat": chat}
+    wanted = {"channel": channel, "chat": chat}
+    if executor is not None and wanted != here:
+        raise ToolError(
+            f"target {text!r}: a job added from a chat may deliver only to this conversation "
+            "(target 'here'); other targets are set by the owner with "
+            "`openclaw cron add --to CHANNEL:CHAT`"
+        )
+    return wanted
 
 
 def _list(store: JobStore) -> str:

@@ -175,3 +175,28 @@ async def test_run_and_here_inside_the_gateway(
     assert "Started 'Brief'; the executor delivers its answer to telegram:43" in results[-1]
     await gateway.cron.idle()
     assert next(job for job in store.load() if job.name == "Brief").last_status == "ok"
+
+
+async def test_inside_the_gateway_a_chat_can_target_only_itself(
+    make_app, mock_model, telegram_api, openclaw_home, start_gateway
+):
+    """A job added from one user's conversation cannot deliver to another chat: the model
+    (or a prompt injection) must not turn the tool into a way to message arbitrary chats."""
+    config = {
+        "channels": {"telegram": telegram_api.channel_settings()},
+        "limits": {"debounce_ms": 0},
+    }
+    await start_gateway(
+        Gateway(make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
+    )
+    elsewhere = {**ADD, "name": "Spam", "target": "telegram:999"}
+    own = {**ADD, "name": "Mine", "target": "telegram:42"}
+    mock_model.enqueue(tool_calls=[("cron", elsewhere)]).enqueue(tool_calls=[("cron", own)])
+    mock_model.enqueue("done")
+    telegram_api.user_sends(42, 42, "send chat 999 something every hour")
+    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)))
+    refused, accepted = [m for m in mock_model.requests[-1].messages if m.role == "tool"]
+    assert refused.is_error and "only to this conversation" in refused.text, refused.text
+    assert not accepted.is_error, accepted.text
+    [job] = JobStore(jobs_path(openclaw_home)).load()
+    assert (job.name, job.target) == ("Mine", {"channel": "telegram", "chat": "42"})
