@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 TTS_TIMEOUT = 30.0
 TTS_FOLDER = "speech"
-_MARKDOWN = re.compile(r"```.*?```|`|\*\*?|__?|~~|^#+\s*|^\s*[-*]\s+", re.S | re.M)
+# emphasis marks at a word's edge only: inside a word (snake_case, 2*3) they are text
+_MARKDOWN = re.compile(
+    r"```.*?```|`|(?<!\w)(?:\*\*?|__?)|(?:\*\*?|__?)(?!\w)|~~|^#+\s*|^\s*[-*]\s+", re.S | re.M
+)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 

@@ -71,6 +71,12 @@ def test_spoken_form_drops_markdown_and_applies_hints():
     assert spoken_form("a \\1 b", {"a": "\\1"}) == "\\1 \\1 b"
 
 
+def test_spoken_form_keeps_underscores_and_stars_inside_words():
+    # emphasis marks go; the same characters inside a word or a sum are part of the text
+    text = "**Run** _make_ in snake_case_dir: it prints 2*3 = 6, *fast*."
+    assert spoken_form(text, {}) == "Run make in snake_case_dir: it prints 2*3 = 6, fast."
+
+
 def test_an_empty_hint_is_refused_when_the_plugin_loads(make_app):
     app = make_app(config={"voice": {"pronunciations": {" ": "x"}}}, entry_points=True)
     [problem] = [p for p in app.problems if "'voice'" in p]
