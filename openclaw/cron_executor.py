@@ -357,6 +357,8 @@ def channel_delivery(channels: Mapping[str, Supervised]) -> Deliver:
         if supervised is None:
             running = ", ".join(sorted(channels)) or "none"
             raise DeliveryError(f"channel {name!r} is not running (running: {running})")
+        if not text.strip():  # send_reply would send nothing, and the run would look fine
+            raise DeliveryError(f"the answer was empty; nothing was sent to {name}:{chat}")
         watched = _Watched(supervised.channel)  # tried in any state: sending may work
         await send_reply(watched, chat, text)
         if watched.error is not None:

@@ -38,12 +38,14 @@ def start(
     start_gateway: Callable[..., Awaitable[Gateway]],
 ) -> Callable[..., Awaitable[Gateway]]:
     """`gateway = await start(config, plugins, **discord_settings)`: a running Gateway whose
-    Discord channel is connected to the fake; stopped after the test."""
+    Discord channel is connected to the fake (its cron executor on `clock`, a VirtualClock,
+    when given); stopped after the test."""
 
     async def start(
         config: dict[str, Any] | None = None,
         plugins: Any = (),
         wait_running: bool = True,
+        clock: Any = None,
         **settings: Any,
     ) -> Gateway:
         data: dict[str, Any] = {
@@ -53,7 +55,10 @@ def start(
         }
         app = make_app(config=data, plugins=[discord_plugin, *plugins])
         channel = "discord" if wait_running else None
-        gateway = await start_gateway(Gateway(app, port=0), channel=channel)
+        gateway = Gateway(app, port=0)
+        if clock is not None:  # the cron executor runs on this virtual clock
+            clock.attach(gateway.cron)
+        gateway = await start_gateway(gateway, channel=channel)
         if wait_running:
             await discord_api.wait_for(discord_api.connected)
         return gateway
