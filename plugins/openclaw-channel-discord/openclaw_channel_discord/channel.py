@@ -234,10 +234,20 @@ class DiscordChannel:
         text = self._strip_mention(message.content)
         if message.guild is not None and not self._addressed(message, text):
             return None
-        attachments = [await self._attachment(a) for a in message.attachments]
-        found = [a for a in attachments if a is not None]
+        limit = self.settings.max_attachment_mb
+        cap = limit * 1024 * 1024
+        fitting = [a for a in message.attachments if a.size <= cap]
+        found = [await self._attachment(a) for a in fitting]
         if not text and any(a.kind == "image" for a in found):
             text = IMAGE_PROMPT
+        # a file too large to download is named to the agent, so the answer can say so
+        skipped = [
+            f"(attachment {a.filename}, {a.size / 1024 / 1024:.1f} MB, was not read: larger "
+            f"than the {limit:g} MB limit)"
+            for a in message.attachments
+            if a.size > cap
+        ]
+        text = "\n".join([text, *skipped]).strip()
         if not text and not found:
             return None
         return InboundMessage(
@@ -273,12 +283,9 @@ class DiscordChannel:
             return False
         return find_command(self.app.registry.command_map(), parsed[0]) is not None
 
-    async def _attachment(self, attachment: disnake.Attachment) -> Attachment | None:
+    async def _attachment(self, attachment: disnake.Attachment) -> Attachment:
         """Download an attachment; images and audio are recognised by their bytes, not by
         the name or type the sender's client gave them."""
-        if attachment.size > self.settings.max_attachment_mb * 1024 * 1024:
-            log.info("discord: attachment %s is too large; ignored", attachment.filename)
-            return None
         data = await self.api_call(attachment.read)
         if mime := image_mime(data):
             return Attachment("image", data, mime, attachment.filename)

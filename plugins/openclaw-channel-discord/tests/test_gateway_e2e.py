@@ -186,3 +186,16 @@ async def test_files_and_voice_replies_are_uploads(start, discord_api):
     export, voice = discord_api.messages(int(dm))
     assert (export.content, export.files) == ("your export", [("export.md", b"# the conversation")])
     assert voice.files == [("voice.ogg", b"OggS spoken reply")]
+
+
+async def test_an_attachment_over_the_cap_is_not_read_and_the_user_is_told(
+    start, discord_api, mock_model
+):
+    mock_model.enqueue("That file is too large for me.")
+    await start(max_attachment_mb=0.001)  # about 1 KB
+    dm = discord_api.dm_channel(USER)
+    discord_api.user_sends(USER, attachments=[("report.pdf", b"%PDF" + b"x" * 4096, None)])
+    await discord_api.wait_for(lambda: "too large for me" in "".join(discord_api.texts(dm)))
+    asked = mock_model.requests[0].messages[-1]
+    assert "report.pdf" in asked.text and "not read" in asked.text
+    assert "0.001 MB" in asked.text  # the limit, so the answer can say what fits
