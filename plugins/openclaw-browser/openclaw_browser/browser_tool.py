@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 PAGE_TEXT = "() => (document.body || document.documentElement || {innerText: ''}).innerText"
+HEAD_CHARS = 300  # a title or URL shown above the page text: a page may make them huge
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 
 
@@ -190,9 +191,11 @@ class BrowserTool:
             )
         title = await page.title()
         text = _BLANK_LINES.sub("\n\n", await page.evaluate(PAGE_TEXT) or "").strip()
-        lines = [f"Title: {' '.join(title.split())}"] if title.strip() else []
-        moved = f" (redirected from {requested})" if requested and page.url != requested else ""
-        lines.append(f"URL: {page.url}{moved}")
+        lines = [f"Title: {_cap(' '.join(title.split()), HEAD_CHARS)}"] if title.strip() else []
+        moved = ""
+        if requested and page.url != requested:
+            moved = f" (redirected from {_cap(requested, HEAD_CHARS)})"
+        lines.append(f"URL: {_cap(page.url, HEAD_CHARS)}{moved}")
         if status is not None and status >= 400:
             lines.append(f"HTTP status: {status}")
         if loading:

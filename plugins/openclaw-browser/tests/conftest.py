@@ -76,6 +76,8 @@ class Site:
         app.router.add_get("/article", self.page(ARTICLE))
         app.router.add_get("/tall", self.page(TALL))
         app.router.add_get("/long", self.page("<title>Long</title><p>" + "wave " * 2000 + "</p>"))
+        long_title = "<title>" + "swell " * 20_000 + "</title><p>calm water</p>"
+        app.router.add_get("/long-title", self.page(long_title))
         app.router.add_get("/form", self.page(FORM))
         app.router.add_post("/search", self.search)
         app.router.add_get("/lookup", self.lookup)

@@ -51,6 +51,18 @@ async def test_navigate_caps_the_text(make_app, ask, site, loopback, browser_plu
     assert len(text) < 260
 
 
+async def test_a_huge_title_or_url_does_not_crowd_out_the_page_text(
+    make_app, ask, site, loopback, browser_plugin
+):
+    long_url = f"{site.base}/long-title?q=" + "a" * 5_000
+    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+        (page,) = await ask(app, ("browser", {"action": "navigate", "url": long_url}))
+    head, _, text = page.text.partition("\n\n")
+    assert text == "calm water"
+    assert head.startswith("Title: swell swell") and len(head) < 1000
+    assert "more characters not shown" in head
+
+
 async def test_screenshot_is_a_png_of_the_viewport_or_the_full_page(
     make_app, ask, site, loopback, browser_plugin, openclaw_home
 ):
