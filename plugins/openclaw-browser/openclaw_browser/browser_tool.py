@@ -213,7 +213,14 @@ class BrowserTool:
             raise await self._page_hung(context.session_key, what) from None
         except Error as exc:
             raise ToolError(f"the script failed: {_first_line(exc)}") from None
-        return _cap(json.dumps(result, ensure_ascii=False, default=str), limit)
+        try:
+            shown = json.dumps(result, ensure_ascii=False, default=str)
+        except ValueError:  # Playwright hands back circular objects as such
+            raise ToolError(
+                "the script's result refers to itself and cannot be shown as JSON: "
+                "return a part of it"
+            ) from None
+        return _cap(shown, limit)
 
     async def _screenshot(self, page: Page, path: str | None, full_page: bool) -> str:
         if path is None:

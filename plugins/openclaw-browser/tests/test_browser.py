@@ -94,9 +94,16 @@ async def test_evaluate_returns_the_result_as_json(make_app, ask, site, loopback
         )
         (value,) = await ask(app, ("browser", {"action": "evaluate", "script": function}))
         (broken,) = await ask(app, ("browser", {"action": "evaluate", "script": "noSuchThing.x"}))
+        loop = "(() => { const tide = {}; tide.self = tide; return tide; })()"
+        (circular,) = await ask(app, ("browser", {"action": "evaluate", "script": loop}))
     assert number.text == "21"
     assert value.text == '{"title": "Tides of the North Sea", "sum": 6}'
     assert broken.is_error and "ReferenceError: noSuchThing is not defined" in broken.text
+    assert circular.is_error
+    assert circular.text == (
+        "Error: the script's result refers to itself and cannot be shown as JSON: "
+        "return a part of it"
+    )
 
 
 async def test_a_form_is_filled_and_submitted(make_app, ask, site, loopback, browser_plugin):
