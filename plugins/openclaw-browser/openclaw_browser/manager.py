@@ -89,11 +89,21 @@ class BrowserManager:
                 )
                 context.set_default_timeout(self.settings.timeout * 1000)
                 page = await context.new_page()
+                context.on("page", lambda opened, own=page: self._close_other(opened, own))
                 # a crashed renderer: the next call gets a fresh page
                 page.on("crash", lambda _: asyncio.ensure_future(self.discard(key)))
                 session = self._sessions[key] = Session(context, page)
             session.last_used = self._last_used = time.monotonic()
             return session
+
+    @staticmethod
+    async def _close_other(opened: Page, own: Page) -> None:
+        """Close a page a site opened (a popup, a target=_blank link): the tool never shows
+        it, and it would run on unseen until the session ends. (Playwright runs an async
+        event handler as a task of its own.)"""
+        if opened is not own:
+            with contextlib.suppress(Exception):
+                await opened.close()
 
     async def _make_room(self) -> None:
         """Close the least recently used idle sessions beyond `max_sessions - 1`."""

@@ -106,6 +106,21 @@ async def test_evaluate_returns_the_result_as_json(make_app, ask, site, loopback
     )
 
 
+async def test_pages_a_site_opens_are_closed_at_once(make_app, ask, site, loopback, browser_plugin):
+    # a popup (or a target=_blank link) would run on unseen until the session ends
+    popup = (
+        "() => { const opened = window.open('/article');"
+        " return new Promise(done => setTimeout(() => done(opened.closed), 1000)); }"
+    )
+    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+        (closed,) = await ask(
+            app, ("browser", {"action": "evaluate", "url": f"{site.base}/tall", "script": popup})
+        )
+        (still,) = await ask(app, ("browser", {"action": "evaluate", "script": "document.title"}))
+    assert closed.text == "true"
+    assert still.text == '"Tall"'  # the conversation's own page is untouched
+
+
 async def test_a_form_is_filled_and_submitted(make_app, ask, site, loopback, browser_plugin):
     async with make_app(loopback(), plugins=[browser_plugin]) as app:
         (posted,) = await ask(
