@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -128,11 +129,17 @@ def make_tts_tool() -> Tool:
         relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{unique}.wav"
         out = context.workspace / relative
         out.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            used = await speak(context.app, text, out, voice=voice, speaker=speaker, speed=speed)
-        except (SpeechUnavailable, ProviderError) as exc:
-            out.unlink(missing_ok=True)
-            raise ToolError(f"text-to-speech failed: {exc}") from None
+        # spoken into a scratch folder first: a timed-out Piper thread finishes writing later,
+        # and must not leave a file in the workspace after the error
+        with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
+            wav = Path(directory) / "speech.wav"
+            try:
+                used = await speak(
+                    context.app, text, wav, voice=voice, speaker=speaker, speed=speed
+                )
+            except (SpeechUnavailable, ProviderError) as exc:
+                raise ToolError(f"text-to-speech failed: {exc}") from None
+            shutil.move(wav, out)
         return f"{relative} ({duration(out):.1f} s of audio, voice {used})"
 
     return tts

@@ -91,7 +91,9 @@ class Piper:
         chunks = list(voice.synthesize(text, syn_config=config))
         if not chunks:
             raise ModelError("there is nothing to say in this text")
-        with wave.open(str(out), "wb") as writer:
+        # the file first: wave.open on a path that cannot be opened leaves a broken writer
+        # whose __del__ complains (after a timeout, the scratch folder may be gone)
+        with out.open("wb") as file, wave.open(file, "wb") as writer:
             first = chunks[0]
             writer.setframerate(first.sample_rate)
             writer.setsampwidth(first.sample_width)

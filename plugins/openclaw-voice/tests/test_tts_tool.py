@@ -3,6 +3,7 @@ speed, pronunciation hints, and errors the model can read."""
 
 from __future__ import annotations
 
+import asyncio
 import wave
 from pathlib import Path
 
@@ -91,3 +92,15 @@ async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_a
     async with make_app(config=config, entry_points=True) as app:
         stt = await pick(app, "stt", "faster-whisper")
         assert "weather" in (await stt.transcribe(audio, "audio/wav")).lower()
+
+
+async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(call_tools, workspace):
+    # Piper cannot be interrupted: its thread finishes after the error; its WAV must not land
+    text = "The tide comes in twice a day along this coast, and the harbour empties. " * 4
+    config = {"providers": {"piper": {"timeout": 0.05}}}
+    [result] = await call_tools(("tts", {"text": text}), config=config)
+    assert result.is_error and "Piper took longer than 0.05 s" in result.content
+    speech = workspace / "speech"
+    for _ in range(40):  # the thread finishes within a few seconds
+        await asyncio.sleep(0.1)
+        assert not speech.exists() or list(speech.iterdir()) == []
