@@ -188,6 +188,18 @@ async def test_a_slow_command_shows_typing_and_a_quick_one_does_not(start, mock_
     assert fake.texts("42") == ["pong", "done slowly"] and fake.typing == 1
 
 
+async def test_sessions_lists_only_the_users_own(start, mock_model):
+    mock_model.enqueue("one")
+    mock_model.enqueue("two")
+    _, channels = await start()
+    fake = channels.created["fake"]
+    await fake.say("42", "hello")
+    await fake.say("43", "hello")
+    await fake.say("42", "/sessions")
+    listed = fake.texts("42")[-1]
+    assert "fk:main:42:42" in listed and "43" not in listed
+
+
 async def test_an_unlisted_user_gets_nothing(start, mock_model, recording_sink):
     _, channels = await start()
     fake = channels.created["fake"]

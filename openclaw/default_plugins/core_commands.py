@@ -56,8 +56,10 @@ async def model_command(ctx: CommandContext) -> str:
 
 
 async def sessions_command(ctx: CommandContext) -> str:
+    """The user's own sessions on this channel: other users' keys would show their ids."""
     channel = ctx.session_key.split(":", 1)[0]
-    sessions = ctx.app.store.list_sessions(channel)[:10]
+    own = ":".join(ctx.session_key.split(":")[:3]) + ":"  # {channel}:{agent}:{user}:
+    sessions = [s for s in ctx.app.store.list_sessions(channel) if s.key.startswith(own)][:10]
     if not sessions:
         return "No sessions yet."
     lines = ["Sessions:"]
