@@ -309,15 +309,22 @@ class Gateway:
         await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
         return None
 
+    def knows(self, channel: str, user_id: str) -> bool:
+        """Whether `user_id` may talk on `channel` (listed or paired). Channels ask this before
+        they download a message's files, so that a stranger's uploads cost nothing."""
+        supervised = self.channels.get(channel)
+        settings = supervised.settings if supervised else ChannelSettings()
+        if user_id in {str(u) for u in settings.allowed_user_ids}:
+            return True
+        return self.pairing.is_approved(channel, user_id)
+
     async def _admit(self, channel: Channel, message: InboundMessage) -> bool:
         """Listed and paired users pass; with pairing on, a stranger is given a code once."""
+        user = message.user_id
+        if self.knows(channel.name, user):
+            return True
         supervised = self.channels.get(channel.name)
         settings = supervised.settings if supervised else ChannelSettings()
-        user = message.user_id
-        if user in {str(u) for u in settings.allowed_user_ids}:
-            return True
-        if self.pairing.is_approved(channel.name, user):
-            return True
         if settings.pairing:
             code, new = self.pairing.request(channel.name, user, message.chat_id)
             if new:

@@ -133,6 +133,8 @@ class FakeDiscord(BackgroundServer):
         """How many gateway websockets were opened."""
         self.typing: dict[int, int] = {}
         """Typing indicators triggered, per channel."""
+        self.downloads: list[str] = []
+        """The names of the attachments the client downloaded, in order."""
         self.application_commands: list[dict[str, Any]] = []
         """The slash commands the bot registered (`PUT /applications/{id}/commands`)."""
         self.interaction_callbacks: list[dict[str, Any]] = []
@@ -707,6 +709,8 @@ class FakeDiscord(BackgroundServer):
         return attachment
 
     async def _cdn(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.downloads.append(request.match_info["name"])
         data = self._files.get(request.match_info["name"])
         if data is None:
             return web.Response(status=404)

@@ -236,6 +236,10 @@ class DiscordChannel:
             return None
         limit = self.settings.max_attachment_mb
         cap = limit * 1024 * 1024
+        user_id = str(message.author.id)
+        if self._gateway is not None and not self._gateway.knows(self.name, user_id):
+            # a stranger's files are never downloaded; the gateway answers (or not)
+            return InboundMessage(self.prefix, user_id, str(message.channel.id), text)
         fitting = [a for a in message.attachments if a.size <= cap]
         found = [await self._attachment(a) for a in fitting]
         if not text and any(a.kind == "image" for a in found):
@@ -252,7 +256,7 @@ class DiscordChannel:
             return None
         return InboundMessage(
             channel=self.prefix,
-            user_id=str(message.author.id),
+            user_id=user_id,
             chat_id=str(message.channel.id),
             text=text,
             attachments=found,

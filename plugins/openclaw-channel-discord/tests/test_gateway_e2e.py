@@ -188,6 +188,20 @@ async def test_files_and_voice_replies_are_uploads(start, discord_api):
     assert voice.files == [("voice.ogg", b"OggS spoken reply")]
 
 
+async def test_a_strangers_attachments_are_never_downloaded(start, discord_api, mock_model):
+    await start(pairing=True)
+    stranger = 99
+    discord_api.user_sends(stranger, attachments=[("photo.png", PNG, "image/png")])
+    invited = await discord_api.wait_for(
+        lambda: discord_api.texts(discord_api.dm_channel(stranger))
+    )
+    assert "openclaw pairing approve" in invited[0]
+    assert discord_api.downloads == [] and mock_model.requests == []
+    mock_model.enqueue("A picture.")
+    discord_api.user_sends(USER, attachments=[("photo.png", PNG, "image/png")])
+    await discord_api.wait_for(lambda: discord_api.downloads)
+
+
 async def test_an_attachment_over_the_cap_is_not_read_and_the_user_is_told(
     start, discord_api, mock_model
 ):

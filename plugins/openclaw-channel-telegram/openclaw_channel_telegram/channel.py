@@ -172,7 +172,10 @@ class TelegramChannel:
             return None
         text = self._strip_bot_mention(message.text or message.caption or "")
         attachments: list[Attachment] = []
-        if message.photo:
+        user_id = str(message.from_user.id)
+        if self._gateway is not None and not self._gateway.knows(self.name, user_id):
+            pass  # a stranger's files are never downloaded; the gateway answers (or not)
+        elif message.photo:
             largest = max(message.photo, key=lambda size: size.width * size.height)
             data = await self.download(largest.file_id)
             # Telegram re-encodes photos as JPEG
@@ -197,7 +200,7 @@ class TelegramChannel:
             return None
         return InboundMessage(
             channel=self.prefix,
-            user_id=str(message.from_user.id),
+            user_id=user_id,
             chat_id=str(message.chat.id),
             text=text,
             attachments=attachments,

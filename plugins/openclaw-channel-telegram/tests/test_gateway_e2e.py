@@ -102,6 +102,17 @@ async def test_an_unlisted_user_gets_nothing(start, telegram_api, mock_model):
     assert telegram_api.messages(99) == [] and mock_model.requests == []
 
 
+async def test_a_strangers_files_are_never_downloaded(start, telegram_api, mock_model):
+    await start(pairing=True)
+    telegram_api.user_sends_photo(77, 77)
+    telegram_api.user_sends_voice(78, 78)
+    await telegram_api.wait_for(lambda: telegram_api.texts(77) and telegram_api.texts(78))
+    assert "openclaw pairing approve" in telegram_api.texts(77)[0]  # still invited
+    assert telegram_api.calls_to("getFile") == [] and mock_model.requests == []
+    telegram_api.user_sends_photo(42, 42)  # a listed user's photo is fetched
+    await telegram_api.wait_for(lambda: telegram_api.calls_to("getFile"))
+
+
 async def test_pairing_gives_a_stranger_a_code(start, telegram_api):
     await start(pairing=True)
     telegram_api.user_sends(77, 77, "hi")
