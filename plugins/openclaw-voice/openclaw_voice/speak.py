@@ -30,6 +30,10 @@ _MARKDOWN = re.compile(
     r"```.*?```|`|(?<!\w)(?:\*\*?|__?)|(?:\*\*?|__?)(?!\w)|~~|^#+\s*|^\s*[-*]\s+", re.S | re.M
 )
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# emoji (pictographs, symbols and dingbats, flags, skin tones, joiners, variation selectors):
+# voices read them out by name ("white heavy check mark")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u200d\u20e3\ufe0e\ufe0f]+")
+_SPACES = re.compile(r"[ \t]{2,}")
 
 
 class VoiceSettings(BaseModel):
@@ -57,9 +61,10 @@ def voice_settings(app: App) -> VoiceSettings:
 
 
 def spoken_form(text: str, pronunciations: dict[str, str]) -> str:
-    """The text as it should be read aloud: markdown marks and link targets dropped, and each
+    """The text as it should be read aloud: markdown marks, link targets and emoji dropped, and each
     hinted word replaced by its spoken form (the longest match wins: phrases beat words)."""
-    text = _MARKDOWN.sub("", _LINK.sub(r"\1", text)).strip()
+    text = _MARKDOWN.sub("", _LINK.sub(r"\1", text))
+    text = _SPACES.sub(" ", _EMOJI.sub("", text)).strip()
     if not pronunciations:
         return text
     spoken = {word.lower(): said for word, said in pronunciations.items()}

@@ -94,6 +94,18 @@ async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_a
         assert "weather" in (await stt.transcribe(audio, "audio/wav")).lower()
 
 
+def test_spoken_form_drops_emoji_which_voices_read_out_by_name():
+    # espeak-ng's phonemizer (Piper's too) says "white heavy check mark" for ✅
+    assert spoken_form("Done! ✅ Sunny, 24°C ☀️ 👍🏽 👨‍👩‍👧", {}) == "Done! Sunny, 24°C"
+    assert spoken_form("🎉🎉", {}) == ""
+
+
+async def test_emoji_alone_are_nothing_to_say(call_tools, workspace):
+    [result] = await call_tools(("tts", {"text": "🎉 👍"}))
+    assert result.is_error and "there is nothing to say in this text" in result.content
+    assert not (workspace / "speech").exists() or list((workspace / "speech").iterdir()) == []
+
+
 async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(call_tools, workspace):
     # Piper cannot be interrupted: its thread finishes after the error; its WAV must not land
     text = "The tide comes in twice a day along this coast, and the harbour empties. " * 4
