@@ -4,6 +4,7 @@ text becomes audio — the `tts` tool (a WAV file in the workspace) and the `/vo
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import shutil
@@ -94,13 +95,20 @@ async def speak(
 
 
 async def voice_note(app: App, text: str) -> bytes:
-    """`text` spoken and encoded as an OGG/Opus voice message; the WAV in between is removed."""
+    """`text` spoken and encoded as an OGG/Opus voice message within `voice.timeout`; the WAV
+    in between is removed."""
     settings = voice_settings(app)
     ffmpeg = find_ffmpeg(settings.ffmpeg, "voice.ffmpeg")
     with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
         wav = Path(directory) / "answer.wav"
-        await speak(app, text, wav)
-        return await ogg_opus(wav, ffmpeg, settings.timeout)
+        try:
+            async with asyncio.timeout(settings.timeout):
+                await speak(app, text, wav)
+                return await ogg_opus(wav, ffmpeg, settings.timeout)
+        except TimeoutError:
+            raise AudioError(
+                f"speaking the answer took longer than {settings.timeout:g} s (voice.timeout)"
+            ) from None
 
 
 class TtsArguments(BaseModel):

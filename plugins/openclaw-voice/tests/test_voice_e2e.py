@@ -77,6 +77,20 @@ async def test_slash_voice_without_ffmpeg_answers_in_text_with_a_note(
     assert telegram_api.calls_to("sendVoice") == []
 
 
+async def test_slash_voice_gives_up_speaking_after_voice_timeout(start, telegram_api, mock_model):
+    # about 20 s of speech: Piper needs well over the 1 s allowed (its own limit is 60 s)
+    answer = "The tide turns at noon, and the boats go out with it to the far banks. " * 4
+    mock_model.enqueue(answer)
+    await start({"voice": {"timeout": 1}})
+    telegram_api.user_sends(42, 42, "/voice when is the tide?")
+    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    assert text.startswith("The tide turns at noon")
+    assert text.endswith(
+        "ℹ️ No voice reply: speaking the answer took longer than 1 s (voice.timeout)"
+    )
+    assert telegram_api.calls_to("sendVoice") == []
+
+
 async def test_slash_voice_with_a_missing_piper_voice_says_so(start, telegram_api, mock_model):
     mock_model.enqueue("It is sunny.")
     await start({"providers": {"piper": {"model_path": "/nonexistent/voice.onnx"}}})
