@@ -5,6 +5,7 @@ runs its model off the event loop."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class _SpeechToText:
 
     async def transcribe(self, audio: bytes, mime_type: str) -> str:
         timeout = self.settings.timeout
+        started = time.monotonic()
         with reported(self.name):
             self._check()
             ffmpeg = find_ffmpeg(self.settings.ffmpeg, self.setting("ffmpeg"))
@@ -87,12 +89,12 @@ class _SpeechToText:
                         f"it is longer than {limit:g} s, the most I transcribe "
                         f"({self.setting('max_duration')})"
                     )
-                return await self._transcribe_wav(wav)
+                # decoding and recognition share one `timeout`
+                left = max(timeout - (time.monotonic() - started), 0.001)
+                return await self._transcribe_wav(wav, left)
 
-    async def _transcribe_wav(self, wav: Path) -> str:
-        return await models.in_thread(
-            lambda: self._recognise(wav), self.settings.timeout, self.what
-        )
+    async def _transcribe_wav(self, wav: Path, timeout: float) -> str:
+        return await models.in_thread(lambda: self._recognise(wav), timeout, self.what)
 
 
 class FasterWhisperSettings(SpeechToTextSettings):
@@ -245,9 +247,9 @@ class WhisperCpp(_SpeechToText):
         binary, model = self.program()
         return f"{binary} with {model}"
 
-    async def _transcribe_wav(self, wav: Path) -> str:
+    async def _transcribe_wav(self, wav: Path, timeout: float) -> str:
         binary, model = self.program()
         argv = [binary, "-m", str(model), "-f", str(wav), "-nt", "-np"]
         argv += ["-t", str(self.settings.threads), "-l", self.settings.language or "auto"]
-        stdout, _ = await run_binary(argv, self.settings.timeout)
+        stdout, _ = await run_binary(argv, timeout)
         return " ".join(stdout.decode(errors="replace").split())
