@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.channel_support import Backoff
 from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
 from openclaw.commands import CommandContext, find_command, parse_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
@@ -203,11 +204,10 @@ class Gateway:
     async def _supervise(self, name: str, supervised: Supervised) -> None:
         """Run a channel; restart it with exponential backoff whenever it fails (a channel
         whose `run` returns on its own has failed too), without touching the others."""
-        first, longest = self.backoff
-        delay = first
+        backoff = Backoff(*self.backoff)
         channel = supervised.channel
         while not self._stop.is_set():
-            began = time.monotonic()
+            backoff.connected()  # a run that lasts `longest` starts the series over
             try:
                 await channel.run(self)
                 if self._stop.is_set():
@@ -219,12 +219,10 @@ class Gateway:
                 supervised.restarts += 1
                 supervised.last_error = f"{type(exc).__name__}: {exc}"
                 channel.state = f"failed: {supervised.last_error}"
-                if time.monotonic() - began > longest:
-                    delay = first  # it ran fine for a while: start the backoff over
+                delay = backoff.delay()
                 log.exception("channel %s failed; restarting in %.1fs", name, delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
-            delay = min(delay * 2, longest)
 
     # -- the pipeline -------------------------------------------------------------------------
 

@@ -20,11 +20,10 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
+from openclaw.channel_support import IMAGE_PROMPT, Backoff, InboundHandlers
 from openclaw.channels import Attachment, Channel, InboundMessage
 from openclaw.commands import find_command, parse_command
 from openclaw.mime import audio_mime, image_mime
-from openclaw_channel_discord.backoff import Backoff
 from openclaw_channel_discord.markdown import to_discord
 from openclaw_channel_discord.settings import DiscordSettings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openclaw_channel_discord.backoff import Backoff
+from openclaw.channel_support import Backoff
 
 
 class Clock:
