@@ -279,6 +279,16 @@ def describe(job: Job) -> str:
     )
 
 
+def describe_all(jobs: list[Job]) -> list[str]:
+    """The listing's lines: `describe` for each job, and its last error under it."""
+    lines = []
+    for job in jobs:
+        lines.append(describe(job))
+        if job.last_error:
+            lines.append(f"    last error: {job.last_error}")
+    return lines
+
+
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
@@ -318,6 +328,10 @@ class JobStore:
             return [Job.from_dict(item, f"jobs[{i}]") for i, item in enumerate(data["jobs"])]
         except CronStoreError as exc:
             raise CronStoreError(f"{self.path}: {exc}; left untouched") from None
+
+    def find(self, ref: str) -> Job:
+        """The job `ref` names (see `find_job`), as on disk."""
+        return find_job(self.load(), ref, self.path)
 
     @contextmanager
     def edit(self) -> Iterator[list[Job]]:

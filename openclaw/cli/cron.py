@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from openclaw.cron import Job, JobStore
+    from openclaw.cron import JobStore
 
 
 def _store() -> JobStore:
@@ -21,12 +21,6 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-def _line(job: Job) -> str:
-    from openclaw.cron import describe
-
-    return describe(job)
-
-
 @click.group()
 def cron() -> None:
     """Scheduled agent turns, stored in $OPENCLAW_HOME/cron/jobs.json."""
@@ -35,16 +29,14 @@ def cron() -> None:
 @cron.command("list")
 def list_() -> None:
     """Every job with its state, schedule, next and last run."""
-    from openclaw.cron import CronStoreError
+    from openclaw.cron import CronStoreError, describe_all
 
     try:
         jobs = _store().load()
     except CronStoreError as exc:
         raise _fail(exc) from None
-    for job in jobs:
-        click.echo(_line(job))
-        if job.last_error:
-            click.echo(f"    last error: {job.last_error}")
+    for line in describe_all(jobs):
+        click.echo(line)
     if not jobs:
         click.echo("No cron jobs.")
 
@@ -62,7 +54,7 @@ def list_() -> None:
 @click.option("--to", "target", help="Deliver the answer to CHANNEL:CHAT, e.g. telegram:42.")
 def add(name: str, schedule: str, prompt: str, timezone: str, target: str | None) -> None:
     """Add a job NAME; the schedule is checked now, not when it is due."""
-    from openclaw.cron import CronStoreError, ScheduleError
+    from openclaw.cron import CronStoreError, ScheduleError, describe
 
     where = None
     if target is not None:
@@ -74,17 +66,17 @@ def add(name: str, schedule: str, prompt: str, timezone: str, target: str | None
         job = _store().add(name, schedule, prompt, timezone=timezone, target=where)
     except (ScheduleError, CronStoreError) as exc:
         raise _fail(exc) from None
-    click.echo(f"added {_line(job)}")
+    click.echo(f"added {describe(job)}")
 
 
 def _toggle(ref: str, enabled: bool) -> None:
-    from openclaw.cron import CronStoreError
+    from openclaw.cron import CronStoreError, describe
 
     try:
         job = _store().set_enabled(ref, enabled)
     except CronStoreError as exc:
         raise _fail(exc) from None
-    click.echo(f"{'enabled' if enabled else 'disabled'} {_line(job)}")
+    click.echo(f"{'enabled' if enabled else 'disabled'} {describe(job)}")
 
 
 @cron.command()
@@ -123,14 +115,14 @@ def run(ctx: click.Context, job: str) -> None:
     import asyncio
 
     from openclaw.cli.common import load, make_app
-    from openclaw.cron import CronStoreError, JobStore, find_job, jobs_path
+    from openclaw.cron import CronStoreError, JobStore, jobs_path
     from openclaw.cron_executor import run_job
 
     config = load(ctx)
     config.logging.level = "error"
     store = JobStore(jobs_path(config.home))
     try:
-        found = find_job(store.load(), job, store.path)
+        found = store.find(job)
     except CronStoreError as exc:
         raise _fail(exc) from None
     app = make_app(ctx, config)

@@ -101,7 +101,7 @@ async def db_command(ctx: CommandContext) -> str:
 
 
 async def cron_command(ctx: CommandContext) -> str:
-    from openclaw.cron import CronStoreError, JobStore, describe, jobs_path
+    from openclaw.cron import CronStoreError, JobStore, describe, describe_all, jobs_path
     from openclaw.cron_executor import executor_for
 
     store = JobStore(jobs_path(ctx.app.config.home))
@@ -112,11 +112,7 @@ async def cron_command(ctx: CommandContext) -> str:
             jobs = store.load()
             if not jobs:
                 return "No cron jobs yet: add one with `openclaw cron add`, or ask me to."
-            lines = ["Cron jobs:"]
-            for job in jobs:
-                lines.append(describe(job))
-                lines += [f"    last error: {job.last_error}"] if job.last_error else []
-            return "\n".join(lines)
+            return "\n".join(["Cron jobs:", *describe_all(jobs)])
         if action in ("enable", "disable") and ref:
             job = store.set_enabled(ref, action == "enable")
             executor = executor_for(ctx.app)

@@ -76,16 +76,13 @@ def _target(text: str | None, executor: CronExecutor | None, session_key: str) -
 
 
 def _list(store: JobStore) -> str:
-    from openclaw.cron import describe
+    from openclaw.cron import describe_all
 
     jobs = store.load()
     if not jobs:
         return "No cron jobs."
-    lines = [f"{len(jobs)} job(s): id, on/off, name, [schedule] timezone, target, next, last:"]
-    for job in jobs:
-        lines.append(describe(job))
-        lines += [f"    last error: {job.last_error}"] if job.last_error else []
-    return "\n".join(lines)
+    header = f"{len(jobs)} job(s): id, on/off, name, [schedule] timezone, target, next, last:"
+    return "\n".join([header, *describe_all(jobs)])
 
 
 async def _run(app: App, store: JobStore, job: Job, executor: CronExecutor | None) -> str:
@@ -121,7 +118,6 @@ def _cron_tool() -> Tool:
             JobStore,
             ScheduleError,
             describe,
-            find_job,
             jobs_path,
         )
         from openclaw.cron_executor import executor_for
@@ -144,7 +140,7 @@ def _cron_tool() -> Tool:
                 if not job:
                     raise ToolError(f"{action} needs `job`: an id or a part of the job's name")
                 if action == "run":
-                    return await _run(app, store, find_job(store.load(), job, store.path), executor)
+                    return await _run(app, store, store.find(job), executor)
                 if action == "remove":
                     changed = f"Removed {describe(store.remove(job))}"
                 else:
