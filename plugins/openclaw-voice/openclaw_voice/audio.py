@@ -4,17 +4,20 @@ when done, whatever happens."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 import wave
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from openclaw.sandbox.processes import run_process
+
 SAMPLE_RATE = 16_000
 OPUS_ARGS = ("-c:a", "libopus", "-b:a", "64k", "-vbr", "on", "-application", "voip")
 ERROR_LINES = 3  # lines of ffmpeg's own error shown to the user
+OUTPUT_LIMIT = 1024 * 1024  # bytes kept of each output stream (a transcript, error lines)
 
 
 class AudioError(Exception):
@@ -35,35 +38,29 @@ def find_ffmpeg(name: str, setting: str) -> str:
     )
 
 
-async def run_binary(
-    argv: Sequence[str], timeout: float, *, stdin: bytes | None = None
-) -> tuple[bytes, str]:
-    """Run a program to its end; its stdout, and its stderr as text. AudioError when it does
-    not start, fails or outlives `timeout` (it is killed then)."""
+async def run_binary(argv: Sequence[str], timeout: float, *, stdin: bytes | None = None) -> str:
+    """Run a program to its end with the kernel's `run_process` (its process group is killed
+    at the timeout or when the caller is cancelled); its stdout. AudioError when it does not
+    start, fails or outlives `timeout`."""
     name = Path(argv[0]).name
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        result = await run_process(
+            argv,
+            cwd=Path.cwd(),
+            env=os.environ,
+            stdin=stdin,
+            timeout=timeout,
+            output_limit=OUTPUT_LIMIT,
+            isolation="none",
         )
     except OSError as exc:
         raise AudioError(f"{name} could not be started: {exc.strerror or exc}") from None
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except (TimeoutError, asyncio.CancelledError) as exc:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-        raise AudioError(f"{name} took longer than {timeout:g} s and was stopped") from None
-    errors = stderr.decode(errors="replace").strip()
-    if process.returncode != 0:
-        detail = " / ".join(errors.splitlines()[-ERROR_LINES:]) or f"exit code {process.returncode}"
-        raise AudioError(f"{name} failed: {detail}")
-    return stdout, errors
+    if result.timed_out:
+        raise AudioError(f"{name} took longer than {timeout:g} s and was stopped")
+    if result.exit_code != 0:
+        lines = result.stderr.strip().splitlines()[-ERROR_LINES:]
+        raise AudioError(f"{name} failed: {' / '.join(lines) or f'exit code {result.exit_code}'}")
+    return result.stdout
 
 
 async def ffmpeg(binary: str, args: Sequence[str], timeout: float) -> None:

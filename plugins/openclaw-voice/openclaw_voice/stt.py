@@ -251,5 +251,4 @@ class WhisperCpp(_SpeechToText):
         binary, model = self.program()
         argv = [binary, "-m", str(model), "-f", str(wav), "-nt", "-np"]
         argv += ["-t", str(self.settings.threads), "-l", self.settings.language or "auto"]
-        stdout, _ = await run_binary(argv, timeout)
-        return " ".join(stdout.decode(errors="replace").split())
+        return " ".join((await run_binary(argv, timeout)).split())
