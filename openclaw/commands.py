@@ -70,16 +70,22 @@ def find_command(commands: Mapping[str, Command], name: str) -> Command | None:
     return next((c for c in commands.values() if name in c.aliases), None)
 
 
-async def run_command(
-    commands: Mapping[str, Command], text: str, context: CommandContext
-) -> CommandReply | None:
-    """Run the command in `text`, or return None when `text` is not a known command."""
+def match_command(commands: Mapping[str, Command], text: str) -> tuple[Command, str] | None:
+    """The known command `text` invokes and its arguments, or None for any other text."""
     parsed = parse_command(text)
     if parsed is None:
         return None
     command = find_command(commands, parsed[0])
-    if command is None:
+    return None if command is None else (command, parsed[1])
+
+
+async def run_command(
+    commands: Mapping[str, Command], text: str, context: CommandContext
+) -> CommandReply | None:
+    """Run the command in `text`, or return None when `text` is not a known command."""
+    found = match_command(commands, text)
+    if found is None:
         return None
-    context.args = parsed[1]
+    command, context.args = found
     reply = await command.run(context)
     return reply if isinstance(reply, CommandReply) else CommandReply(reply)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.channel_support import Backoff
 from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
-from openclaw.commands import CommandContext, find_command, parse_command, run_command
+from openclaw.commands import CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
 from openclaw.cron_executor import CronExecutor
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
@@ -334,9 +334,8 @@ class Gateway:
 
     async def _command(self, channel: Channel, message: InboundMessage, key: str) -> bool:
         """Answer a known slash command (not debounced); unknown ones go to the agent."""
-        parsed = parse_command(message.text)
         commands = self.app.registry.command_map()
-        if parsed is None or find_command(commands, parsed[0]) is None:
+        if match_command(commands, message.text) is None:
             return False
         context = CommandContext(
             self.app,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from openclaw.channel_support import IMAGE_PROMPT, Backoff, InboundHandlers
 from openclaw.channels import Attachment, Channel, InboundMessage
-from openclaw.commands import find_command, parse_command
+from openclaw.commands import match_command
 from openclaw.mime import audio_mime, image_mime
 from openclaw_channel_discord.markdown import to_discord
 from openclaw_channel_discord.settings import DiscordSettings
@@ -281,10 +281,9 @@ class DiscordChannel:
         replied = message.reference.resolved if message.reference else None
         if isinstance(replied, disnake.Message) and replied.author.id == self.bot_id:
             return True
-        parsed = parse_command(text)
-        if parsed is None or self.app is None:
+        if self.app is None:
             return False
-        return find_command(self.app.registry.command_map(), parsed[0]) is not None
+        return match_command(self.app.registry.command_map(), text) is not None
 
     async def _attachment(self, attachment: disnake.Attachment) -> Attachment:
         """Download an attachment; images and audio are recognised by their bytes, not by
