@@ -401,9 +401,10 @@ class JobStore:
             jobs.remove(job)
         return job
 
-    def schedule_new(self, now: datetime) -> None:
+    def schedule_new(self, now: datetime) -> list[Job]:
         """Give enabled jobs written by hand without `next_run` their first one; a one-shot
-        whose time has already passed is disabled with the reason, rather than run late."""
+        whose time has already passed is disabled with the reason, rather than run late.
+        Returns the jobs as written."""
         with self.edit() as jobs:
             for job in jobs:
                 if job.enabled and job.next_run is None and job.last_run is None:
@@ -411,6 +412,7 @@ class JobStore:
                     if job.next_run is None:
                         job.enabled, job.last_status = False, "error"
                         job.last_error = "its time had passed when the job was first read"
+        return jobs
 
     def claim(self, job_id: str, now: datetime) -> Job | None:
         """Move a due job's next_run past `now` before it runs, so that a crash mid-run does

@@ -67,7 +67,6 @@ class SystemClock:
 class JobRun:
     """How one run went: the answer, or why there is none."""
 
-    job: Job
     answer: str
     error: str | None
 
@@ -122,7 +121,7 @@ async def run_job(
             log.exception("cron job %s failed", job.name)
             error = f"{type(exc).__name__}: {exc}"
         store.record(job.id, started, error)
-    return JobRun(job, answer, error)
+    return JobRun(answer, error)
 
 
 class CronExecutor:
@@ -221,8 +220,7 @@ class CronExecutor:
         try:
             jobs = self.store.load()
             if any(j.enabled and j.next_run is None and j.last_run is None for j in jobs):
-                self.store.schedule_new(now)
-                jobs = self.store.load()
+                jobs = self.store.schedule_new(now)
             for job in jobs:
                 if not job.enabled or job.next_run is None:
                     continue
