@@ -167,12 +167,19 @@ class App:
         session_key: str | None = None,
         model: str | None = None,
     ) -> TurnFinished:
-        """Run one turn to the end; raises TurnError if it failed."""
-        async for event in self.run_turn(content, session_key=session_key, model=model):
-            if isinstance(event, TurnFinished):
-                return event
-            if isinstance(event, TurnFailed):
-                raise TurnError(event)
+        """Run one turn to the end; raises TurnError if it failed. A cancelled caller stops
+        the turn too (the event stream is closed on the way out)."""
+        events = self.run_turn(content, session_key=session_key, model=model)
+        try:
+            async for event in events:
+                if isinstance(event, TurnFinished):
+                    return event
+                if isinstance(event, TurnFailed):
+                    raise TurnError(event)
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
         raise RuntimeError("the turn ended without a result")  # pragma: no cover
 
     def validate_sections(self) -> list[str]:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from openclaw.app import TurnError
 from openclaw.channels import Channel, MarkupRejected
 from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, job_session_key, jobs_path
-from openclaw.events import TurnFailed, TurnFinished
 from openclaw.heartbeat import Heartbeat, in_active_hours, is_ok
 from openclaw.streaming import send_reply
 
@@ -76,22 +75,6 @@ def executor_for(app: App) -> CronExecutor | None:
     return _EXECUTORS.get(app)
 
 
-async def ask(app: App, content: str, session_key: str) -> str:
-    """One turn's answer, or TurnError; unlike `App.ask`, a cancelled caller stops the turn."""
-    events = app.run_turn(content, session_key=session_key)
-    try:
-        async for event in events:
-            if isinstance(event, TurnFinished):
-                return event.text
-            if isinstance(event, TurnFailed):
-                raise TurnError(event)
-    finally:
-        close = getattr(events, "aclose", None)
-        if close is not None:
-            await close()
-    raise RuntimeError("the turn ended without a result")  # pragma: no cover
-
-
 async def run_job(
     app: App,
     store: JobStore,
@@ -106,7 +89,8 @@ async def run_job(
         started = now()
         answer, error = "", None
         try:
-            answer = await ask(app, job.prompt, job_session_key(app.config.agent.name, job))
+            key = job_session_key(app.config.agent.name, job)
+            answer = (await app.ask(job.prompt, session_key=key)).text
             if job.target is not None and deliver is not None:
                 await deliver(job.target, answer)
         except TurnError as exc:
@@ -312,7 +296,7 @@ class CronExecutor:
         beat.last_run, beat.last_error = now, None
         key = f"cron:{self.app.config.agent.name}:{HEARTBEAT}:{HEARTBEAT}"
         try:
-            answer = await ask(self.app, message, key)
+            answer = (await self.app.ask(message, session_key=key)).text
             if is_ok(answer):
                 beat.last_status = "ok (nothing to report)"
             elif config.target is not None and self.deliver is not None:
