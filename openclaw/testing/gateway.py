@@ -26,7 +26,7 @@ def channel_state(gateway: Gateway, channel: str) -> str:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    gateway: Gateway, *, channel: str | None = None, timeout: float = 10.0
+    gateway: Gateway, *, channel: str | None = None, timeout: float = 30.0
 ) -> AsyncIterator[Gateway]:
     """Run `gateway` until it is ready (and `channel`, if named, is running); stop it on the
     way out. A gateway that fails to start raises its error here (a config error, say)."""
@@ -55,7 +55,7 @@ async def start_gateway() -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(
-            gateway: Gateway, *, channel: str | None = None, timeout: float = 10.0
+            gateway: Gateway, *, channel: str | None = None, timeout: float = 30.0
         ) -> Gateway:
             return await stack.enter_async_context(
                 running_gateway(gateway, channel=channel, timeout=timeout)
