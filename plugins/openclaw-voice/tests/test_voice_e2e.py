@@ -78,8 +78,9 @@ async def test_slash_voice_without_ffmpeg_answers_in_text_with_a_note(
 
 
 async def test_slash_voice_gives_up_speaking_after_voice_timeout(start, telegram_api, mock_model):
-    # about 20 s of speech: Piper needs well over the 1 s allowed (its own limit is 60 s)
-    answer = "The tide turns at noon, and the boats go out with it to the far banks. " * 4
+    # about 60 s of speech: even with its voice loaded by an earlier test Piper needs about
+    # 3 s here, well over the 1 s allowed (its own limit is 60 s)
+    answer = "The tide turns at noon, and the boats go out with it to the far banks. " * 12
     mock_model.enqueue(answer)
     await start({"voice": {"timeout": 1}})
     telegram_api.user_sends(42, 42, "/voice when is the tide?")
