@@ -231,9 +231,13 @@ class Agent:
             state.tools += len(result.tool_calls)
             assistant = Message(role="assistant", content=text, tool_calls=result.tool_calls)
             results = await self._run_tools(result.tool_calls, tools, call_context, emit)
-            app.store.append(key, assistant, tokens=result.usage.output_tokens, model=result.model)
-            for tool_result in results:
-                app.store.append(key, Message.tool_result(tool_result))
+            app.store.append_round(
+                key,
+                assistant,
+                [Message.tool_result(tool_result) for tool_result in results],
+                tokens=result.usage.output_tokens,
+                model=result.model,
+            )
             state.pending_calls = []
 
     async def _run_tools(
@@ -306,15 +310,17 @@ class Agent:
         store = self.app.store
         key = state.session_key
         if state.pending_calls:
-            store.append(key, Message(role="assistant", content="", tool_calls=state.pending_calls))
-            for call in state.pending_calls:
-                store.append(
-                    key,
+            calls, state.pending_calls = state.pending_calls, []
+            store.append_round(
+                key,
+                Message(role="assistant", content="", tool_calls=calls),
+                [
                     Message.tool_result(
                         ToolResult(call.id, call.name, f"Error: tool call {why}.", True)
-                    ),
-                )
-            state.pending_calls = []
+                    )
+                    for call in calls
+                ],
+            )
         if state.partial:
             store.append(key, Message(role="assistant", content=f"{state.partial} [{why}]"))
             state.partial = ""

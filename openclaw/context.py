@@ -7,10 +7,11 @@ stays byte-identical across turns and providers' prompt caches keep hitting.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from openclaw.messages import Message, message_tokens
+from openclaw.messages import Message, ToolResult, message_tokens
 
 PROMPT_FILES = ("SOUL.md", "IDENTITY.md", "AGENTS.md", "TOOLS.md", "USER.md", "MEMORY.md")
 
@@ -81,11 +82,11 @@ def _units(history: Sequence[Message]) -> list[list[Message]]:
 
 
 def select_history(history: Sequence[Message], budget: int) -> list[Message]:
-    """The newest messages that fit in `budget` tokens, never splitting a tool call from its
-    results and never starting on an orphan tool result. The newest unit is always kept."""
+    """The newest messages of the repaired history (`repair_history`) that fit in `budget`
+    tokens, never splitting a tool call from its results. The newest unit is always kept."""
     chosen: list[list[Message]] = []
     used = 0
-    for unit in reversed(_units(history)):
+    for unit in reversed(_units(repair_history(history))):
         cost = sum(message_tokens(m) for m in unit)
         if chosen and used + cost > budget:
             break
@@ -94,23 +95,51 @@ def select_history(history: Sequence[Message], budget: int) -> list[Message]:
     selected = [message for unit in reversed(chosen) for message in unit]
     while selected and selected[0].role == "tool":
         selected.pop(0)
-    return _drop_dangling_calls(selected)
+    return selected
 
 
-def _drop_dangling_calls(messages: list[Message]) -> list[Message]:
-    """Remove tool calls that have no result (a turn cut off mid-tool), which providers reject."""
-    answered = {m.tool_call_id for m in messages if m.role == "tool"}
+ORPHAN_CALL_RESULT = "Error: this tool call has no result; the turn that made it was interrupted."
+
+
+def repair_history(history: Sequence[Message]) -> list[Message]:
+    """The history made valid for every provider, whatever a crash or an older version stored:
+    each tool-call message is followed by exactly one result per call, in call order.
+
+    A call without a result is answered with an error result; a call message stored twice in a
+    row (the second copy after a failed write) keeps only its later copy; a call repeated in one
+    message, a second result for a call, and a result with no call before it are dropped.
+    A history that needs no repair is returned as an equal list.
+    """
     repaired: list[Message] = []
-    for message in messages:
-        if message.tool_calls and any(c.id not in answered for c in message.tool_calls):
-            kept = [c for c in message.tool_calls if c.id in answered]
-            if not kept and not message.text:
-                continue
-            message = Message(
-                role=message.role,
-                content=message.content,
-                tool_calls=kept,
-                created_at=message.created_at,
-            )
+    index = 0
+    while index < len(history):
+        message = history[index]
+        index += 1
+        if message.role == "tool":
+            continue  # a result whose call is not right before it
+        if not message.tool_calls:
+            repaired.append(message)
+            continue
+        results: dict[str, Message] = {}
+        while index < len(history) and history[index].role == "tool":
+            result = history[index]
+            results.setdefault(result.tool_call_id or "", result)
+            index += 1
+        calls = list({call.id: call for call in reversed(message.tool_calls)}.values())[::-1]
+        following = history[index] if index < len(history) else None
+        if not results and following is not None and following.tool_calls:
+            copied = {call.id for call in following.tool_calls}
+            calls = [call for call in calls if call.id not in copied]
+        if calls != message.tool_calls:
+            message = dataclasses.replace(message, tool_calls=calls)
+        if not calls and not message.text:
+            continue
         repaired.append(message)
+        for call in calls:
+            found = results.get(call.id)
+            if found is None:
+                found = Message.tool_result(
+                    ToolResult(call.id, call.name, ORPHAN_CALL_RESULT, True)
+                )
+            repaired.append(found)
     return repaired

@@ -7,7 +7,9 @@ without importing any SDK.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -125,6 +127,64 @@ class Message:
             name=result.name,
             is_error=result.is_error,
         )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+INVALID_TEXT_NOTE = (
+    "[note: {n} character(s) above were not valid UTF-8; undecodable bytes are shown as \\xNN]"
+)
+
+
+def valid_text(text: str, *, note: bool = True) -> str:
+    """`text` as valid Unicode: a lone surrogate cannot be stored or sent to a model.
+
+    Python smuggles undecodable bytes (a file name that is not UTF-8, raw process output) into a
+    str as surrogate escapes U+DC80-U+DCFF; each becomes the literal `\\xNN` of its byte, any
+    other lone surrogate U+FFFD. With `note`, one line saying so is appended, so the model knows
+    the text was changed. Valid text is returned as is.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
+
+    cleaned, count = _SURROGATE.subn(replace, text)
+    return f"{cleaned}\n{INVALID_TEXT_NOTE.format(n=count)}" if note else cleaned
+
+
+def valid_message(message: Message) -> Message:
+    """`message` with every text made valid (see `valid_text`); the same object if it was."""
+    content = message.content
+    if isinstance(content, str):
+        content = valid_text(content)
+    else:
+        content = [
+            TextPart(valid_text(part.text)) if isinstance(part, TextPart) else part
+            for part in content
+        ]
+    calls = [
+        ToolCall(
+            valid_text(c.id, note=False),
+            valid_text(c.name, note=False),
+            valid_text(c.arguments, note=False),
+        )
+        for c in message.tool_calls
+    ]
+    changed = content != message.content or calls != message.tool_calls
+    name = message.name and valid_text(message.name, note=False)
+    call_id = message.tool_call_id and valid_text(message.tool_call_id, note=False)
+    if not changed and name == message.name and call_id == message.tool_call_id:
+        return message
+    return dataclasses.replace(
+        message, content=content, tool_calls=calls, name=name, tool_call_id=call_id
+    )
 
 
 def estimate_tokens(text: str) -> int:

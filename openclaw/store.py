@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +24,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, cast, runtime_checkable
 
-from openclaw.messages import ContentPart, ImagePart, Message, TextPart, ToolCall, message_tokens
+from openclaw.messages import (
+    ContentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolCall,
+    message_tokens,
+    valid_message,
+)
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -64,6 +72,16 @@ class SessionStore(Protocol):
 
     def append(
         self, key: str, message: Message, *, tokens: int | None = None, model: str | None = None
+    ) -> None: ...
+
+    def append_round(
+        self,
+        key: str,
+        call: Message,
+        results: Sequence[Message],
+        *,
+        tokens: int | None = None,
+        model: str | None = None,
     ) -> None: ...
 
     def history(self, key: str, limit: int | None = None) -> list[Message]: ...
@@ -164,6 +182,7 @@ def _decode_parts(text: str) -> list[ContentPart]:
 
 
 def _message_row(message: Message) -> dict[str, Any]:
+    message = valid_message(message)  # a lone surrogate cannot be stored (nor sent to a model)
     calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
     return {
         "role": message.role,
@@ -364,14 +383,40 @@ class SqliteStore:
 
         `tokens` defaults to the estimate; `model` records which model wrote an assistant message.
         """
+        now = self._clock()
+        with self._write() as db:
+            session_id = self._active_id(db, key, now)
+            self._insert(db, session_id, message, tokens, model)
+            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, session_id])
+
+    def append_round(
+        self,
+        key: str,
+        call: Message,
+        results: Sequence[Message],
+        *,
+        tokens: int | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Persist an assistant tool-call message and its results in one transaction, so the
+        session never holds a call without its results (which every provider rejects), nor a
+        second copy of it after a failed write. `tokens` and `model` are the call's."""
+        now = self._clock()
+        with self._write() as db:
+            session_id = self._active_id(db, key, now)
+            self._insert(db, session_id, call, tokens, model)
+            for result in results:
+                self._insert(db, session_id, result, None, None)
+            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, session_id])
+
+    def _insert(
+        self, db: Database, session_id: int, message: Message, tokens: int | None, model: str | None
+    ) -> None:
         row = _message_row(message)
         row["tokens"] = message_tokens(message) if tokens is None else tokens
         row["model"] = model
-        now = self._clock()
-        with self._write() as db:
-            row["session_id"] = self._active_id(db, key, now)
-            db.table("messages").insert(row)
-            db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, row["session_id"]])
+        row["session_id"] = session_id
+        db.table("messages").insert(row)
 
     def history(self, key: str, limit: int | None = None) -> list[Message]:
         """The active session's messages, oldest first; only the newest `limit` if given."""

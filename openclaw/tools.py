@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, get_type_hints, runtime_checkab
 
 from pydantic import BaseModel, ValidationError, create_model
 
-from openclaw.messages import ToolCall, ToolResult
+from openclaw.messages import ToolCall, ToolResult, valid_text
 from openclaw.providers import ToolSpec
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ async def execute(
 
     def done(content: str, is_error: bool = False) -> tuple[ToolResult, float]:
         elapsed = (time.perf_counter() - started) * 1000
-        text = truncate(content, output_chars)
+        text = truncate(valid_text(content), output_chars)
         return ToolResult(call.id, call.name, text, is_error), elapsed
 
     found = tools.get(call.name)

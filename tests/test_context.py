@@ -58,7 +58,7 @@ def test_newest_unit_is_kept_even_over_budget():
     assert select_history(big, 100) == big
 
 
-def test_dangling_tool_call_is_dropped():
+def test_dangling_tool_call_is_answered_with_an_error():
     call = ToolCall("c1", "hang", "{}")
     history = [
         Message(role="user", content="q"),
@@ -66,7 +66,9 @@ def test_dangling_tool_call_is_dropped():
         Message(role="user", content="next"),
     ]
     chosen = select_history(history, 10_000)
-    assert [m.role for m in chosen] == ["user", "user"]
+    assert [m.role for m in chosen] == ["user", "assistant", "tool", "user"]
+    assert chosen[2].tool_call_id == "c1" and chosen[2].is_error
+    assert "interrupted" in chosen[2].text
 
 
 def test_truncate_keeps_head_and_tail():

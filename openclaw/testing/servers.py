@@ -10,7 +10,9 @@ the real SDKs. Script answers with `enqueue`; read what the model was sent in `r
         assert server.requests[0]["messages"][-1]["content"] == "hi"
 
 When the queue is empty the server answers with `default(body)`, by default an echo of the
-last user text. Nothing sleeps unless `delay` (seconds between stream records) is set.
+last user text. Nothing sleeps unless `delay` (seconds between stream records) is set. Like the
+real services, a request whose tool calls and tool results do not pair up is refused with a 400
+(`invalid_sequence`), so a test sees the error a broken session would get in production.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ class FakeServer(BackgroundServer, ABC):
         self.requests.append(body)
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.api_keys.append(request.headers.get("x-api-key") or bearer or None)
+        problem = self.invalid_sequence(body.get("messages", []))
+        if problem:
+            return web.json_response(self.error_body(Reply.error(400, problem)), status=400)
         reply = self._next_reply(body)
         if reply.kind == "hang":
             assert self._closing is not None
@@ -194,6 +199,10 @@ class FakeServer(BackgroundServer, ABC):
         return web.json_response(self.models_body())
 
     @abstractmethod
+    def invalid_sequence(self, messages: list[dict[str, Any]]) -> str:
+        """Why the service would refuse this conversation (the error message), or ""."""
+
+    @abstractmethod
     def error_body(self, reply: Reply) -> dict[str, Any]:
         """The JSON body of an HTTP error in the service's format."""
 
@@ -215,6 +224,30 @@ class FakeOpenAIServer(FakeServer):
 
     api_prefix = "/v1"
     chat_path = "/v1/chat/completions"
+
+    def invalid_sequence(self, messages: list[dict[str, Any]]) -> str:
+        """OpenAI's rules: every tool call is answered by the tool messages right after it, and
+        a tool message answers a call of the assistant message before them."""
+        waiting: set[str] = set()
+        for message in messages:
+            if message.get("role") == "tool":
+                if message.get("tool_call_id") not in waiting:
+                    return (
+                        "Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'."
+                    )
+                waiting.discard(message["tool_call_id"])
+                continue
+            if waiting:
+                break
+            waiting = {call["id"] for call in message.get("tool_calls") or []}
+        if waiting:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                f"response messages: {', '.join(sorted(waiting))}"
+            )
+        return ""
 
     def error_body(self, reply: Reply) -> dict[str, Any]:
         error_type = _ERROR_TYPES.get(reply.status, "server_error")
@@ -296,6 +329,28 @@ class FakeAnthropicServer(FakeServer):
     """`POST /v1/messages` (streamed or not) and `GET /v1/models`, as Anthropic serves them."""
 
     chat_path = "/v1/messages"
+
+    def invalid_sequence(self, messages: list[dict[str, Any]]) -> str:
+        """Anthropic's rules: the `tool_use` blocks of an assistant message are answered by
+        `tool_result` blocks in the next user message, and only those."""
+        uses: set[str] = set()
+        for message in messages:
+            content = message.get("content")
+            blocks = content if isinstance(content, list) else []
+            results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+            if uses - results:
+                return (
+                    "messages: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(sorted(uses - results))}"
+                )
+            if results - uses:
+                return (
+                    "messages: unexpected `tool_use_id` found in `tool_result` blocks: "
+                    f"{', '.join(sorted(str(r) for r in results - uses))}. Each `tool_result` "
+                    "block must have a corresponding `tool_use` block in the previous message."
+                )
+            uses = {b["id"] for b in blocks if b.get("type") == "tool_use"}
+        return ""
 
     def error_body(self, reply: Reply) -> dict[str, Any]:
         error_type = _ERROR_TYPES.get(reply.status, "api_error")
