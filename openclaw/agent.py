@@ -202,7 +202,14 @@ class Agent:
             state.rounds += 1
             await emit(RoundStarted(session_key=key, round=state.rounds))
             result: ChatResult | None = None
-            async for event in app.chain.stream(refs, request_for, on_fallback):
+            time_left = config.turn_timeout - (time.perf_counter() - state.started)
+            async for event in app.chain.stream(
+                refs,
+                request_for,
+                on_fallback,
+                time_left=time_left,
+                first_token_timeout=config.first_token_timeout,
+            ):
                 if isinstance(event, ChatDelta):
                     state.partial += event.text
                     await emit(TextDelta(session_key=key, text=event.text))

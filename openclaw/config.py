@@ -98,6 +98,7 @@ class AgentConfig(Strict):
     workspace: Path | None = None
     max_rounds: int = Field(20, ge=1, le=200)
     turn_timeout: float = Field(120, gt=0)
+    first_token_timeout: float = Field(30, gt=0)
     history_tokens: int = Field(12000, ge=256)
     tool_output_chars: int = Field(32000, ge=200)
     tool_timeout: float = Field(60, gt=0)

@@ -7,6 +7,7 @@ a model ref ``provider/model`` names an instance and a model.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,11 +77,17 @@ class ChatRequest:
     tools: list[ToolSpec] = field(default_factory=list)
     max_tokens: int | None = None
     temperature: float | None = None
+    timeout: float | None = None
+    """The most this call may wait for the server at any one point (connecting, the first
+    record, each next one), set by the chain from what is left of the turn; a provider uses it
+    when it is below its own `timeout`. None: the provider's own."""
 
 
 @dataclass(slots=True)
 class ChatDelta:
-    """A piece of streamed answer text."""
+    """A piece of streamed answer text. A provider may yield an empty one as soon as the model
+    starts answering (its stream's first record), so that a long tool call, which streams no
+    text, is not taken for a hung model; the chain does not pass empty ones on."""
 
     text: str
 
@@ -207,7 +214,9 @@ class ProviderChain:
     """Tries model refs in order; skips refs whose breaker is open; remembers who answered.
 
     Falls over to the next ref only while nothing has been streamed yet: once text reached the
-    user, a failure is raised rather than answered twice.
+    user, a failure is raised rather than answered twice. Within a turn's time, a ref that is
+    not the last must start answering within `first_token_timeout` (and its share of the time
+    left), or it gives way to the next: a hung model cannot use up the turn.
     """
 
     def __init__(
@@ -235,9 +244,17 @@ class ProviderChain:
         refs: Sequence[str],
         request_for: Callable[[str, ChatProvider], ChatRequest],
         on_fallback: Callable[[FallbackEvent], Any] | None = None,
+        *,
+        time_left: float | None = None,
+        first_token_timeout: float | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Stream from the first ref that answers. `request_for(model, provider)` builds the
-        request for a ref (so that tools can be left out for providers without tool support)."""
+        request for a ref (so that tools can be left out for providers without tool support).
+
+        `time_left` is what remains of the turn (seconds): each ref but the last gets at most
+        `first_token_timeout`, and at most an equal share of the time left with the refs after
+        it, to start answering; the last ref may wait for all of the time left."""
+        deadline = None if time_left is None else time.monotonic() + time_left
         attempts: list[tuple[str, str]] = []
         for index, ref in enumerate(refs):
             following = refs[index + 1] if index + 1 < len(refs) else ""
@@ -252,7 +269,15 @@ class ProviderChain:
             try:
                 provider = self._resolve(ref)
                 _, model = split_ref(ref)
-                async for event in provider.stream(request_for(model, provider)):
+                request = request_for(model, provider)
+                window = _start_window(deadline, len(refs) - index, first_token_timeout)
+                request.timeout = window if following else _seconds_until(deadline)
+                events = provider.stream(request)
+                if following and window is not None:
+                    events = _started_within(events, window, ref)
+                async for event in events:
+                    if isinstance(event, ChatDelta) and not event.text:
+                        continue  # the model started answering: nothing to show yet
                     if isinstance(event, ChatResult):
                         breaker.record(True, self._clock())
                         self.last_model = ref
@@ -270,6 +295,40 @@ class ProviderChain:
                 if on_fallback is not None and following:
                     await _maybe_await(on_fallback(FallbackEvent(ref, reason, following)))
         raise NoProviderAvailable(attempts)
+
+
+def _seconds_until(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+
+def _start_window(deadline: float | None, refs_left: int, limit: float | None) -> float | None:
+    """How long a ref may take to start answering: `limit`, cut to an equal share of the time
+    left among the `refs_left` refs still to try, so every fallback gets a real chance."""
+    left = _seconds_until(deadline)
+    candidates = [w for w in (limit, None if left is None else left / refs_left) if w is not None]
+    return min(candidates) if candidates else None
+
+
+async def _started_within(
+    events: AsyncIterator[ChatEvent], window: float, ref: str
+) -> AsyncIterator[ChatEvent]:
+    """`events`, failing with a ProviderError if the first one takes longer than `window`."""
+    iterator = aiter(events)
+    try:
+        try:
+            async with asyncio.timeout(window):
+                first = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ProviderError(ref, f"no answer within {window:.3g}s") from None
+        yield first
+        async for event in iterator:
+            yield event
+    finally:
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -73,7 +73,8 @@ async def test_streams_text_with_usage(
 
     deltas, result = await collect(provider, request)
 
-    assert len(deltas) == 4 and "".join(deltas) == result.text == "Bonjour tout le monde"
+    assert deltas[0] == "" and len(deltas) == 5  # the started marker, then the text
+    assert "".join(deltas) == result.text == "Bonjour tout le monde"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (10, 5)
     assert not result.usage.estimated and result.finish_reason == "stop"
     sent = anthropic_server.requests[0]
@@ -93,7 +94,7 @@ async def test_parallel_tool_use_blocks(
 
     deltas, result = await collect(provider, request)
 
-    assert deltas == ["Checking both."]
+    assert deltas == ["", "Checking both."]
     assert result.tool_calls == [
         ToolCall("toolu_fake_1", "weather", '{"city": "Paris"}'),
         ToolCall("toolu_fake_2", "weather", '{"city": "Tokyo"}'),

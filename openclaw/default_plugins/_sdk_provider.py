@@ -127,6 +127,11 @@ class SDKChatProvider(ABC):
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         ref = f"{self.name}/{request.model}"
         client = self._get_client(ref)
+        timeout = self.settings.timeout
+        if request.timeout is not None and request.timeout < timeout:
+            # What is left of the turn: the SDK's waits (and so its retries) must fit in it.
+            timeout = request.timeout
+            client = client.with_options(timeout=timeout)
         streamed = False
         try:
             async for event in self._events(client, request):
@@ -135,7 +140,7 @@ class SDKChatProvider(ABC):
         except Exception as exc:
             sdk = importlib.import_module(self.sdk_module)
             base_url = str(client.base_url).rstrip("/")
-            raise sdk_error(sdk, exc, ref, base_url, self.settings.timeout, streamed) from exc
+            raise sdk_error(sdk, exc, ref, base_url, timeout, streamed) from exc
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -17,7 +17,13 @@ from openclaw.default_plugins._sdk_provider import (
 )
 from openclaw.hookspecs import hookimpl
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, Usage
-from openclaw.providers import ChatDelta, ChatEvent, ChatRequest, ChatResult, ProviderType
+from openclaw.providers import (
+    ChatDelta,
+    ChatEvent,
+    ChatRequest,
+    ChatResult,
+    ProviderType,
+)
 
 DEFAULT_MAX_TOKENS = 4096
 """The Messages API requires `max_tokens`; used when the request leaves it open."""
@@ -53,9 +59,13 @@ class AnthropicProvider(SDKChatProvider):
         calls: dict[int, PartialCall] = {}
         usage: Usage | None = None
         finish = "stop"
+        started = False
         stream = await client.messages.create(**messages_arguments(request))
         async with stream:
             async for event in stream:
+                if not started:  # the model is answering: no longer a hung server
+                    started = True
+                    yield ChatDelta("")
                 if event.type == "message_start" and event.message.usage is not None:
                     usage = Usage(
                         input_tokens(event.message.usage), event.message.usage.output_tokens

@@ -17,7 +17,13 @@ from openclaw.default_plugins._sdk_provider import (
 )
 from openclaw.hookspecs import hookimpl
 from openclaw.messages import ImagePart, Message, Usage
-from openclaw.providers import ChatDelta, ChatEvent, ChatRequest, ChatResult, ProviderType
+from openclaw.providers import (
+    ChatDelta,
+    ChatEvent,
+    ChatRequest,
+    ChatResult,
+    ProviderType,
+)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "openai": {
@@ -52,9 +58,13 @@ class OpenAIProvider(SDKChatProvider):
         calls: dict[int, PartialCall] = {}
         usage: Usage | None = None
         finish = "stop"
+        started = False
         stream = await client.chat.completions.create(**chat_arguments(request))
         async with stream:
             async for chunk in stream:
+                if not started:  # the model is answering: no longer a hung server
+                    started = True
+                    yield ChatDelta("")
                 if chunk.usage is not None:
                     usage = Usage(
                         chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
