@@ -2,7 +2,8 @@
 
 The adversarial inputs live as data in tests/sandbox_cases.py; every one must be refused or
 contained, and the run's report ends with "sandbox adversarial table: N cases, N refused or
-contained". bubblewrap is required here (`.ci/run` installs it): the isolation tests never skip.
+contained". bubblewrap is required here (`scripts/install-system-deps` installs it): the
+isolation tests never skip.
 """
 
 from __future__ import annotations
