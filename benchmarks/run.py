@@ -458,6 +458,7 @@ def bench_turn(runs: int, warmup: int, profile_turns: int, attribute_turns: int)
 
 ATTRIBUTED = (
     ("openclaw.store", "SqliteStore", "append", False),
+    ("openclaw.store", "SqliteStore", "append_round", False),
     ("openclaw.store", "SqliteStore", "history", False),
     ("openclaw.store", "SqliteStore", "session", False),
     ("openclaw.agent", "Agent", "system_prompt", False),
