@@ -4,6 +4,9 @@ mock = MockModel()
 mock.enqueue("Hello!")
 mock.enqueue(tool_calls=[("echo", {"text": "hi"})])
 app = App(config, plugins=[mock.plugin()])   # model ref "mock/any-name"
+
+Like a real server, it refuses a request whose tool calls and results do not pair up (a
+ProviderError "HTTP 400: ...") or whose text is not valid Unicode.
 """
 
 from __future__ import annotations
@@ -99,6 +102,9 @@ class _MockProvider:
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         self.model.requests.append(request)
         ref = f"{self.name}/{request.model}"
+        refused = _refusal(request)
+        if refused:
+            raise ProviderError(ref, refused, status=400)
         if self.model.script:
             reply = self.model.script.popleft()
         elif self.model.default is not None:
@@ -125,3 +131,19 @@ class _MockProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+def _refusal(request: ChatRequest) -> str:
+    """What a real server would answer to this request instead of a reply, or "": a request
+    that cannot be encoded as UTF-8 JSON never leaves the SDK, and tool calls and results that
+    do not pair up get a 400 (OpenAI's rules)."""
+    from openclaw.default_plugins.openai_provider import openai_message
+    from openclaw.testing.servers import openai_sequence_problem
+
+    messages = [openai_message(message) for message in request.messages]
+    try:
+        json.dumps(messages, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"unexpected UnicodeEncodeError: {exc}"
+    problem = openai_sequence_problem(messages)
+    return f"HTTP 400: {problem}" if problem else ""

@@ -110,6 +110,32 @@ def _sse(data: Any, event: str | None = None) -> str:
     return record + f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
 
 
+def openai_sequence_problem(messages: list[dict[str, Any]]) -> str:
+    """Why OpenAI would refuse these chat messages with a 400, or "": every tool call must be
+    answered by the tool messages right after it, and a tool message must answer a call of the
+    assistant message before them."""
+    waiting: set[str] = set()
+    for message in messages:
+        if message.get("role") == "tool":
+            if message.get("tool_call_id") not in waiting:
+                return (
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'."
+                )
+            waiting.discard(message["tool_call_id"])
+            continue
+        if waiting:
+            break
+        waiting = {call["id"] for call in message.get("tool_calls") or []}
+    if waiting:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(sorted(waiting))}"
+        )
+    return ""
+
+
 class FakeServer(BackgroundServer, ABC):
     """A scripted HTTP server in a background thread; a subclass speaks one service's protocol."""
 
@@ -226,28 +252,7 @@ class FakeOpenAIServer(FakeServer):
     chat_path = "/v1/chat/completions"
 
     def invalid_sequence(self, messages: list[dict[str, Any]]) -> str:
-        """OpenAI's rules: every tool call is answered by the tool messages right after it, and
-        a tool message answers a call of the assistant message before them."""
-        waiting: set[str] = set()
-        for message in messages:
-            if message.get("role") == "tool":
-                if message.get("tool_call_id") not in waiting:
-                    return (
-                        "Invalid parameter: messages with role 'tool' must be a response to a "
-                        "preceeding message with 'tool_calls'."
-                    )
-                waiting.discard(message["tool_call_id"])
-                continue
-            if waiting:
-                break
-            waiting = {call["id"] for call in message.get("tool_calls") or []}
-        if waiting:
-            return (
-                "An assistant message with 'tool_calls' must be followed by tool messages "
-                "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-                f"response messages: {', '.join(sorted(waiting))}"
-            )
-        return ""
+        return openai_sequence_problem(messages)
 
     def error_body(self, reply: Reply) -> dict[str, Any]:
         error_type = _ERROR_TYPES.get(reply.status, "server_error")
