@@ -50,3 +50,31 @@ def test_ci_runs_the_readme_test_command_verbatim():
     marker = ci.index("# The README's test command, verbatim:")
     assert ci[marker + 1] == command
     assert "apt-get" not in "\n".join(ci)  # the script is the one place that installs packages
+
+
+def test_with_apt_it_installs_only_what_dpkg_lacks(tmp_path):
+    """apt-get and dpkg here are stand-ins on PATH: dpkg knows every package but ffmpeg, and
+    "installing" ffmpeg puts an ffmpeg on PATH. As root the script installs just that; as
+    another user it installs nothing and says to run it as root."""
+    log = tmp_path / "apt.log"
+    for binary in BINARIES:
+        if binary != "ffmpeg":
+            (tmp_path / binary).write_text("#!/bin/sh\n")
+    (tmp_path / "dpkg").write_text('#!/bin/sh\n[ "$2" = ffmpeg ] && exit 1\nexit 0\n')
+    (tmp_path / "apt-get").write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\n'
+        f'[ "$1" = install ] && printf "#!/bin/sh\\n" > {tmp_path}/ffmpeg '
+        f"&& chmod 755 {tmp_path}/ffmpeg\nexit 0\n"
+    )
+    for fake in tmp_path.iterdir():
+        fake.chmod(0o755)
+    result = run_with_path(tmp_path)
+    if os.geteuid() == 0:
+        assert (result.returncode, log.read_text().splitlines()) == (
+            0,
+            ["update -qq", "install -y -qq ffmpeg"],
+        ), result
+        assert "installing ffmpeg" in result.stderr
+    else:
+        assert result.returncode == 1 and not log.exists()
+        assert "ffmpeg" in result.stderr and "sudo scripts/install-system-deps" in result.stderr
