@@ -65,3 +65,31 @@ async def test_the_last_model_may_use_all_the_time_left(make_app):
         async with make_app(config=config) as app:
             result = await app.ask("hi")
     assert result.text == "slow start"
+
+
+async def test_each_model_gets_its_share_of_the_time_left(make_app):
+    """With `first_token_timeout` longer than the turn, two hung models each get a third of it,
+    and the third model still answers in time."""
+    with FakeOpenAIServer() as first, FakeOpenAIServer() as second, FakeOpenAIServer() as third:
+        first.enqueue(Reply.hang())
+        second.enqueue(Reply.hang())
+        third.enqueue("Third time lucky.")
+        refs = {"first": first, "second": second, "third": third}
+        config = {
+            "agent": {
+                "model": "first/fake-model",
+                "fallbacks": ["second/fake-model", "third/fake-model"],
+                "turn_timeout": 6,
+                "first_token_timeout": 60,
+            },
+            "providers": {
+                name: {"type": "openai", "base_url": server.base_url, "max_retries": 0}
+                for name, server in refs.items()
+            },
+        }
+        async with make_app(config=config) as app:
+            started = time.monotonic()
+            result = await app.ask("anyone?")
+            elapsed = time.monotonic() - started
+    assert (result.text, result.model) == ("Third time lucky.", "third/fake-model")
+    assert 3.5 < elapsed < 6, elapsed  # ~2 s for each hung model, then the answer
