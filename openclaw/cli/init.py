@@ -20,6 +20,9 @@ STARTER_CONFIG = """\
     "workspace": "WORKSPACE",
     "max_rounds": 20,
     "turn_timeout": 120,
+    // Seconds a model with a fallback after it may take to start answering before the next
+    // model is tried (a hung model does not use up the turn).
+    "first_token_timeout": 30,
     "history_tokens": 12000,
     "tool_output_chars": 32000
   },
