@@ -1,23 +1,24 @@
 """File tools: read_file, write_file, list_dir and patch.
 
-Every path goes through `SandboxPolicy.resolve_path`, which resolves `..` and symlinks before
-deciding, so the tools act on the real target inside the allowlist or not at all. Writes are
-atomic (a temporary file in the same directory, then `os.replace`), so a reader never sees half
-a file and a failed write leaves the old one intact.
+Every path is opened through `WorkspaceFiles` (`openclaw.sandbox.fs`): component by component
+from the open workspace directory, never following a symlink, so a process swapping a folder
+for a link while a tool runs cannot lead it outside. Writes are atomic (a temporary file in the
+same open directory, then renamed there), so a reader never sees half a file and a failed write
+leaves the old one intact.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import io
 import os
-import stat
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from pydantic import BaseModel, Field
 
+from openclaw.sandbox.fs import Directory, WorkspaceFiles
 from openclaw.tools import Tool, ToolError, tool
 
 if TYPE_CHECKING:
@@ -32,14 +33,7 @@ BINARY_SNIFF_BYTES = 8_192
 MAX_COUNTED_MATCHES = 1_000  # patch counts matches up to here
 NOTE_ROOM = 300  # characters kept free under the kernel's output cap for the closing note
 
-
-def display_path(path: Path, workspace: Path) -> str:
-    """`path` relative to the workspace when inside it (what the model passed), else absolute."""
-    try:
-        relative = path.relative_to(workspace.resolve())
-    except ValueError:
-        return str(path)
-    return relative.as_posix() if relative.parts else "."
+Shown = tuple[str, str, bool]  # a listed entry: its name, its line, whether it is a directory
 
 
 def human_size(size: int) -> str:
@@ -80,38 +74,6 @@ def text_lines(handle: TextIO) -> Iterator[tuple[str, int]]:
         yield line.rstrip("\r\n"), cut
 
 
-def atomic_write(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `target`, then rename it over `target`.
-
-    An existing file keeps its permission bits; a new one gets 0666 minus the umask, as a plain
-    `open()` would.
-    """
-    try:
-        mode: int | None = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    for attempt in range(100):
-        temp = target.with_name(f".{target.name}.{os.getpid()}.{attempt}.tmp")
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        break
-    else:  # pragma: no cover - a hundred stale temporary files
-        raise ToolError(f"cannot create a temporary file beside {target}")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 class ReadFileArguments(BaseModel):
     path: str = Field(description="File to read, relative to the workspace.")
     offset: int = Field(1, ge=1, description="First line to show (1-based).")
@@ -143,49 +105,53 @@ class PatchArguments(BaseModel):
 
 
 def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
-    workspace = context.workspace
+    files = WorkspaceFiles.of(policy)
     # read_file stops short of the kernel's truncation so its own continuation note survives.
     read_budget = max(context.config.agent.tool_output_chars - NOTE_ROOM, 200)
 
-    def shown(path: Path) -> str:
-        return display_path(path, workspace)
-
     def read_lines(path: str, offset: int, limit: int | None, line_numbers: bool) -> str:
-        target = policy.resolve_path(path)
-        if target.is_dir():
-            raise ToolError(f"{shown(target)} is a directory; use list_dir.")
-        if not target.is_file():
-            raise ToolError(f"{shown(target)} does not exist or is not a regular file.")
-        size = target.stat().st_size
-        with target.open("rb") as handle:
-            if looks_binary(handle.read(BINARY_SNIFF_BYTES)):
-                raise ToolError(
-                    f"{shown(target)} is binary or not UTF-8 ({human_size(size)}); read_file "
-                    "shows UTF-8 text only. Use exec (e.g. `file`, `xxd | head`) to inspect it."
-                )
+        with files.locate(path) as place:
+            if place.kind() == "dir":
+                raise ToolError(f"{place.shown} is a directory; use list_dir.")
+            if place.kind() == "missing":
+                raise ToolError(f"{place.shown} does not exist or is not a regular file.")
+            with place.open_read() as handle:
+                return numbered(handle, place.shown, offset, limit, line_numbers)
+
+    def numbered(
+        handle: BinaryIO, shown: str, offset: int, limit: int | None, line_numbers: bool
+    ) -> str:
+        size = os.fstat(handle.fileno()).st_size
+        if looks_binary(handle.read(BINARY_SNIFF_BYTES)):
+            raise ToolError(
+                f"{shown} is binary or not UTF-8 ({human_size(size)}); read_file "
+                "shows UTF-8 text only. Use exec (e.g. `file`, `xxd | head`) to inspect it."
+            )
         if size == 0:
-            return f"{shown(target)} is empty."
+            return f"{shown} is empty."
+        handle.seek(0)
         out: list[str] = []
         used = 0
         number = 0
         more = False
-        with target.open(encoding="utf-8", errors="replace", newline="") as text:
-            for number, (line, cut) in enumerate(text_lines(text), start=1):
-                if number < offset:
-                    continue
-                if limit is not None and len(out) >= limit:
-                    more = True
-                    break
-                if cut:
-                    line = f"{line} [... {cut} more characters on this line]"
-                entry = f"{number:>6}\t{line}" if line_numbers else line
-                if out and used + len(entry) + 1 > read_budget:
-                    more = True
-                    break
-                out.append(entry)
-                used += len(entry) + 1
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
+        for number, (line, cut) in enumerate(text_lines(text), start=1):
+            if number < offset:
+                continue
+            if limit is not None and len(out) >= limit:
+                more = True
+                break
+            if cut:
+                line = f"{line} [... {cut} more characters on this line]"
+            entry = f"{number:>6}\t{line}" if line_numbers else line
+            if out and used + len(entry) + 1 > read_budget:
+                more = True
+                break
+            out.append(entry)
+            used += len(entry) + 1
+        text.detach()
         if not out:
-            raise ToolError(f"offset {offset} is past the end of {shown(target)} ({number} lines).")
+            raise ToolError(f"offset {offset} is past the end of {shown} ({number} lines).")
         if more:
             last = offset + len(out) - 1
             out.append(
@@ -201,57 +167,22 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
                 f"content is {human_size(len(data))}; write_file takes at most "
                 f"{human_size(MAX_WRITE_BYTES)}."
             )
-        target = policy.resolve_path(path, write=True)
-        if target.is_dir():
-            raise ToolError(f"{shown(target)} is a directory.")
-        existed = target.exists()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, data)
+        existed, shown = files.write(path, data)
         verb = "replaced" if existed else "created"
-        return f"{verb} {shown(target)} ({human_size(len(data))})"
+        return f"{verb} {shown} ({human_size(len(data))})"
 
     def listing(path: str, depth: int) -> str:
-        root = policy.resolve_path(path)
-        if not root.is_dir():
-            raise ToolError(f"{shown(root)} is not a directory.")
-        # Breadth first, so the cap drops the deepest entries rather than whole siblings.
-        children: dict[Path, list[os.DirEntry[str]]] = {}
-        count = 0
-        capped = False
-        level = [root]
-        for _ in range(depth):
-            next_level = []
-            for directory in level:
-                try:
-                    with os.scandir(directory) as scan:
-                        entries = sorted(scan, key=lambda e: e.name)
-                except OSError as exc:
-                    if directory == root:
-                        raise ToolError(f"cannot list {shown(root)}: {exc.strerror}") from exc
-                    continue
-                room = MAX_LIST_ENTRIES - count
-                if len(entries) > room:
-                    entries, capped = entries[:room], True
-                children[directory] = entries
-                count += len(entries)
-                next_level += [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
-            level = next_level
-            if capped:
-                break
-        lines = [f"{shown(root)}/"]
+        with files.directory(path) as root:
+            children, count, capped = tree(root, depth)
+        lines = [f"{root.shown}/"]
 
-        def show(directory: Path, indent: str) -> None:
-            for entry in children.get(directory, []):
-                if entry.is_symlink():
-                    lines.append(f"{indent}{entry.name} -> {os.readlink(entry.path)}")
-                elif entry.is_dir():
-                    lines.append(f"{indent}{entry.name}/")
-                    show(Path(entry.path), indent + "  ")
-                else:
-                    size = human_size(entry.stat(follow_symlinks=False).st_size)
-                    lines.append(f"{indent}{entry.name}  ({size})")
+        def show(key: tuple[str, ...], indent: str) -> None:
+            for name, text, is_dir in children.get(key, []):
+                lines.append(f"{indent}{text}")
+                if is_dir:
+                    show((*key, name), indent + "  ")
 
-        show(root, "  ")
+        show((), "  ")
         if count == 0:
             lines.append("  (empty)")
         if capped:
@@ -261,43 +192,86 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
             )
         return "\n".join(lines)
 
+    def tree(root: Directory, depth: int) -> tuple[dict[tuple[str, ...], list[Shown]], int, bool]:
+        """The entries of `root` and its subdirectories (keyed by their path below `root`),
+        how many, and whether the cap cut the listing short.
+
+        Breadth first, so the cap drops the deepest entries rather than whole siblings. Each
+        subdirectory is opened from `root` by descriptor, component by component; symlinks are
+        shown, never followed."""
+        children: dict[tuple[str, ...], list[Shown]] = {}
+        count, capped = 0, False
+        level: list[tuple[str, ...]] = [()]
+        for _ in range(depth):
+            next_level = []
+            for key in level:
+                try:
+                    with root.descend(key) as directory:
+                        entries = directory.entries()
+                        room = MAX_LIST_ENTRIES - count
+                        if len(entries) > room:
+                            entries, capped = entries[:room], True
+                        shown = [describe(directory, entry) for entry in entries]
+                except (OSError, ToolError) as exc:
+                    if not key:
+                        why = exc.strerror if isinstance(exc, OSError) else str(exc)
+                        raise ToolError(f"cannot list {root.shown}: {why}") from None
+                    continue  # vanished or replaced since it was listed
+                children[key] = shown
+                count += len(shown)
+                next_level += [(*key, name) for name, _, is_dir in shown if is_dir]
+            level = next_level
+            if capped:
+                break
+        return children, count, capped
+
+    def describe(directory: Directory, entry: os.DirEntry[str]) -> Shown:
+        if entry.is_symlink():
+            return entry.name, f"{entry.name} -> {directory.readlink(entry.name)}", False
+        if entry.is_dir(follow_symlinks=False):
+            return entry.name, f"{entry.name}/", True
+        size = human_size(entry.stat(follow_symlinks=False).st_size)
+        return entry.name, f"{entry.name}  ({size})", False
+
     def apply_patch(path: str, old_text: str, new_text: str) -> str:
-        target = policy.resolve_path(path, write=True)
-        if not target.is_file():
-            raise ToolError(f"{shown(target)} does not exist or is not a regular file.")
-        raw = target.read_bytes()
-        if len(raw) > MAX_WRITE_BYTES:
-            raise ToolError(f"{shown(target)} is too large to patch ({human_size(len(raw))}).")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ToolError(f"{shown(target)} is not a UTF-8 text file.") from exc
-        starts: list[int] = []
-        at = text.find(old_text)
-        while at != -1 and len(starts) <= MAX_COUNTED_MATCHES:
-            starts.append(at)
-            at = text.find(old_text, at + 1)  # overlapping matches count too
-        if not starts:
-            raise ToolError(
-                f"old_text was not found in {shown(target)} (0 matches). Read the file and copy "
-                "the text exactly, whitespace and indentation included."
-            )
-        lines = list(dict.fromkeys(text.count("\n", 0, start) + 1 for start in starts[:10]))
-        if len(starts) > 1:
-            count = len(starts)
-            times = f"more than {MAX_COUNTED_MATCHES}" if count > MAX_COUNTED_MATCHES else count
-            where = ", ".join(str(n) for n in lines)
-            raise ToolError(
-                f"old_text matches {times} times in {shown(target)} (line(s) {where}"
-                f"{', ...' if count > 10 else ''}); include more surrounding text so it "
-                "matches exactly once."
-            )
-        start = starts[0]
-        atomic_write(
-            target, (text[:start] + new_text + text[start + len(old_text) :]).encode("utf-8")
-        )
+        with files.locate(path) as place:
+            if place.kind() == "missing":
+                raise ToolError(f"{place.shown} does not exist or is not a regular file.")
+            with place.open_read() as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > MAX_WRITE_BYTES:
+                    raise ToolError(f"{place.shown} is too large to patch ({human_size(size)}).")
+                raw = handle.read(MAX_WRITE_BYTES + 1)
+            shown = place.shown
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ToolError(f"{shown} is not a UTF-8 text file.") from exc
+            starts: list[int] = []
+            at = text.find(old_text)
+            while at != -1 and len(starts) <= MAX_COUNTED_MATCHES:
+                starts.append(at)
+                at = text.find(old_text, at + 1)  # overlapping matches count too
+            if not starts:
+                raise ToolError(
+                    f"old_text was not found in {shown} (0 matches). Read the file and copy "
+                    "the text exactly, whitespace and indentation included."
+                )
+            lines = list(dict.fromkeys(text.count("\n", 0, start) + 1 for start in starts[:10]))
+            if len(starts) > 1:
+                count = len(starts)
+                times = f"more than {MAX_COUNTED_MATCHES}" if count > MAX_COUNTED_MATCHES else count
+                where = ", ".join(str(n) for n in lines)
+                raise ToolError(
+                    f"old_text matches {times} times in {shown} (line(s) {where}"
+                    f"{', ...' if count > 10 else ''}); include more surrounding text so it "
+                    "matches exactly once."
+                )
+            start = starts[0]
+            # replaced in the directory it was read from, whatever its name leads to by now
+            place.replace((text[:start] + new_text + text[start + len(old_text) :]).encode())
         removed, added = old_text.count("\n") + 1, new_text.count("\n") + 1
-        return f"patched {shown(target)} at line {lines[0]}: {removed} line(s) replaced by {added}"
+        return f"patched {shown} at line {lines[0]}: {removed} line(s) replaced by {added}"
 
     @tool(arguments=ReadFileArguments)
     async def read_file(path: str, offset: int, limit: int | None, line_numbers: bool) -> str:

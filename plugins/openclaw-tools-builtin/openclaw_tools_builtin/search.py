@@ -4,6 +4,12 @@ The programs are looked up on the process PATH at each call, so an install (or a
 takes effect at once. They run as argv lists under the sandbox policy, never as shell strings
 built from model input, and their output is parsed into one format whichever program ran:
 sorted by path, paths relative to the workspace, capped with a note.
+
+The path to search is checked as the file tools check theirs (`WorkspaceFiles`: walked from the
+workspace by descriptor, no symlink in it, not `$OPENCLAW_HOME`); the program then starts in
+the checked directory by name. What it could reach if that name were swapped right after is
+what any command reaches, so the boundary there is the command's isolation. Neither program
+follows the symlinks it meets while searching.
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.tools import Tool, ToolError, tool
-from openclaw_tools_builtin.files import display_path
 
 if TYPE_CHECKING:
     from openclaw.sandbox import ProcessResult, SandboxPolicy
@@ -180,7 +186,7 @@ def format_hits(hits: list[Hit], max_results: int, context: int) -> tuple[list[s
 
 
 def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
-    workspace = context.workspace
+    files = WorkspaceFiles.of(policy)
     timeout = policy.clamp_timeout(SEARCH_TIMEOUT)
 
     async def run(argv: list[str], cwd: Path) -> ProcessResult:
@@ -191,9 +197,21 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
             )
         return result
 
-    def prefix_for(directory: Path) -> str:
-        shown = display_path(directory, workspace)
+    def prefix_for(shown: str) -> str:
         return "" if shown == "." else f"{shown}/"
+
+    def checked(path: str) -> tuple[Path, str, str, str | None]:
+        """(the directory to search in, its path as shown, the path as shown, the file's
+        name when `path` is a file)."""
+        with files.locate(path) as place:
+            kind = place.kind()
+            if kind == "missing":
+                raise ToolError(f"{place.shown} does not exist.")
+            if kind != "dir":
+                place.open_read().close()  # refuses links and special files
+                return place.directory.path, place.directory.shown, place.shown, place.name
+        with files.directory(path) as directory:
+            return directory.path, directory.shown, directory.shown, None
 
     @tool(arguments=GrepArguments, timeout=timeout + TOOL_MARGIN)
     async def grep(
@@ -202,18 +220,15 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
         """Search file contents for a regular expression (ripgrep, else grep): prints
         path:line:text for matches, path-line-text for context lines. Skips binary and hidden
         files."""
-        target = policy.resolve_path(path)
-        if not target.exists():
-            raise ToolError(f"{display_path(target, workspace)} does not exist.")
-        is_dir = target.is_dir()
-        cwd, operand = (target, ".") if is_dir else (target.parent, target.name)
-        result = await run(grep_argv(pattern, operand, is_dir, glob, context, literal), cwd)
-        hits = parse_hits(result.stdout, prefix_for(cwd))
+        cwd, cwd_shown, shown, name = checked(path)
+        operand = "." if name is None else name
+        result = await run(grep_argv(pattern, operand, name is None, glob, context, literal), cwd)
+        hits = parse_hits(result.stdout, prefix_for(cwd_shown))
         if not hits:
             if result.exit_code not in (0, 1):
                 detail = result.stderr.strip() or f"exit code {result.exit_code}"
                 raise ToolError(f"grep failed: {detail}")
-            return f"no matches for {pattern!r} in {display_path(target, workspace)}"
+            return f"no matches for {pattern!r} in {shown}"
         lines, shown, files = format_hits(hits, max_results, context)
         total = sum(hit.match for hit in hits)
         header = f"{shown} match(es) in {files} file(s)"
@@ -233,9 +248,8 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
     ) -> str:
         """Find files and directories by name with a glob (fd, else find), sorted;
         directories end with /. Skips hidden entries."""
-        base = policy.resolve_path(path)
-        if not base.is_dir():
-            raise ToolError(f"{display_path(base, workspace)} is not a directory.")
+        with files.directory(path) as directory:
+            base, shown = directory.path, directory.shown
         result = await run(find_argv(pattern, type, max_depth), base)
         found = sorted(
             {line.removeprefix("./").rstrip("/") for line in result.stdout.splitlines() if line}
@@ -243,8 +257,8 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
         if not found:
             if result.exit_code != 0 and result.stderr.strip():
                 raise ToolError(f"find failed: {result.stderr.strip()}")
-            return f"nothing named {pattern!r} in {display_path(base, workspace)}"
-        prefix = prefix_for(base)
+            return f"nothing named {pattern!r} in {shown}"
+        prefix = prefix_for(shown)
         lines = []
         for name in found[:max_results]:
             entry = base / name
