@@ -3,6 +3,8 @@ temporary workspace with real files."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -269,3 +271,90 @@ async def test_schemas_come_from_the_argument_models(make_app, mock_model, works
     assert specs["read_file"]["properties"]["offset"]["minimum"] == 1
     assert specs["patch"]["required"] == ["path", "old_text", "new_text"]
     assert specs["list_dir"]["properties"]["depth"]["maximum"] == 3
+
+
+async def test_symlinks_are_not_followed_even_inside_the_workspace(call_tools, workspace):
+    (workspace / "real").mkdir()
+    (workspace / "real" / "a.txt").write_text("inside\n")
+    (workspace / "inside").symlink_to(workspace / "real")
+    (workspace / "alias.txt").symlink_to("real/a.txt")
+    through, alias, write, listed, direct = await call_tools(
+        ("read_file", {"path": "inside/a.txt"}),
+        ("read_file", {"path": "alias.txt"}),
+        ("write_file", {"path": "inside/new.txt", "content": "x"}),
+        ("list_dir", {"path": "."}),
+        ("read_file", {"path": "real/a.txt"}),
+    )
+    assert through.is_error and "blocked by sandbox rule 'symlink'" in through.text
+    assert f"inside is a symlink (to {workspace / 'real'})" in through.text
+    assert alias.is_error and "alias.txt is a symlink (to real/a.txt)" in alias.text
+    assert write.is_error and not (workspace / "real" / "new.txt").exists()
+    assert "  alias.txt -> real/a.txt" in listed.text.splitlines()
+    assert direct.text == "     1\tinside"
+
+
+async def test_hard_links_and_special_files_are_refused(call_tools, workspace, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("TOPSECRET\n")
+    os.link(outside, workspace / "hard")
+    os.mkfifo(workspace / "pipe")
+    calls = [
+        ("read_file", {"path": "hard"}),
+        ("write_file", {"path": "hard", "content": "overwritten"}),
+        ("patch", {"path": "hard", "old_text": "TOPSECRET", "new_text": "public"}),
+        ("read_file", {"path": "pipe"}),  # would block on open if opened like a file
+        ("write_file", {"path": "pipe", "content": "x"}),
+        ("patch", {"path": "pipe", "old_text": "a", "new_text": "b"}),
+    ]
+    results = await call_tools(*calls)
+    rules = [
+        result.text.split("'")[1] if "blocked by sandbox rule" in result.text else result.text
+        for result in results
+    ]
+    assert rules == ["hard link"] * 3 + ["special file"] * 3
+    assert not any("TOPSECRET" in result.text for result in results)
+    assert outside.read_text() == "TOPSECRET\n" and (workspace / "hard").stat().st_nlink == 2
+    assert stat.S_ISFIFO((workspace / "pipe").stat().st_mode)
+
+
+async def test_the_home_around_the_workspace_is_out_of_reach(call_tools, workspace, openclaw_home):
+    """The default workspace lives inside $OPENCLAW_HOME: nothing above it is reachable."""
+    (openclaw_home / "pairing.json").write_text('{"approved": []}')
+    calls = [
+        ("read_file", {"path": "../openclaw.json"}),
+        ("read_file", {"path": str(openclaw_home / "pairing.json")}),
+        ("write_file", {"path": "../pairing.json", "content": '{"approved": ["stranger"]}'}),
+        ("patch", {"path": "../pairing.json", "old_text": "[]", "new_text": '["x"]'}),
+        ("list_dir", {"path": ".."}),
+        ("list_dir", {"path": "sub/../.."}),
+    ]
+    results = await call_tools(*calls)
+    assert all("blocked by sandbox rule 'path allowlist'" in r.text for r in results), results
+    assert (openclaw_home / "pairing.json").read_text() == '{"approved": []}'
+
+
+async def test_the_home_inside_the_workspace_is_out_of_reach(call_tools, openclaw_home):
+    """A workspace holding $OPENCLAW_HOME (here its parent folder) still cannot reach it."""
+    workspace = openclaw_home.parent
+    (openclaw_home / "pairing.json").write_text('{"approved": []}')
+    (workspace / "notes.txt").write_text("mine\n")
+    home = openclaw_home.name
+    calls = [
+        ("read_file", {"path": f"{home}/pairing.json"}),
+        ("read_file", {"path": f"{home}/openclaw.json"}),
+        ("write_file", {"path": f"{home}/pairing.json", "content": '{"approved": ["x"]}'}),
+        ("write_file", {"path": f"{home}/new.json", "content": "{}"}),
+        ("patch", {"path": f"{home}/pairing.json", "old_text": "[]", "new_text": '["x"]'}),
+        ("list_dir", {"path": home}),
+    ]
+    config = {"agent": {"workspace": str(workspace)}}
+    *refused, listed, notes = await call_tools(
+        *calls, ("list_dir", {"depth": 2}), ("read_file", {"path": "notes.txt"}), config=config
+    )
+    for (name, args), result in zip(calls, refused, strict=True):
+        assert "blocked by sandbox rule 'protected path'" in result.text, (name, args, result)
+    assert (openclaw_home / "pairing.json").read_text() == '{"approved": []}'
+    assert not (openclaw_home / "new.json").exists()
+    assert f"  {home}/" in listed.text.splitlines()  # shown, never entered
+    assert "pairing.json" not in listed.text and "openclaw.json" not in listed.text
+    assert notes.text == "     1\tmine"
