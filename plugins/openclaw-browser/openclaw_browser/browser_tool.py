@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from openclaw.sandbox import SandboxPolicy
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_browser.guard_proxy import PROXY_HEADER
 from openclaw_browser.manager import BrowserManager, Session
@@ -228,14 +229,10 @@ class BrowserTool:
             path = f"{self.settings.screenshot_dir}/screenshot-{stamp}.png"
         if Path(path).suffix.lower() != ".png":
             raise ToolError(f"screenshots are PNG files: give a path ending in .png, not {path!r}")
-        target = self.policy.resolve_path(path, write=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        data = await page.screenshot(path=target, full_page=full_page, type="png")
+        data = await page.screenshot(full_page=full_page, type="png")
         width, height = png_size(data)
-        try:
-            shown = str(target.relative_to(self.policy.resolve_path(".")))
-        except ValueError:
-            shown = str(target)
+        # written by the gateway, so through WorkspaceFiles: no symlink followed on the way
+        _, shown = await asyncio.to_thread(WorkspaceFiles.of(self.policy).write, path, data)
         return (
             f"Saved a {width}x{height} PNG screenshot of {page.url} "
             f"({len(data) // 1024 + 1} KB) to {shown}"

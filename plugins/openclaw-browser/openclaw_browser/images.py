@@ -4,9 +4,11 @@ the connected address, size-capped) or from a workspace file, with its type told
 from __future__ import annotations
 
 import asyncio
+import os
 
 from openclaw.mime import image_mime
 from openclaw.sandbox import SandboxPolicy, guarded_get
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.tools import ToolError
 
 
@@ -15,14 +17,13 @@ def is_url(source: str) -> bool:
 
 
 def read_file(policy: SandboxPolicy, path: str, max_bytes: int) -> bytes:
-    """A workspace (or allowed) file's bytes; ToolError when missing or too large."""
-    target = policy.resolve_path(path)
-    if not target.is_file():
-        raise ToolError(f"{path} does not exist or is not a regular file")
-    size = target.stat().st_size
-    if size > max_bytes:
-        raise ToolError(f"{path} is {size // 1024} KB; images up to {max_bytes // 1024} KB")
-    return target.read_bytes()
+    """A workspace (or allowed) file's bytes, opened race-free (`WorkspaceFiles`); ToolError
+    when missing, not a plain file or too large."""
+    with WorkspaceFiles.of(policy).locate(path) as place, place.open_read() as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise ToolError(f"{path} is {size // 1024} KB; images up to {max_bytes // 1024} KB")
+        return handle.read(max_bytes)
 
 
 async def download(policy: SandboxPolicy, url: str, max_bytes: int, timeout: float) -> bytes:

@@ -405,3 +405,21 @@ def test_loading_the_plugin_imports_no_playwright():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_screenshot_is_not_written_through_a_symlink(
+    make_app, ask, site, loopback, browser_plugin, openclaw_home
+):
+    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+        workspace = app.config.workspace
+        workspace.mkdir(parents=True, exist_ok=True)
+        (workspace / "shots").symlink_to(openclaw_home)
+        (linked,) = await ask(
+            app,
+            (
+                "browser",
+                {"action": "screenshot", "url": f"{site.base}/tall", "path": "shots/x.png"},
+            ),
+        )
+    assert linked.is_error and "blocked by sandbox rule 'symlink'" in linked.text
+    assert not (openclaw_home / "x.png").exists()

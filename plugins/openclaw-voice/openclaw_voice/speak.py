@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -17,12 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.commands import Command, CommandContext, CommandReply
 from openclaw.providers import ProviderError
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.speech import SpeechUnavailable, pick_tts
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_voice.audio import AudioError, duration, find_ffmpeg, ogg_opus
 
 if TYPE_CHECKING:
     from openclaw.app import App
+    from openclaw.sandbox import SandboxPolicy
 
 TTS_TIMEOUT = 30.0
 TTS_FOLDER = "speech"
@@ -126,7 +127,9 @@ class TtsArguments(BaseModel):
     )
 
 
-def make_tts_tool() -> Tool:
+def make_tts_tool(policy: SandboxPolicy) -> Tool:
+    files = WorkspaceFiles.of(policy)
+
     @tool(arguments=TtsArguments, timeout=TTS_TIMEOUT)
     async def tts(
         text: str,
@@ -140,8 +143,6 @@ def make_tts_tool() -> Tool:
             raise ToolError("tts needs a running app")
         unique = secrets.token_hex(4)  # calls in the same second get their own files
         relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{unique}.wav"
-        out = context.workspace / relative
-        out.parent.mkdir(parents=True, exist_ok=True)
         # spoken into a scratch folder first: a timed-out Piper thread finishes writing later,
         # and must not leave a file in the workspace after the error
         with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
@@ -152,8 +153,10 @@ def make_tts_tool() -> Tool:
                 )
             except (SpeechUnavailable, ProviderError) as exc:
                 raise ToolError(f"text-to-speech failed: {exc}") from None
-            shutil.move(wav, out)
-        return f"{relative} ({duration(out):.1f} s of audio, voice {used})"
+            seconds = duration(wav)
+            with wav.open("rb") as audio:  # copied in through WorkspaceFiles: no symlink followed
+                await asyncio.to_thread(files.write, relative, audio)
+        return f"{relative} ({seconds:.1f} s of audio, voice {used})"
 
     return tts
 

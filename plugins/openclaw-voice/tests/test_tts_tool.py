@@ -116,3 +116,13 @@ async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(call_tools, wor
     for _ in range(40):  # the thread finishes within a few seconds
         await asyncio.sleep(0.1)
         assert not speech.exists() or list(speech.iterdir()) == []
+
+
+async def test_a_symlinked_speech_folder_is_refused(call_tools, workspace, openclaw_home):
+    """`speech` swapped for a link to $OPENCLAW_HOME: the WAV is not written through it."""
+    workspace.mkdir()
+    (workspace / "speech").symlink_to(openclaw_home)
+    before = sorted(p.name for p in openclaw_home.iterdir())
+    [result] = await call_tools(("tts", {"text": "hello", "voice": "espeak-ng"}))
+    assert result.is_error and "blocked by sandbox rule 'symlink'" in result.content
+    assert not [p for p in openclaw_home.iterdir() if p.suffix == ".wav"], before
