@@ -18,6 +18,8 @@ from openclaw.messages import ContentPart
 from openclaw.plugins import call_each, create_plugin_manager
 from openclaw.providers import ProviderChain, ProviderPool
 from openclaw.registry import build_registry
+from openclaw.sandbox import SandboxPolicy
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.tools import ToolContext
 
 if TYPE_CHECKING:
@@ -87,7 +89,9 @@ class App:
             self.registry.provider_types_of, self.config.providers, self.config.source
         )
         self.chain = ProviderChain(self.providers.resolve)
-        self.prompt_files = PromptFiles(self.config.workspace)
+        self.prompt_files = PromptFiles(
+            self.config.workspace, files=WorkspaceFiles.of(SandboxPolicy.from_config(self.config))
+        )
         self.agent = Agent(self)
         self._store = store
         self.started = False

@@ -2,16 +2,24 @@
 
 The system prompt is built from the workspace's prompt files, read once and re-read only when a
 file's mtime or size changes, in a fixed order and with no volatile parts, so the prompt prefix
-stays byte-identical across turns and providers' prompt caches keep hitting.
+stays byte-identical across turns and providers' prompt caches keep hitting. The files are
+opened as the file tools open theirs (`WorkspaceFiles`): a prompt file that is a symlink or a
+hard link is skipped, so the model cannot link `MEMORY.md` to a secret and have it sent along.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openclaw.messages import Message, ToolResult, message_tokens
+from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.tools import ToolError
+
+log = logging.getLogger("openclaw.context")
 
 PROMPT_FILES = ("SOUL.md", "IDENTITY.md", "AGENTS.md", "TOOLS.md", "USER.md", "MEMORY.md")
 
@@ -26,27 +34,42 @@ MAX_FILE_CHARS = 20_000
 class PromptFiles:
     """Reads the workspace prompt files, caching each by (mtime, size)."""
 
-    def __init__(self, workspace: Path, names: Sequence[str] = PROMPT_FILES) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        names: Sequence[str] = PROMPT_FILES,
+        files: WorkspaceFiles | None = None,
+    ) -> None:
         self.workspace = workspace
         self.names = tuple(names)
+        self.files = files or WorkspaceFiles(workspace)
         self._cache: dict[str, tuple[tuple[int, int], str]] = {}
+        self._refused: dict[str, str] = {}  # name -> the reason last logged
         self.reads = 0  # how many times a file was actually read (for tests and benchmarks)
 
     def _read(self, name: str) -> str:
-        path = self.workspace / name
+        if not self.workspace.is_dir():
+            return ""
         try:
-            stat = path.stat()
-        except OSError:
+            with self.files.locate(name) as place:
+                if place.kind() == "missing":
+                    self._cache.pop(name, None)
+                    return ""
+                with place.open_read() as handle:
+                    stat = os.fstat(handle.fileno())
+                    stamp = (stat.st_mtime_ns, stat.st_size)
+                    cached = self._cache.get(name)
+                    if cached and cached[0] == stamp:
+                        return cached[1]
+                    raw = handle.read()
+        except (ToolError, OSError) as exc:
             self._cache.pop(name, None)
+            if self._refused.get(name) != str(exc):
+                self._refused[name] = str(exc)
+                log.warning("workspace prompt file %s skipped: %s", name, exc)
             return ""
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        cached = self._cache.get(name)
-        if cached and cached[0] == stamp:
-            return cached[1]
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            return ""
+        self._refused.pop(name, None)
+        text = raw.decode("utf-8", errors="replace").strip()
         self.reads += 1
         if len(text) > MAX_FILE_CHARS:
             text = text[:MAX_FILE_CHARS] + "\n[... truncated ...]"

@@ -77,3 +77,19 @@ def test_truncate_keeps_head_and_tail():
     assert out.startswith("H" * 300) and out.endswith("T" * 100)
     assert "[... 800 characters truncated ...]" in out
     assert truncate("short", 400) == "short"
+
+
+def test_a_linked_prompt_file_is_skipped(tmp_path, caplog):
+    """The model could link MEMORY.md to a secret (a command may create any symlink in the
+    workspace): a symlink or hard link is skipped with a warning, never read."""
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"token": "SECRET-TOKEN"}')
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "MEMORY.md").symlink_to(secret)
+    os.link(secret, workspace / "USER.md")
+    (workspace / "SOUL.md").write_text("Be kind.")
+    prompt = build_system_prompt("main", PromptFiles(workspace))
+    assert "SECRET-TOKEN" not in prompt and "Be kind." in prompt
+    assert "prompt file MEMORY.md skipped: blocked by sandbox rule 'symlink'" in caplog.text
+    assert "prompt file USER.md skipped: blocked by sandbox rule 'hard link'" in caplog.text
