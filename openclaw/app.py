@@ -18,8 +18,7 @@ from openclaw.messages import ContentPart
 from openclaw.plugins import call_each, create_plugin_manager
 from openclaw.providers import ProviderChain, ProviderPool
 from openclaw.registry import build_registry
-from openclaw.sandbox import SandboxPolicy
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import SandboxPolicy, WorkspaceFiles
 from openclaw.tools import ToolContext
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openclaw.messages import Message, ToolResult, message_tokens
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import WorkspaceFiles
 from openclaw.tools import ToolError
 
 log = logging.getLogger("openclaw.context")

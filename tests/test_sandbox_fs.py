@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from openclaw.sandbox import SandboxDenied, SandboxPolicy
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import SandboxDenied, SandboxPolicy, WorkspaceFiles
 from openclaw.tools import ToolError
 
 _spec = importlib.util.spec_from_file_location(

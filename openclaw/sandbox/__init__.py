@@ -3,6 +3,7 @@
 Three layers, because a blocklist alone can always be bypassed:
 1. a command blocklist (dangerous patterns, matched through quoting and wrappers),
 2. a path allowlist (the workspace by default) decided on fully resolved paths, symlinks included,
+   and race-free file access beneath it for code that opens files (`WorkspaceFiles`),
 3. OS isolation with bubblewrap when available (or required): the workspace read-write, the rest
    read-only with home directories and temporary folders hidden, no network unless configured, a
    new PID namespace.
@@ -11,13 +12,15 @@ address actually connected to). A denial raises `SandboxDenied`, a `ToolError` w
 the rule, so the model reads it. See docs/security.md for what each layer does and does not stop.
 
 The modules, one job each: `shell` (the lexer) and `scan` (the simple commands a command line may
-run) analyse commands; `rules` is the blocklist; `paths` the path allowlist; `processes` runs
-commands (output capping, process groups, the bubblewrap argv); `urls` the SSRF guard; `policy`
-holds `SandboxPolicy`, which ties them together; `errors` holds `SandboxDenied`. Import from
-`openclaw.sandbox`, not from the modules.
+run) analyse commands; `rules` is the blocklist; `paths` the path allowlist; `fs` opens files
+beneath it by descriptor (`WorkspaceFiles`); `processes` runs commands (output capping, process
+groups, the bubblewrap argv); `urls` the SSRF guard; `policy` holds `SandboxPolicy`, which ties
+them together; `errors` holds `SandboxDenied`. Import from `openclaw.sandbox`, not from the
+modules.
 """
 
 from openclaw.sandbox.errors import SandboxDenied
+from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.sandbox.policy import SandboxPolicy
 from openclaw.sandbox.processes import Isolation, ProcessResult, kill_process_group
 from openclaw.sandbox.rules import COMMAND_RULES, CommandRule
@@ -31,6 +34,7 @@ __all__ = [
     "ProcessResult",
     "SandboxDenied",
     "SandboxPolicy",
+    "WorkspaceFiles",
     "guarded_get",
     "kill_process_group",
 ]

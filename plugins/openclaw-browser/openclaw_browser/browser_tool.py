@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from openclaw.sandbox import SandboxPolicy
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import SandboxPolicy, WorkspaceFiles
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_browser.guard_proxy import PROXY_HEADER
 from openclaw_browser.manager import BrowserManager, Session

@@ -7,8 +7,7 @@ import asyncio
 import os
 
 from openclaw.mime import image_mime
-from openclaw.sandbox import SandboxPolicy, guarded_get
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import SandboxPolicy, WorkspaceFiles, guarded_get
 from openclaw.tools import ToolError
 
 

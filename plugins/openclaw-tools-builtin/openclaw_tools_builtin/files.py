@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from pydantic import BaseModel, Field
 
-from openclaw.sandbox.fs import Directory, WorkspaceFiles
+from openclaw.sandbox import WorkspaceFiles
 from openclaw.tools import Tool, ToolError, tool
 
 if TYPE_CHECKING:
     from openclaw.sandbox import SandboxPolicy
+    from openclaw.sandbox.fs import Directory
     from openclaw.tools import ToolContext
 
 MAX_WRITE_BYTES = 5_000_000

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import WorkspaceFiles
 from openclaw.tools import Tool, ToolError, tool
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.commands import Command, CommandContext, CommandReply
 from openclaw.providers import ProviderError
-from openclaw.sandbox.fs import WorkspaceFiles
+from openclaw.sandbox import WorkspaceFiles
 from openclaw.speech import SpeechUnavailable, pick_tts
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_voice.audio import AudioError, duration, find_ffmpeg, ogg_opus
