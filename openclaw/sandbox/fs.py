@@ -293,7 +293,7 @@ class WorkspaceFiles:
             f"{path} is outside the workspace ({self.workspace}) and sandbox.allowed_paths",
         )
 
-    def _open_root(self, root: Path, stack: contextlib.ExitStack[None]) -> Directory:
+    def _open_root(self, root: Path, stack: contextlib.ExitStack[bool | None]) -> Directory:
         """`root` open and checked. A root inside another one is reached by a walk from that
         one, so a process writing the outer root cannot swap the inner root for a symlink;
         the others are trusted configuration, opened by their real path."""

@@ -220,7 +220,7 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
         """Search file contents for a regular expression (ripgrep, else grep): prints
         path:line:text for matches, path-line-text for context lines. Skips binary and hidden
         files."""
-        cwd, cwd_shown, shown, name = checked(path)
+        cwd, cwd_shown, searched, name = checked(path)
         operand = "." if name is None else name
         result = await run(grep_argv(pattern, operand, name is None, glob, context, literal), cwd)
         hits = parse_hits(result.stdout, prefix_for(cwd_shown))
@@ -228,7 +228,7 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
             if result.exit_code not in (0, 1):
                 detail = result.stderr.strip() or f"exit code {result.exit_code}"
                 raise ToolError(f"grep failed: {detail}")
-            return f"no matches for {pattern!r} in {shown}"
+            return f"no matches for {pattern!r} in {searched}"
         lines, shown, files = format_hits(hits, max_results, context)
         total = sum(hit.match for hit in hits)
         header = f"{shown} match(es) in {files} file(s)"
