@@ -87,6 +87,8 @@ def test_the_home_is_refused_by_identity_even_inside_the_workspace(home: Path) -
         files.write("home/new.json", b"{}")
     with pytest.raises(SandboxDenied, match="'protected path'"):
         read(files_for(home, home), "pairing.json")  # the home as the workspace itself
+    with pytest.raises(SandboxDenied, match="give the workspace and sandbox"):
+        files_for(home, home).write("x", b"")
     os.link(home / "openclaw.json", home.parent / "config-link")
     with pytest.raises(SandboxDenied, match="'protected path'"):  # checked before the links
         read(files, "config-link")

@@ -102,6 +102,8 @@ class Directory:
             return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a name too long, a folder without permission
+            raise ToolError(f"cannot look at {self.named(name)}: {exc.strerror}") from None
 
     def check(self, st: os.stat_result, shown: str) -> None:
         """Refuse `$OPENCLAW_HOME` and the files it protects, whatever name reaches them."""
@@ -223,7 +225,10 @@ class Location:
             self._file(existing)
         dir_fd = self.directory.fd
         temp = f".{self.name[:200]}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(temp, OPEN_TEMP, 0o666, dir_fd=dir_fd)
+        try:
+            fd = os.open(temp, OPEN_TEMP, 0o666, dir_fd=dir_fd)
+        except OSError as exc:  # a read-only folder, a full disk
+            raise ToolError(f"cannot write {self.shown}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 if existing is not None:
@@ -240,6 +245,8 @@ class Location:
                 os.unlink(temp, dir_fd=dir_fd)
             if isinstance(exc, IsADirectoryError):
                 raise ToolError(f"{self.shown} is a directory.") from None
+            if isinstance(exc, OSError):
+                raise ToolError(f"cannot write {self.shown}: {exc.strerror}") from None
             raise
         os.fsync(dir_fd)
         return existing is not None
@@ -278,6 +285,8 @@ class WorkspaceFiles:
 
     def _split(self, path: str | Path) -> tuple[Path, list[str], str]:
         """(root, the components below it, how to show the path), from the words alone."""
+        if "\0" in str(path):
+            raise ToolError("a path cannot contain a NUL character")
         given = Path(path).expanduser()
         absolute = given if given.is_absolute() else self.workspace / given
         lexical = Path(posixpath.normpath(absolute))
@@ -311,7 +320,12 @@ class WorkspaceFiles:
             stack.callback(os.close, fd)
             directory = Directory(fd, real, str(root), self._protected())
         directory.shown = "." if root == self.workspace else str(root)
-        directory.check(os.fstat(directory.fd), directory.shown)
+        if _identity(os.fstat(directory.fd)) in directory._protected:
+            raise deny(
+                "protected path",
+                f"{root} is openclaw's own folder (config, sessions, credentials); give the "
+                "workspace and sandbox.allowed_paths folders of their own",
+            )
         return directory
 
     @contextlib.contextmanager
