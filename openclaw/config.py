@@ -26,6 +26,12 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from openclaw.config_file import (
+    ConfigFileError,
+    read_config_file,
+    upstream_differences,
+    upstream_error,
+)
 from openclaw.paths import config_path, default_workspace, openclaw_home
 
 M = TypeVar("M", bound=BaseModel)
@@ -336,63 +342,39 @@ def load_config(
 ) -> Config:
     """Read the config file (or defaults when the default file is absent) and apply env overrides.
 
-    `OPENCLAW_MODEL` replaces `agent.model` for a one-off run.
+    `OPENCLAW_MODEL` replaces `agent.model` for a one-off run. A file written for upstream
+    OpenClaw is refused with the differences named (`openclaw config import-upstream`).
     """
     env = os.environ if environ is None else environ
-    home = openclaw_home(env)
-    explicit = path is not None
-    file = config_path(home) if path is None else Path(path).expanduser()
-    data: dict[str, Any] = {}
+    file = config_path(openclaw_home(env)) if path is None else Path(path).expanduser()
+    data: Any = {}
     if file.exists():
-        data = _read_json(file)
-    elif explicit:
+        try:
+            _, data = read_config_file(file)
+        except ConfigFileError as exc:
+            raise ConfigError(str(exc)) from None
+    elif path is not None:
         raise ConfigError(f"{file}: config file not found")
+    return config_from_data(data, file if file.exists() else None, env)
+
+
+def config_from_data(
+    data: Any, source: Path | None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate the file's data (`source` names it in errors and resolves a relative workspace)."""
+    env = os.environ if environ is None else environ
+    where = source or "config"
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: the config must be a JSON object")
-    config = validate_part(Config, data, "", file if file.exists() else None)
-    config.home = home
-    config.source = file if file.exists() else None
-    if config.agent.workspace is not None and not config.agent.workspace.expanduser().is_absolute():
-        config.agent.workspace = file.parent / config.agent.workspace
+        raise ConfigError(f"{where}: the config must be a JSON object")
+    differences = upstream_differences(data)
+    if differences:
+        raise ConfigError(upstream_error(where, differences))
+    config = validate_part(Config, data, "", source)
+    config.home = openclaw_home(env)
+    config.source = source
+    workspace = config.agent.workspace
+    if source is not None and workspace is not None and not workspace.expanduser().is_absolute():
+        config.agent.workspace = source.parent / workspace
     if env.get("OPENCLAW_MODEL"):
         config.agent.model = env["OPENCLAW_MODEL"]
     return config
-
-
-def _read_json(file: Path) -> Any:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from None
-    try:
-        return json.loads(strip_comments(text))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-
-
-def strip_comments(text: str) -> str:
-    """Blank out `//` line comments outside strings, keeping line and column numbers intact,
-    so the starter config can explain itself and errors still point at the right place."""
-    out = []
-    in_string = escaped = in_comment = False
-    for index, char in enumerate(text):
-        if in_comment:
-            in_comment = char != "\n"
-            out.append(char if char == "\n" else " ")
-        elif in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            out.append(char)
-        elif char == "/" and text[index + 1 : index + 2] == "/":
-            in_comment = True
-            out.append(" ")
-        else:
-            in_string = char == '"'
-            out.append(char)
-    return "".join(out)

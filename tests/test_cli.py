@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
@@ -32,33 +27,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture
-def run(openclaw_home: Path):
-    """Run `openclaw ...` in a subprocess with the temporary home; returns CompletedProcess."""
-
-    def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None):
-        # installed plugins (tools, the offline model) stay out: these tests are about the kernel
-        full_env = {
-            **os.environ,
-            "OPENCLAW_HOME": str(openclaw_home),
-            "OPENCLAW_LOAD_PLUGINS": "",
-            **(env or {}),
-        }
-        for name in ("OPENCLAW_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
-            if name not in (env or {}):
-                full_env.pop(name, None)
-        return subprocess.run(
-            [sys.executable, "-m", "openclaw.cli", *args],
-            env=full_env,
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=60,
-        )
-
-    return invoke
 
 
 def write_config(home: Path, data: dict) -> None:

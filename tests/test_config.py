@@ -43,7 +43,7 @@ def test_typo_in_a_kernel_section_is_an_error(openclaw_home):
 
 
 def test_bad_json_names_line_and_column(openclaw_home):
-    write(openclaw_home, '{\n  "agent": {"name": "x",}\n}')
+    write(openclaw_home, '{\n  "agent": {"name": "x",,}\n}')  # not JSON5 either
     with pytest.raises(ConfigError, match=r"openclaw\.json: not valid JSON: .* line 2, column"):
         load_config()
 

@@ -1,4 +1,4 @@
-"""`openclaw config validate|show`."""
+"""`openclaw config validate|show`; get, set, unset and import-upstream live in `config_edit`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from openclaw.cli.common import load, make_app
 
 @click.group()
 def config() -> None:
-    """Validate or show the config."""
+    """Validate, show, get, set or import the config."""
 
 
 @config.command()
@@ -36,3 +36,14 @@ def validate(ctx: click.Context) -> None:
 def show(ctx: click.Context) -> None:
     """Print the effective config as JSON, secrets masked."""
     click.echo(json.dumps(load(ctx).public_dict(), indent=2))
+
+
+def _add_editing_commands() -> None:
+    from openclaw.cli import config_edit
+
+    for command in (config_edit.get, config_edit.set_, config_edit.unset):
+        config.add_command(command)
+    config.add_command(config_edit.import_upstream)
+
+
+_add_editing_commands()

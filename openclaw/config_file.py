@@ -1,0 +1,275 @@
+"""The config file as text: reading JSON with `//` comments or JSON5, recognising a file written
+for upstream OpenClaw, and replacing the file atomically.
+
+No pydantic here, so the CLI can read `plugins.disable` before `--help` without paying for the
+config models. JSON5 (`json5`, a slow pure-Python parser) is imported only for a file that plain
+JSON with comments cannot read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigFileError(ValueError):
+    """The file could not be read or parsed; the message names the file and the place."""
+
+
+def strip_comments(text: str) -> str:
+    """Blank out `//` line comments outside strings, keeping line and column numbers intact,
+    so the starter config can explain itself and errors still point at the right place."""
+    out = []
+    in_string = escaped = in_comment = False
+    for index, char in enumerate(text):
+        if in_comment:
+            in_comment = char != "\n"
+            out.append(char if char == "\n" else " ")
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            out.append(char)
+        elif char == "/" and text[index + 1 : index + 2] == "/":
+            in_comment = True
+            out.append(" ")
+        else:
+            in_string = char == '"'
+            out.append(char)
+    return "".join(out)
+
+
+def parse_jsonc(text: str) -> Any:
+    """JSON with `//` comments; raises json.JSONDecodeError."""
+    return json.loads(strip_comments(text))
+
+
+def parse_config_text(text: str, file: Path | str) -> Any:
+    """The file's data: JSON with `//` comments first (fast), JSON5 only when that fails."""
+    try:
+        return parse_jsonc(text)
+    except json.JSONDecodeError as exc:
+        first = exc
+    import json5
+
+    try:
+        return json5.loads(text)
+    except ValueError as exc:
+        detail = str(exc).removeprefix("<string>:")
+        raise ConfigFileError(
+            f"{file}: not valid JSON: {first.msg} at line {first.lineno}, column {first.colno} "
+            f"(nor JSON5: line {detail})"
+        ) from None
+
+
+def read_config_file(file: Path) -> tuple[str, Any]:
+    """The file's text and data."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigFileError(f"{file}: cannot read config: {exc.strerror}") from None
+    return text, parse_config_text(text, file)
+
+
+def raw_disabled_plugins(file: Path) -> list[str]:
+    """`plugins.disable` read without validating the rest (empty when unreadable)."""
+    try:
+        _, data = read_config_file(file)
+    except ConfigFileError:
+        return []
+    plugins = data.get("plugins") if isinstance(data, dict) else None
+    disable = plugins.get("disable") if isinstance(plugins, dict) else None
+    if not isinstance(disable, list):
+        return []
+    return [name for name in disable if isinstance(name, str)]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step (a temporary file renamed over it), keeping the old
+    file's permissions; a new file is readable by its owner only, since it may hold secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# --- upstream OpenClaw's dialect ------------------------------------------------------------
+
+# Top-level sections only upstream OpenClaw's file has (ours: `agent`, `providers`, ...).
+UPSTREAM_SECTIONS = ("agents", "models", "auth", "env", "session", "messages", "bindings", "wizard")
+KERNEL_SECTIONS = ("agent", "providers", "channels", "gateway", "sandbox", "limits", "plugins")
+_CAMEL = re.compile(r"^[a-z]+[A-Z]")
+_VARIABLE = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")
+
+
+def _walk(value: Any, path: str = ""):
+    """Every (dotted path, key, value) below `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            yield where, str(key), item
+            yield from _walk(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+
+
+def upstream_differences(data: Any) -> list[str]:
+    """What marks `data` as upstream OpenClaw's config rather than ours; empty when it is ours.
+
+    Only upstream-only sections or camelCase keys in the kernel's sections count as evidence;
+    `${VAR}` strings are named as a difference once the file is recognised."""
+    if not isinstance(data, dict):
+        return []
+    differences = []
+    sections = [key for key in UPSTREAM_SECTIONS if key in data]
+    if sections:
+        names = ", ".join(f"`{key}`" for key in sections)
+        differences.append(
+            f"top-level {names}: upstream sections (here: `agent` for the model and workspace, "
+            "`providers` for provider keys)"
+        )
+    if isinstance(data.get("agent"), dict) and isinstance(data["agent"].get("model"), dict):
+        differences.append('`agent.model` is an object (here: a "provider/model" string)')
+    kernel = {key: data[key] for key in KERNEL_SECTIONS if key in data}
+    camel = sorted({key for _, key, _ in _walk(kernel) if _CAMEL.match(key)})
+    if camel:
+        shown = ", ".join(camel[:5]) + (", ..." if len(camel) > 5 else "")
+        differences.append(f"camelCase keys ({shown}; here: snake_case such as `base_url`)")
+    if not differences:
+        return []
+    if any(_VARIABLE.search(item) for _, _, item in _walk(data) if isinstance(item, str)):
+        differences.append('`${VAR}` substitution (here: {"$env": "VAR"} for a secret)')
+    return differences
+
+
+def upstream_error(file: Path | str, differences: list[str]) -> str:
+    """One message naming the differences and the command that converts the file."""
+    lines = [f"{file}: this looks like an upstream OpenClaw config, which reads differently:"]
+    lines += [f"  - {item}" for item in differences]
+    lines.append(
+        f"Convert it with `openclaw config import-upstream {file} --force` (it keeps the original "
+        f"as {file}.upstream.bak), or into another file with `--output FILE`."
+    )
+    return "\n".join(lines)
+
+
+# --- editing in place -------------------------------------------------------------------------
+
+_DECODER = json.JSONDecoder()
+
+
+@dataclass
+class _Node:
+    """A value's span in the text; an object's members map key → (key start, value node)."""
+
+    start: int
+    end: int
+    members: dict[str, tuple[int, _Node]] | None = None
+
+
+def _skip(clean: str, at: int) -> int:
+    while at < len(clean) and clean[at] in " \t\r\n":
+        at += 1
+    return at
+
+
+def _parse(clean: str, at: int) -> _Node:
+    """The value starting at `at` (after whitespace) in comment-blanked JSON text."""
+    at = _skip(clean, at)
+    if clean[at] == "{":
+        members: dict[str, tuple[int, _Node]] = {}
+        at = _skip(clean, at + 1)
+        start = at - 1
+        while clean[at] != "}":
+            key, after = _DECODER.raw_decode(clean, at)
+            colon = _skip(clean, after)
+            value = _parse(clean, colon + 1)
+            members[key] = (at, value)
+            at = _skip(clean, value.end)
+            if clean[at] == ",":
+                at = _skip(clean, at + 1)
+        return _Node(clean.rfind("{", 0, start + 1), at + 1, members)
+    if clean[at] == "[":
+        start = at
+        at = _skip(clean, at + 1)
+        while clean[at] != "]":
+            at = _skip(clean, _parse(clean, at).end)
+            if clean[at] == ",":
+                at = _skip(clean, at + 1)
+        return _Node(start, at + 1)
+    _, end = _DECODER.raw_decode(clean, at)
+    return _Node(at, end)
+
+
+def _nested(keys: list[str], value: Any) -> Any:
+    for key in reversed(keys):
+        value = {key: value}
+    return value
+
+
+def set_in_text(text: str, path: list[str], value: Any) -> str:
+    """`text` (JSON with `//` comments) with the value at `path` replaced or added, every other
+    byte (comments included) unchanged. Raises ValueError when a parent on `path` is no object."""
+    clean = strip_comments(text)
+    node = _parse(clean, 0)
+    for depth, key in enumerate(path):
+        if node.members is None:
+            raise ValueError(f"{'.'.join(path[:depth]) or 'the config'} is not an object")
+        if key not in node.members:
+            member = f"{json.dumps(key)}: {json.dumps(_nested(path[depth + 1 :], value))}"
+            if not node.members:
+                return text[: node.start + 1] + member + text[node.start + 1 :]
+            first = min(start for start, _ in node.members.values())
+            line_start = clean.rfind("\n", 0, first) + 1
+            indent = clean[line_start:first]
+            separator = f",\n{indent}" if not indent.strip() else ", "
+            return text[:first] + member + separator + text[first:]
+        node = node.members[key][1]
+    return text[: node.start] + json.dumps(value) + text[node.end :]
+
+
+def unset_in_text(text: str, path: list[str]) -> str | None:
+    """`text` without the member at `path` (and its line, when it had one to itself); None when
+    there is no such member."""
+    clean = strip_comments(text)
+    node = _parse(clean, 0)
+    for key in path[:-1]:
+        if node.members is None or key not in node.members:
+            return None
+        node = node.members[key][1]
+    if node.members is None or path[-1] not in node.members:
+        return None
+    start, value = node.members[path[-1]]
+    end = _skip(clean, value.end)
+    comma_before = None
+    if clean[end] == ",":
+        end += 1
+    else:  # the last member: drop the comma before it instead
+        end = value.end
+        before = clean[:start].rstrip()
+        comma_before = len(before) - 1 if before.endswith(",") else None
+    line_start = clean.rfind("\n", 0, start) + 1
+    line_end = clean.find("\n", end)
+    line_end = len(clean) if line_end < 0 else line_end
+    if not clean[line_start:start].strip() and not clean[end:line_end].strip():
+        start, end = line_start, min(line_end + 1, len(clean))
+    text = text[:start] + text[end:]
+    if comma_before is not None:
+        text = text[:comma_before] + text[comma_before + 1 :]
+    return text
