@@ -66,16 +66,19 @@ class LazyGroup(click.Group):
 
 
 def _disabled_plugins(ctx: click.Context) -> list[str]:
-    """`plugins.disable` of the config, so a disabled plugin adds no subcommand either. A
-    config that does not load disables nothing here: the subcommand that reads it reports it."""
-    from openclaw.config import ConfigError, load_config
+    """`plugins.disable` of the config, so a disabled plugin adds no subcommand either. Read
+    without validating the file (no pydantic before `--help`): the subcommand that loads the
+    config reports its problems."""
+    from pathlib import Path
+
+    from openclaw.config_file import raw_disabled_plugins
+    from openclaw.paths import config_path, openclaw_home
 
     obj = ctx.find_root().obj or {}
-    path = obj.get("config_path") or os.environ.get("OPENCLAW_CONFIG")
-    try:
-        return list(load_config(path).plugins.disable)
-    except ConfigError:
-        return []
+    chosen = obj.get("config_path") or os.environ.get("OPENCLAW_CONFIG")
+    return raw_disabled_plugins(
+        Path(chosen).expanduser() if chosen else config_path(openclaw_home())
+    )
 
 
 @click.group(cls=LazyGroup)

@@ -88,7 +88,8 @@ def _check(ctx: click.Context, data: dict[str, Any], file: Path) -> None:
 
 def _edited(text: str, keys: list[str], value: Any, remove: bool) -> str | None:
     """The text edited in place, or None when it is not JSON with comments (JSON5)."""
-    from openclaw.config_file import parse_jsonc, set_in_text, unset_in_text
+    from openclaw.config_file import parse_jsonc
+    from openclaw.config_text import set_in_text, unset_in_text
 
     try:
         parse_jsonc(text)
