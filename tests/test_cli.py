@@ -168,10 +168,10 @@ def test_doctor_reports_reachability_and_binaries(run, openclaw_home):
             },
         )
         result = run("doctor")
-    assert result.returncode == 1  # one model is unreachable
+    assert result.returncode == 0  # a fallback that is down is a warning while up/m answers
     assert "✅ model up/m: openai, server answers" in result.stdout
-    assert f"❌ model down/m: openai: cannot reach http://127.0.0.1:{port}/v1" in result.stdout
-    assert "ffmpeg" in result.stdout and "1 model(s) not usable" in result.stderr
+    assert f"⚠️  model down/m: openai: cannot reach http://127.0.0.1:{port}/v1" in result.stdout
+    assert "ffmpeg" in result.stdout and "1 warning(s), no failures" in result.stdout
 
 
 def test_chat_repl_answers_commands_and_messages(run, openclaw_home):

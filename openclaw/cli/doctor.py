@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,51 +25,102 @@ OPTIONAL_BINARIES = {
 }
 
 
-def _mark(ok: bool) -> str:
-    return "✅" if ok else "❌"
+MARKS = {"ok": "✅", "note": "ℹ️ ", "warning": "⚠️ ", "failure": "❌", "absent": "➖", "info": "  "}
+EXIT_CODES = "0: no failures (warnings and notes may be shown); 1: a failure (see the ❌ lines)"
+
+
+class Report:
+    """doctor's findings: each is printed as it is found, or all at the end as JSON (`--json`).
+    A `failure` (a broken plugin, an unusable config, no usable model) makes the exit code 1."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.findings: list[dict[str, Any]] = []
+
+    def add(self, status: str, check: str, text: str, **details: Any) -> None:
+        self.findings.append({"status": status, "check": check, "text": text, **details})
+        if not self.as_json:
+            click.echo(f"{MARKS[status]} {text}")
+
+    def count(self, status: str) -> int:
+        return sum(finding["status"] == status for finding in self.findings)
+
+    def finish(self) -> None:
+        """Print the JSON or the summary line; exit 1 when something failed."""
+        failures, warnings = self.count("failure"), self.count("warning")
+        if self.as_json:
+            click.echo(json.dumps({"ok": not failures, "checks": self.findings}, indent=2))
+        elif warnings and not failures:
+            click.echo(f"{warnings} warning(s), no failures")
+        if failures:
+            if self.as_json:
+                raise SystemExit(1)
+            raise click.ClickException(f"{failures} failure(s); see the ❌ lines above")
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ok, and every check.")
 @click.pass_context
-def doctor(ctx: click.Context) -> None:
+def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the config, the plugins, each configured model's provider (and any offline
     last-resort model) and optional binaries.
 
     The only network calls are one model-list request to each configured model's server.
+    Exit codes: 0 when nothing failed (warnings and notes may be shown, such as a primary
+    model that is down while a fallback answers); 1 when something failed: the config, a
+    plugin, or every model.
     """
     from openclaw.config import ConfigError
     from openclaw.sandbox import SandboxPolicy
 
-    config = load(ctx)
-    click.echo(f"{_mark(True)} config: {config.source or 'none (defaults)'}")
+    report = Report(as_json)
+    try:
+        config = load(ctx)
+    except click.ClickException as exc:
+        report.add("failure", "config", exc.message)
+        report.finish()
+        return
+    report.add("ok", "config", f"config: {config.source or 'none (defaults)'}")
     app = make_app(ctx, config, warn=False)
     try:
         for warning in app.validate_sections():
-            click.echo(f"⚠️  {warning}")
+            report.add("warning", "config", warning)
     except (ConfigError, LookupError) as exc:
-        click.echo(f"{_mark(False)} {exc}")
-    has_workspace = config.workspace.is_dir()
-    missing = "" if has_workspace else " (missing: `openclaw init` creates it)"
-    click.echo(f"{_mark(has_workspace)} workspace: {config.workspace}{missing}")
-    click.echo(f"   sessions: {config.sessions_db}")
+        report.add("failure", "config", str(exc))
+    check_workspace(report, config.workspace)
+    report.add("info", "sessions", f"sessions: {config.sessions_db}")
     isolated, isolation = SandboxPolicy.from_config(config).describe_isolation()
-    click.echo(f"{'✅' if isolated else '⚠️ '} sandbox: {isolation}")
-    click.echo(f"   plugins: {', '.join(app.plugins.names())}")
+    report.add("ok" if isolated else "warning", "sandbox", f"sandbox: {isolation}")
+    report.add("info", "plugins", f"plugins: {', '.join(app.plugins.names())}")
     for problem in app.problems:
-        click.echo(f"{_mark(False)} {problem}")
+        report.add("failure", "plugin", problem)
     refs = [config.agent.model, *config.agent.fallbacks]
     refs += [ref for ref in app.agent.last_resort_refs() if ref not in refs]
-    failures = asyncio.run(check_models(app, refs))
-    asyncio.run(check_speech(app))
+    asyncio.run(check_models(app, refs, report))
+    asyncio.run(check_speech(app, report))
     for binary, purpose in OPTIONAL_BINARIES.items():
         found = shutil.which(binary)
-        click.echo(f"{'✅' if found else '➖'} {binary}: {found or 'not found'} — {purpose}")
-    if failures:
-        raise click.ClickException(f"{failures} model(s) not usable; see above")
+        text = f"{binary}: {found or 'not found'} — {purpose}"
+        report.add("ok" if found else "absent", "binary", text, name=binary, path=found)
+    report.finish()
 
 
-async def check_model(app: App, ref: str) -> bool:
-    """Resolve a model ref and ask its provider to check itself; print one line."""
+def check_workspace(report: Report, workspace: Path) -> None:
+    """A missing workspace is no fault: the first tool that needs it creates it."""
+    if workspace.is_dir():
+        report.add("ok", "workspace", f"workspace: {workspace}", path=str(workspace))
+    else:
+        report.add(
+            "note",
+            "workspace",
+            f"workspace: {workspace} (not there yet: created on first use; `openclaw init` "
+            "also writes its prompt files)",
+            path=str(workspace),
+        )
+
+
+async def check_model(app: App, ref: str) -> tuple[bool, str]:
+    """Resolve a model ref and ask its provider to check itself: (usable, one line)."""
     from openclaw.providers import ProviderError, split_ref
 
     try:
@@ -75,38 +128,40 @@ async def check_model(app: App, ref: str) -> bool:
         provider_type, _settings = app.providers.settings(provider_name)
         provider = app.providers.get(provider_name)
     except (ValueError, LookupError) as exc:
-        click.echo(f"{_mark(False)} model {ref}: {exc}")
-        return False
+        return False, f"model {ref}: {exc}"
     tools = "" if getattr(provider, "supports_tools", True) else " (no tool support)"
     check = getattr(provider, "check", None)
     if check is None:
-        click.echo(f"➖ model {ref}: {provider_type.name} provider{tools} (no check available)")
-        return True
+        return True, f"model {ref}: {provider_type.name} provider{tools} (no check available)"
     try:
         checked = await check()
     except ProviderError as exc:
         if exc.status is not None and exc.status not in (401, 403):
-            click.echo(
-                f"✅ model {ref}: {provider_type.name}{tools}, server answers ({exc.reason})"
-            )
-            return True
-        click.echo(f"{_mark(False)} model {ref}: {provider_type.name}: {exc.reason}")
-        return False
-    click.echo(f"✅ model {ref}: {provider_type.name}{tools}, {checked or 'server answers'}")
-    return True
+            return True, f"model {ref}: {provider_type.name}{tools}, server answers ({exc.reason})"
+        return False, f"model {ref}: {provider_type.name}: {exc.reason}"
+    return True, f"model {ref}: {provider_type.name}{tools}, {checked or 'server answers'}"
 
 
-async def check_models(app: App, refs: list[str]) -> int:
-    """Check each model; returns how many are not usable."""
+async def check_models(app: App, refs: list[str], report: Report) -> None:
+    """Check each model of the chain. An unusable one is a warning while a later one answers
+    (and the summary names that one); only a chain where nothing answers is a failure."""
     try:
-        return sum([not await check_model(app, ref) for ref in refs])
+        results = [(ref, *await check_model(app, ref)) for ref in refs]
     finally:
         await app.providers.aclose()
+    answering = next((ref for ref, usable, _ in results if usable), None)
+    for ref, usable, text in results:
+        status = "ok" if usable else ("warning" if answering else "failure")
+        if not usable and answering and ref == refs[0]:
+            text += f" (turns are answered by {answering})"
+        report.add(status, "model", text, model=ref, usable=usable)
+    if answering is None:
+        report.add("failure", "model", "no model is usable: turns fail")
 
 
-async def check_speech(app: App) -> None:
+async def check_speech(app: App, report: Report) -> None:
     """One line per speech provider (kinds stt and tts) with its `check()` result, and which
-    one voice messages would use; a configured one that cannot work is marked as an error."""
+    one voice messages would use; a configured one that cannot work is a failure."""
     from openclaw.speech import KIND_NAMES, candidates, preferred
 
     for kind, what in KIND_NAMES.items():
@@ -115,9 +170,11 @@ async def check_speech(app: App) -> None:
         for candidate in found:
             if candidate.problem is None:
                 used = " (in use)" if candidate is chosen else ""
-                click.echo(f"✅ {kind} {candidate.name}{used}: {candidate.detail or 'usable'}")
+                text = f"{kind} {candidate.name}{used}: {candidate.detail or 'usable'}"
+                report.add("ok", kind, text, name=candidate.name)
             else:
-                mark = _mark(False) if candidate.configured else "➖"
-                click.echo(f"{mark} {kind} {candidate.name}: {candidate.problem}")
+                status = "failure" if candidate.configured else "absent"
+                text = f"{kind} {candidate.name}: {candidate.problem}"
+                report.add(status, kind, text, name=candidate.name)
         if not found:
-            click.echo(f"➖ {kind}: no {what} provider installed")
+            report.add("absent", kind, f"{kind}: no {what} provider installed")

@@ -55,3 +55,20 @@ def test_agent_falls_back_to_the_local_model_with_one_notice(openclaw_home: Path
 def test_doctor_shows_the_local_model_without_tool_support(openclaw_home: Path):
     result = openclaw(openclaw_home, "doctor")
     assert "✅ model local/smollm2: local (no tool support)" in result.stdout
+
+
+def test_doctor_right_after_the_readme_first_command_exits_0_with_a_warning(
+    openclaw_home: Path,
+):
+    # the README's first command: no config (answers kept short here), no Ollama running
+    short = {"providers": {"local": {"max_tokens": 8}}}
+    (openclaw_home / "openclaw.json").write_text(json.dumps(short))
+    first = openclaw(openclaw_home, "agent", "-m", "Hello! Who are you?")
+    assert first.returncode == 0, first.stderr
+    result = openclaw(openclaw_home, "doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    warning = next(line for line in lines if "model ollama/llama3.2:1b" in line)
+    assert warning.startswith("⚠️") and "(turns are answered by local/smollm2)" in warning
+    assert not any(line.startswith("❌") for line in lines), result.stdout
+    assert "warning(s), no failures" in lines[-1]
