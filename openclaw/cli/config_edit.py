@@ -113,6 +113,19 @@ def _write(file: Path, text: str, data: Any, keys: list[str], value: Any, remove
     atomic_write(file, edited)
 
 
+def change_config(ctx: click.Context, keys: list[str], value: Any, remove: bool = False) -> Path:
+    """Set (or remove) the value at `keys` in the config file after validating the result;
+    returns the file. Nothing is written when the new config would not validate."""
+    file = target_file(ctx)
+    text, data = _read(file)
+    if remove:
+        _lookup(data, keys)
+    changed = _changed(data, keys, value, remove)
+    _check(ctx, changed, file)
+    _write(file, text, changed, keys, value, remove)
+    return file
+
+
 @click.command("get")
 @click.argument("dot_path")
 @click.pass_context
@@ -130,13 +143,7 @@ def set_(ctx: click.Context, dot_path: str, value: str) -> None:
     """Set DOT.PATH to VALUE (JSON such as 5, true or ["a"]; anything else is a string).
 
     The new config is validated first: an invalid value changes nothing."""
-    keys = split_path(dot_path)
-    file = target_file(ctx)
-    text, data = _read(file)
-    parsed = parse_value(value)
-    changed = _changed(data, keys, parsed, remove=False)
-    _check(ctx, changed, file)
-    _write(file, text, changed, keys, parsed, remove=False)
+    file = change_config(ctx, split_path(dot_path), parse_value(value))
     click.echo(f"set {dot_path} in {file}")
 
 
@@ -145,13 +152,7 @@ def set_(ctx: click.Context, dot_path: str, value: str) -> None:
 @click.pass_context
 def unset(ctx: click.Context, dot_path: str) -> None:
     """Remove DOT.PATH from the file, so it takes its default."""
-    keys = split_path(dot_path)
-    file = target_file(ctx)
-    text, data = _read(file)
-    _lookup(data, keys)
-    changed = _changed(data, keys, None, remove=True)
-    _check(ctx, changed, file)
-    _write(file, text, changed, keys, None, remove=True)
+    file = change_config(ctx, split_path(dot_path), None, remove=True)
     click.echo(f"removed {dot_path} from {file}")
 
 

@@ -10,11 +10,17 @@ import click
 from openclaw.cli.common import make_app
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List each plugin: where it comes from, its hooks and what it registered."""
+    """List each plugin: where it comes from, its hooks and what it registered; or install,
+    uninstall, enable and disable plugins."""
+    if ctx.invoked_subcommand is None:
+        list_plugins(ctx, as_json)
+
+
+def list_plugins(ctx: click.Context, as_json: bool) -> None:
     app = make_app(ctx)
     rows: list[dict[str, Any]] = []
     for name, info in app.plugins.info.items():
@@ -64,3 +70,13 @@ def tools(ctx: click.Context) -> None:
     for source in app.registry.tool_sources:
         for problem in source.value.problems:
             click.echo(f"warning: {source.value.name}: {problem}", err=True)
+
+
+def _add_managing_commands() -> None:
+    from openclaw.cli import plugins_manage
+
+    for command in plugins_manage.COMMANDS:
+        plugins.add_command(command)
+
+
+_add_managing_commands()
