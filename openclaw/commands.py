@@ -89,3 +89,12 @@ async def run_command(
     command, context.args = found
     reply = await command.run(context)
     return reply if isinstance(reply, CommandReply) else CommandReply(reply)
+
+
+def unknown_command(commands: Mapping[str, Command], text: str) -> str | None:
+    """The reply to `/word` that names no command (a typo should not cost a model turn), or
+    None when `text` is a known command or no command at all (`/etc/hosts?` is a message)."""
+    parsed = parse_command(text, ("/",))
+    if parsed is None or find_command(commands, parsed[0]) is not None:
+        return None
+    return f"Unknown command /{parsed[0]}. /help lists the commands."

@@ -104,15 +104,18 @@ class PairingStore:
             }
             return code, True
 
-    def approve(self, code: str) -> PairingRequest:
-        """Approve the user who was given `code`."""
+    def approve(self, code: str, channel: str | None = None) -> PairingRequest:
+        """Approve the user who was given `code` (only on `channel`, when one is named)."""
         with self._change() as data:
-            item = data["pending"].pop(code.strip().upper(), None)
+            item = data["pending"].get(code.strip().upper())
             if item is None:
                 raise PairingError(
                     f"no pending pairing code {code!r} (codes expire after "
                     f"{CODE_TTL / 60:.0f} minutes; `openclaw pairing list` shows them)"
                 )
+            if channel is not None and item["channel"] != channel:
+                raise PairingError(f"code {code!r} was issued on {item['channel']}, not {channel}")
+            del data["pending"][code.strip().upper()]
             approved = data["approved"].setdefault(item["channel"], [])
             if item["user_id"] not in approved:
                 approved.append(item["user_id"])

@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("openclaw.cli.agent:agent", "Send one message and stream the answer."),
     "chat": ("openclaw.cli.agent:chat", "Talk with the agent in the terminal."),
     "init": ("openclaw.cli.init:init", "Write a starter config and workspace files."),
+    "setup": ("openclaw.cli.init:init", "The same as init."),
     "config": ("openclaw.cli.config:config", "Validate, show, get, set or import the config."),
     "plugins": ("openclaw.cli.plugins:plugins", "List plugins and what they registered."),
     "tools": ("openclaw.cli.plugins:tools", "List the tools the agent can call."),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from openclaw.cli.common import load, make_app
+from openclaw.cli.common import load, make_app, to_json
 
 if TYPE_CHECKING:
     from openclaw.config import Config
+    from openclaw.events import Event
 
 MODEL_HELP = "Model ref provider/model for this run (default: agent.model, or $OPENCLAW_MODEL)."
 
@@ -32,9 +34,17 @@ def no_answer_hint(config: Config) -> str:
 @click.option("--session", "session_key", help="Session key (default cli:<agent>:local:default).")
 @click.option("--model", help=MODEL_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log events to stderr.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the turn's events, one JSON object a line."
+)
 @click.pass_context
 def agent(
-    ctx: click.Context, message: str, session_key: str | None, model: str | None, verbose: bool
+    ctx: click.Context,
+    message: str,
+    session_key: str | None,
+    model: str | None,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
     """Send one message and stream the answer, with tool indicators and a stats footer."""
     from openclaw.default_plugins.terminal_channel import render_turn
@@ -47,9 +57,9 @@ def agent(
 
     async def run() -> TurnFailed | None:
         async with app:
-            result = await render_turn(
-                app.run_turn(message, session_key=session_key, model=model), sys.stdout
-            )
+            events = app.run_turn(message, session_key=session_key, model=model)
+            render = print_events if as_json else render_turn
+            result = await render(events, sys.stdout)
         return result if isinstance(result, TurnFailed) else None
 
     failed = asyncio.run(run())
@@ -58,6 +68,16 @@ def agent(
         if failed.kind == "providers":
             hint = "\n" + no_answer_hint(config)
         raise click.ClickException(f"{failed.error}{hint}")
+
+
+async def print_events(events: AsyncIterator[Event], out: TextIO) -> Event | None:
+    """`agent --json`: each event as one JSON line (`type` names it); returns the last."""
+    last = None
+    async for event in events:
+        out.write(to_json(event.to_dict(), indent=None) + "\n")
+        out.flush()
+        last = event
+    return last
 
 
 @click.command()

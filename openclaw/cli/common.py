@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,3 +37,16 @@ def make_app(ctx: click.Context, config: Config | None = None, *, warn: bool = T
     for problem in app.problems if warn else ():
         click.echo(f"warning: {problem}", err=True)
     return app
+
+
+def to_json(data: Any, *, indent: int | None = 2) -> str:
+    """JSON for `--json` outputs: dataclasses become objects, paths and times strings."""
+    import dataclasses
+    import json
+
+    def default(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        return str(value)
+
+    return json.dumps(data, indent=indent, default=default, ensure_ascii=False)

@@ -27,7 +27,8 @@ def cron() -> None:
 
 
 @cron.command("list")
-def list_() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(as_json: bool) -> None:
     """Every job with its state, schedule, next and last run."""
     from openclaw.cron import CronStoreError, describe_all
 
@@ -35,6 +36,11 @@ def list_() -> None:
         jobs = _store().load()
     except CronStoreError as exc:
         raise _fail(exc) from None
+    if as_json:
+        from openclaw.cli.common import to_json
+
+        click.echo(to_json({"jobs": [job.to_dict() for job in jobs]}))
+        return
     for line in describe_all(jobs):
         click.echo(line)
     if not jobs:

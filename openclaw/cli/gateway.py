@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from openclaw.pipeline import PairingStore
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--host", help="Address to listen on (default: gateway.host, 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default: gateway.port, 3100).")
 @click.pass_context
@@ -26,8 +26,49 @@ def gateway(ctx: click.Context, host: str | None, port: int | None) -> None:
     Serves /health, /status, /metrics (Prometheus) and /metrics/json. Due jobs of
     `openclaw cron` (and the heartbeat, when enabled) run as agent turns whose answers go to
     their target chat. On a signal, running turns are drained (up to 30 s) before the channels
-    and the store are closed.
+    and the store are closed. `openclaw gateway status` asks a running gateway how it is.
     """
+    if ctx.invoked_subcommand is None:
+        run_gateway(ctx, host, port)
+
+
+@gateway.command()
+@click.option("--host", help="The gateway's address (default: gateway.host).")
+@click.option("--port", type=int, help="The gateway's port (default: gateway.port).")
+@click.option("--json", "as_json", is_flag=True, help="Print /status as it came (JSON).")
+@click.pass_context
+def status(ctx: click.Context, host: str | None, port: int | None, as_json: bool) -> None:
+    """Ask a running gateway for its /status: uptime, channels, sessions, turns, cron.
+
+    Exit 1 when no gateway answers there."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    config = load(ctx)
+    url = f"http://{host or config.gateway.host}:{port or config.gateway.port}/status"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            data = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise click.ClickException(f"no gateway answers at {url} ({reason})") from None
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"gateway {url.removesuffix('/status')}: up {data['uptime']['human']}")
+    click.echo(f"  version {data['version']}, model {data['agent']['model']}")
+    for name, channel in sorted(data["channels"].items()):
+        error = f", last error: {channel['last_error']}" if channel["last_error"] else ""
+        click.echo(f"  channel {name}: {channel['state']} ({channel['restarts']} restarts{error})")
+    sessions = data["sessions"]
+    click.echo(f"  sessions: {sessions['total']} ({sessions['messages']} messages)")
+    click.echo(f"  turns running: {data['turns_running']}")
+    for problem in data["problems"]:
+        click.echo(f"  warning: {problem}")
+
+
+def run_gateway(ctx: click.Context, host: str | None, port: int | None) -> None:
     from openclaw.config import ConfigError
 
     app = make_app(ctx)
@@ -77,12 +118,18 @@ def pairing() -> None:
 
 
 @pairing.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def list_(ctx: click.Context) -> None:
+def list_(ctx: click.Context, as_json: bool) -> None:
     """Pending codes and approved users."""
     store = _store(ctx)
     pending = store.pending()
     approved = store.approved()
+    if as_json:
+        from openclaw.cli.common import to_json
+
+        click.echo(to_json({"pending": pending, "approved": approved}))
+        return
     for request in pending:
         when = time.strftime("%H:%M", time.localtime(request.created_at))
         click.echo(
@@ -97,14 +144,18 @@ def list_(ctx: click.Context) -> None:
 
 
 @pairing.command()
-@click.argument("code")
+@click.argument("args", nargs=-1, required=True, metavar="[CHANNEL] CODE")
 @click.pass_context
-def approve(ctx: click.Context, code: str) -> None:
-    """Approve the user who was given CODE."""
+def approve(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Approve the user who was given CODE; with CHANNEL (as in `pairing approve telegram
+    CODE`), only a code issued on that channel."""
     from openclaw.pipeline import PairingError
 
+    if len(args) > 2:
+        raise click.UsageError("expected [CHANNEL] CODE")
+    channel, code = (None, args[0]) if len(args) == 1 else args
     try:
-        request = _store(ctx).approve(code)
+        request = _store(ctx).approve(code, channel=channel)
     except PairingError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"approved {request.channel} user {request.user_id}")

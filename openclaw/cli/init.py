@@ -13,7 +13,7 @@ STARTER_CONFIG = """\
   "agent": {
     "name": "main",
     // The model that answers, as provider/model. Presets that need no "providers" entry:
-    // ollama, openai, anthropic, moonshot, deepseek, openrouter, vllm, llamacpp.
+    // ollama, openai, anthropic, moonshot, deepseek, openrouter, vllm, llamacpp, local.
     "model": "ollama/llama3.2:1b",
     // Tried in order when the model above fails.
     "fallbacks": [],

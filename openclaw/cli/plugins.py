@@ -48,9 +48,11 @@ def list_plugins(ctx: click.Context, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def tools(ctx: click.Context) -> None:
+def tools(ctx: click.Context, as_json: bool) -> None:
     """List the tools the agent can call, with the plugin that provides each."""
+    from openclaw.cli.common import to_json
     from openclaw.tools import ToolCallContext
 
     app = make_app(ctx)
@@ -60,6 +62,23 @@ def tools(ctx: click.Context) -> None:
         for tool in source.value.tools(context):
             owners.setdefault(tool.name, source.plugin)
     available = app.agent.tools_for(context)
+    problems = [
+        f"{source.value.name}: {problem}"
+        for source in app.registry.tool_sources
+        for problem in source.value.problems
+    ]
+    if as_json:
+        rows = [
+            {
+                "name": name,
+                "plugin": owners.get(name),
+                "origin": tool.origin or None,
+                "description": tool.description,
+            }
+            for name, tool in sorted(available.items())
+        ]
+        click.echo(to_json({"tools": rows, "problems": problems}))
+        return
     if not available:
         click.echo("No tools installed. Install openclaw-tools-builtin for shell, files and web.")
     for name, tool in sorted(available.items()):
@@ -67,9 +86,8 @@ def tools(ctx: click.Context) -> None:
         summary = sentence if len(sentence) <= 100 else sentence[:99] + "…"
         origin = f" ({tool.origin})" if tool.origin else ""
         click.echo(f"{name}  [{owners.get(name, '?')}]{origin}  {summary}")
-    for source in app.registry.tool_sources:
-        for problem in source.value.problems:
-            click.echo(f"warning: {source.value.name}: {problem}", err=True)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
 
 
 def _add_managing_commands() -> None:

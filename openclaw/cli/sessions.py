@@ -44,11 +44,17 @@ def sessions() -> None:
 
 @sessions.command("list")
 @click.option("--channel", help="Only this channel prefix (tg, dc, cli, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def list_(ctx: click.Context, channel: str | None) -> None:
+def list_(ctx: click.Context, channel: str | None, as_json: bool) -> None:
     """Active sessions, most recent first."""
     with open_store(ctx) as store:
         found = store.list_sessions(channel)
+        if as_json:
+            from openclaw.cli.common import to_json
+
+            click.echo(to_json({"sessions": found}))
+            return
         for info in found:
             click.echo(
                 f"{info.key}  {info.message_count} msgs  {info.tokens} tokens  "

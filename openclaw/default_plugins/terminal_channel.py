@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
 from openclaw.channels import ChannelType, InboundMessage, apply_inbound_hooks
-from openclaw.commands import CommandContext, run_command
+from openclaw.commands import CommandContext, match_command, run_command, unknown_command
 from openclaw.events import (
     Event,
     ProviderFallback,
@@ -21,6 +21,7 @@ from openclaw.events import (
 from openclaw.hookspecs import hookimpl
 
 CHANNEL = "cli"
+EXIT_HELP = "\n/exit — leave the chat (also /quit or Ctrl-D)"
 
 
 async def render_turn(events: AsyncIterator[Event], out: TextIO) -> TurnFinished | TurnFailed:
@@ -88,10 +89,17 @@ async def chat_loop(
         if isinstance(inbound, str):
             out.write(inbound + "\n")
             continue
+        commands = app.registry.command_map()
+        unknown = unknown_command(commands, inbound.text)
+        if unknown is not None:
+            out.write(unknown + "\n")
+            continue
         context = CommandContext(app, session_key, channel=CHANNEL, user_id="local")
-        reply = await run_command(app.registry.command_map(), inbound.text, context)
+        reply = await run_command(commands, inbound.text, context)
         if reply is not None:
-            out.write(reply.text + "\n")
+            found = match_command(commands, inbound.text)
+            extra = EXIT_HELP if found is not None and found[0].name == "help" else ""
+            out.write(reply.text + extra + "\n")
             continue
         turn = app.run_turn(inbound.content(), session_key=session_key, model=model)
         result = await render_turn(turn, out)
