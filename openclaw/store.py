@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MIGRATIONS", "SessionInfo", "SessionStore", "SqliteStore", "StoreStats"]
 
+# `progress(done, total)`, called as long work advances (`openclaw.progress` draws it)
+ProgressCallback = Callable[[int, int], None]
+PRUNE_BATCH = 500
+
 
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
@@ -98,11 +102,16 @@ class SessionStore(Protocol):
 
     def stats(self) -> StoreStats: ...
 
-    def export_markdown(self, key: str) -> str: ...
+    def export_markdown(self, key: str, progress: ProgressCallback | None = None) -> str: ...
 
-    def prune(self, older_than_days: float = 30, now: float | None = None) -> int: ...
+    def prune(
+        self,
+        older_than_days: float = 30,
+        now: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> int: ...
 
-    def migrate_keys(self) -> int: ...
+    def migrate_keys(self, progress: ProgressCallback | None = None) -> int: ...
 
     def close(self) -> None: ...
 
@@ -480,7 +489,7 @@ class SqliteStore:
         db_bytes = sum(file.stat().st_size for file in files if file.exists())
         return StoreStats(sessions, messages, tokens, db_bytes, oldest, newest, by_channel)
 
-    def export_markdown(self, key: str) -> str:
+    def export_markdown(self, key: str, progress: ProgressCallback | None = None) -> str:
         """The active session as a markdown transcript: the conversation only, no config or ids.
 
         Raises KeyError when the key has no active session, so a misspelt key is not mistaken
@@ -489,23 +498,43 @@ class SqliteStore:
         if self.session(key) is None:
             raise KeyError(f"no active session {key!r}")
         blocks = [f"# Conversation `{key}`"]
-        blocks += [_markdown_message(message) for message in self.history(key)]
+        messages = self.history(key)
+        for done, message in enumerate(messages, start=1):
+            blocks.append(_markdown_message(message))
+            if progress is not None:
+                progress(done, len(messages))
         return "\n\n".join(blocks) + "\n"
 
-    def prune(self, older_than_days: float = 30, now: float | None = None) -> int:
+    def prune(
+        self,
+        older_than_days: float = 30,
+        now: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> int:
         """Delete sessions (active or archived) idle for longer than `older_than_days`, with their
-        messages; returns how many sessions. No VACUUM: freed pages are reused by later writes,
-        and a VACUUM would lock the file for the gateway."""
+        messages; returns how many sessions. Batches of `PRUNE_BATCH` sessions, each its own
+        transaction, so a large prune never holds the write lock long against the gateway
+        (`progress(done, total)` is called after each). No VACUUM: freed pages are reused by
+        later writes, and a VACUUM would lock the file for the gateway."""
         cutoff = (self._clock() if now is None else now) - older_than_days * 86400
-        with self._write() as db:
-            db.execute(
-                "DELETE FROM messages WHERE session_id IN "
-                "(SELECT id FROM sessions WHERE updated_at < ?)",
-                [cutoff],
-            )
-            return int(db.execute("DELETE FROM sessions WHERE updated_at < ?", [cutoff]).rowcount)
+        with self._read() as db:
+            query = "SELECT id FROM sessions WHERE updated_at < ?"
+            ids = [row[0] for row in db.execute(query, [cutoff])]
+        removed = 0
+        for start in range(0, len(ids), PRUNE_BATCH):
+            batch = ids[start : start + PRUNE_BATCH]
+            # still idle: a session written to since the SELECT above is kept
+            idle = f"SELECT id FROM sessions WHERE id IN ({','.join('?' * len(batch))}) "
+            idle += "AND updated_at < ?"
+            with self._write() as db:
+                db.execute(f"DELETE FROM messages WHERE session_id IN ({idle})", [*batch, cutoff])
+                deleted = db.execute(f"DELETE FROM sessions WHERE id IN ({idle})", [*batch, cutoff])
+                removed += int(deleted.rowcount)
+            if progress is not None:
+                progress(start + len(batch), len(ids))
+        return removed
 
-    def migrate_keys(self) -> int:
+    def migrate_keys(self, progress: ProgressCallback | None = None) -> int:
         """Rewrite 3-part keys `prefix:agent:chat` to `prefix:agent:0:chat`; returns the count.
 
         When the 4-part key already has an active session, the old one is archived under the new
@@ -518,7 +547,9 @@ class SqliteStore:
                 "SELECT id, key, archived FROM sessions "
                 "WHERE length(key) - length(replace(key, ':', '')) = 2"
             ).fetchall()
-            for session_id, key, archived in rows:
+            for done, (session_id, key, archived) in enumerate(rows, start=1):
+                if progress is not None:
+                    progress(done, len(rows))
                 prefix, agent, chat = key.split(":")
                 new_key = f"{prefix}:{agent}:0:{chat}"
                 active = "SELECT 1 FROM sessions WHERE key = ? AND archived = 0"

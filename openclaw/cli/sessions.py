@@ -1,4 +1,5 @@
-"""`openclaw sessions list|show|export|prune|stats`."""
+"""`openclaw sessions list|show|export|prune|migrate|stats`; the long ones show progress on a
+terminal."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _when(stamp: float | None) -> str:
 
 @click.group()
 def sessions() -> None:
-    """List, show, export and prune conversation sessions."""
+    """List, show, export, prune and migrate conversation sessions."""
 
 
 @sessions.command("list")
@@ -85,8 +86,10 @@ def show(ctx: click.Context, key: str, limit: int) -> None:
 @click.pass_context
 def export(ctx: click.Context, key: str, output: str | None) -> None:
     """Export a session as markdown."""
-    with open_store(ctx) as store:
-        text = store.export_markdown(resolve_key(store, key))
+    from openclaw.progress import Progress
+
+    with open_store(ctx) as store, Progress("exporting messages") as bar:
+        text = store.export_markdown(resolve_key(store, key), progress=bar.update)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
@@ -101,9 +104,24 @@ def prune(ctx: click.Context, days: float | None) -> None:
     """Delete sessions untouched for longer than the age limit."""
     config = load(ctx)
     limit = days if days is not None else config.store.prune_days
-    with open_store(ctx) as store:
-        removed = store.prune(limit)
+    from openclaw.progress import Progress
+
+    with open_store(ctx) as store, Progress("pruning sessions") as bar:
+        removed = store.prune(limit, progress=bar.update)
     click.echo(f"pruned {removed} session(s) older than {limit:g} days")
+
+
+@sessions.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring session keys to the current form (cli:main:chat becomes cli:main:0:chat).
+
+    The gateway does this when it starts; run it by hand after an upgrade of a large store."""
+    from openclaw.progress import Progress
+
+    with open_store(ctx) as store, Progress("migrating session keys") as bar:
+        moved = store.migrate_keys(progress=bar.update)
+    click.echo(f"migrated {moved} session key(s)")
 
 
 @sessions.command()

@@ -163,7 +163,11 @@ def load_model(path: Path, threads: int, context_size: int) -> LocalModel:
     key = (str(path), threads, context_size)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = LocalModel(_load(path, threads, context_size))
+            from openclaw.progress import Progress
+
+            with Progress(f"loading the local model {path.name} (first use)") as shown:
+                shown.show()
+                _MODELS[key] = LocalModel(_load(path, threads, context_size))
         return _MODELS[key]
 
 

@@ -72,3 +72,16 @@ def test_doctor_right_after_the_readme_first_command_exits_0_with_a_warning(
     assert warning.startswith("⚠️") and "(turns are answered by local/smollm2)" in warning
     assert not any(line.startswith("❌") for line in lines), result.stdout
     assert "warning(s), no failures" in lines[-1]
+
+
+def test_first_load_shows_progress_on_a_terminal_only(openclaw_home: Path):
+    from openclaw.testing.tty import run_with_tty_stderr
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+    env.update(OPENCLAW_HOME=str(openclaw_home), OPENCLAW_LOAD_PLUGINS="local")
+    argv = [sys.executable, "-m", "openclaw.cli", "doctor"]
+    code, out, err = run_with_tty_stderr(argv, env)
+    assert code == 0 and "✅ model local/smollm2" in out, out + err
+    assert "loading the local model " in err and "(first use)…" in err
+    quiet = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert "loading the local model" not in quiet.stderr
