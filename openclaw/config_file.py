@@ -129,6 +129,18 @@ def _walk(value: Any, path: str = ""):
             yield from _walk(item, f"{path}[{index}]")
 
 
+def _setting_keys(data: dict[str, Any]) -> set[str]:
+    """The setting names in the kernel's sections; not the names of `providers` and `channels`
+    entries, which the user chooses (`myLab` is a fine provider name)."""
+    keys: set[str] = set()
+    for section in KERNEL_SECTIONS:
+        value = data.get(section)
+        named = section in ("providers", "channels") and isinstance(value, dict)
+        for part in value.values() if named else [value]:
+            keys.update(key for _, key, _ in _walk(part))
+    return keys
+
+
 def upstream_differences(data: Any) -> list[str]:
     """What marks `data` as upstream OpenClaw's config rather than ours; empty when it is ours.
 
@@ -146,8 +158,7 @@ def upstream_differences(data: Any) -> list[str]:
         )
     if isinstance(data.get("agent"), dict) and isinstance(data["agent"].get("model"), dict):
         differences.append('`agent.model` is an object (here: a "provider/model" string)')
-    kernel = {key: data[key] for key in KERNEL_SECTIONS if key in data}
-    camel = sorted({key for _, key, _ in _walk(kernel) if _CAMEL.match(key)})
+    camel = sorted({key for key in _setting_keys(data) if _CAMEL.match(key)})
     if camel:
         shown = ", ".join(camel[:5]) + (", ..." if len(camel) > 5 else "")
         differences.append(f"camelCase keys ({shown}; here: snake_case such as `base_url`)")

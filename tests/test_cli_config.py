@@ -191,3 +191,16 @@ def test_config_set_creates_the_file(run, openclaw_home):
     path = openclaw_home / "openclaw.json"
     assert json.loads(path.read_text()) == {"agent": {"max_rounds": 5}}
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_camel_case_names_chosen_by_the_user_are_not_taken_for_upstream(openclaw_home):
+    write(
+        openclaw_home,
+        json.dumps(
+            {
+                "agent": {"model": "myLab/m"},
+                "providers": {"myLab": {"type": "openai", "base_url": "http://127.0.0.1:9/v1"}},
+            }
+        ),
+    )
+    assert load_config().providers["myLab"]["type"] == "openai"
