@@ -56,6 +56,10 @@ def _parse(clean: str, at: int) -> _Node:
     return _Node(at, end)
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _nested(keys: list[str], value: Any) -> Any:
     for key in reversed(keys):
         value = {key: value}
@@ -71,7 +75,7 @@ def set_in_text(text: str, path: list[str], value: Any) -> str:
         if node.members is None:
             raise ValueError(f"{'.'.join(path[:depth]) or 'the config'} is not an object")
         if key not in node.members:
-            member = f"{json.dumps(key)}: {json.dumps(_nested(path[depth + 1 :], value))}"
+            member = f"{_dumps(key)}: {_dumps(_nested(path[depth + 1 :], value))}"
             if not node.members:
                 return text[: node.start + 1] + member + text[node.start + 1 :]
             first = min(start for start, _ in node.members.values())
@@ -80,7 +84,7 @@ def set_in_text(text: str, path: list[str], value: Any) -> str:
             separator = f",\n{indent}" if not indent.strip() else ", "
             return text[:first] + member + separator + text[first:]
         node = node.members[key][1]
-    return text[: node.start] + json.dumps(value) + text[node.end :]
+    return text[: node.start] + _dumps(value) + text[node.end :]
 
 
 def unset_in_text(text: str, path: list[str]) -> str | None:

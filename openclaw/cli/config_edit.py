@@ -105,7 +105,7 @@ def _write(file: Path, text: str, data: Any, keys: list[str], value: Any, remove
 
     edited = _edited(text, keys, value, remove)
     if edited is None or parse_jsonc(edited) != data:
-        edited = json.dumps(data, indent=2) + "\n"
+        edited = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         click.echo(
             f"note: {file} was rewritten as plain JSON; its comments and JSON5 syntax were dropped",
             err=True,
@@ -132,7 +132,7 @@ def change_config(ctx: click.Context, keys: list[str], value: Any, remove: bool 
 def get(ctx: click.Context, dot_path: str) -> None:
     """Print the effective value at DOT.PATH (e.g. agent.model), secrets masked."""
     value = _lookup(load(ctx).public_dict(), split_path(dot_path))
-    click.echo(value if isinstance(value, str) else json.dumps(value, indent=2))
+    click.echo(value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @click.command("set")
@@ -197,7 +197,8 @@ def import_upstream(ctx: click.Context, path: Path, output: Path | None, force: 
         atomic_write(backup, target.read_text(encoding="utf-8"))
         click.echo(f"kept the previous {target} as {backup}")
     header = f"// Converted from upstream OpenClaw's {path} by `openclaw config import-upstream`.\n"
-    atomic_write(target, header + json.dumps(result.config, indent=2) + "\n")
+    converted = json.dumps(result.config, indent=2, ensure_ascii=False)
+    atomic_write(target, f"{header}{converted}\n")
     click.echo(f"wrote {target}")
     if result.skipped:
         click.echo(f"not imported ({len(result.skipped)}):")
