@@ -136,7 +136,8 @@ def _setting_keys(data: dict[str, Any]) -> set[str]:
     for section in KERNEL_SECTIONS:
         value = data.get(section)
         named = section in ("providers", "channels") and isinstance(value, dict)
-        for part in value.values() if named else [value]:
+        parts = list(value.values()) if named and isinstance(value, dict) else [value]
+        for part in parts:
             keys.update(key for _, key, _ in _walk(part))
     return keys
 

@@ -172,7 +172,8 @@ def _env(result: Conversion, key: str, value: Any) -> None:
     if not isinstance(value, dict):
         result.skip(key, "expected an object")
         return
-    variables = {**value, **(value.get("vars") if isinstance(value.get("vars"), dict) else {})}
+    nested = value.get("vars")
+    variables = {**value, **(nested if isinstance(nested, dict) else {})}
     for name, item in variables.items():
         if name == "vars":
             continue
