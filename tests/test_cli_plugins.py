@@ -61,7 +61,9 @@ def test_install_list_disable_enable_uninstall_the_guide_template(run, tmp_path,
     assert list(venv.glob("lib/python*/site-packages/openclaw_tools_dice*"))  # in the venv
     assert "dice" in listed()
     tools = run("tools", env=env, python=python)
-    assert "roll_dice  [dice]  Roll dice in the usual notation" in tools.stdout
+    # the guide's `openclaw tools` line, as it shows it
+    line = "roll_dice  [dice]  Roll dice in the usual notation, e.g. 2d6+1 or d20."
+    assert line in tools.stdout.splitlines()
     disabled = run("plugins", "disable", "dice", env=env, python=python)
     assert disabled.returncode == 0, disabled.stderr
     assert json.loads((openclaw_home / "openclaw.json").read_text()) == {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
@@ -47,6 +48,11 @@ def list_plugins(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  {category}: {', '.join(names)}")
 
 
+def first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence (`e.g. 2d6` does not)."""
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(text.split()), maxsplit=1)[0]
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -82,7 +88,7 @@ def tools(ctx: click.Context, as_json: bool) -> None:
     if not available:
         click.echo("No tools installed. Install openclaw-tools-builtin for shell, files and web.")
     for name, tool in sorted(available.items()):
-        sentence = " ".join(tool.description.split()).split(". ")[0]
+        sentence = first_sentence(tool.description)
         summary = sentence if len(sentence) <= 100 else sentence[:99] + "…"
         origin = f" ({tool.origin})" if tool.origin else ""
         click.echo(f"{name}  [{owners.get(name, '?')}]{origin}  {summary}")
