@@ -149,3 +149,34 @@ def test_gateway_status_asks_the_running_gateway(run, openclaw_home):
     assert "model ollama/llama3.2:1b" in shown.stdout and "turns running: 0" in shown.stdout
     data = json.loads(raw.stdout)
     assert data["turns_running"] == 0 and "uptime" in data
+
+
+def json_commands() -> list[str]:
+    """Every built-in command path with a `--json` option (`sessions list`, ...)."""
+    import click
+
+    from openclaw.cli import SUBCOMMANDS, cli
+
+    found = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if any("--json" in param.opts for param in command.params):
+            found.append(path)
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+
+    context = click.Context(cli, obj={})
+    for name in SUBCOMMANDS:
+        command = cli.get_command(context, name)
+        assert command is not None
+        walk(command, f"openclaw {name}")
+    return found
+
+
+def test_every_json_output_is_documented():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    commands = json_commands()
+    assert {"openclaw tools", "openclaw sessions list", "openclaw doctor"} <= set(commands)
+    for command in commands:
+        assert f"`{command} --json`" in doc or f"`{command} -m TEXT --json`" in doc, command
