@@ -77,6 +77,14 @@ def test_install_list_disable_enable_uninstall_the_guide_template(run, tmp_path,
     assert "dice" not in listed()
 
 
+def test_disabling_an_unknown_name_warns_and_enable_undoes_it(run, openclaw_home):
+    typo = run("plugins", "disable", "dcie")
+    assert typo.returncode == 0 and "no plugin 'dcie' is loaded now" in typo.stderr
+    assert run("plugins", "disable", "dcie").stdout == "dcie is already disabled\n"
+    assert run("plugins", "enable", "dcie").returncode == 0
+    assert json.loads((openclaw_home / "openclaw.json").read_text()) == {"plugins": {"disable": []}}
+
+
 def test_a_failing_pip_is_a_short_error(run, tmp_path):
     failed = run("plugins", "install", "--no-deps", str(tmp_path / "nothing-here"))
     assert failed.returncode == 1 and "pip install failed" in failed.stderr

@@ -53,13 +53,15 @@ def uninstall(names: tuple[str, ...]) -> None:
 
 
 def _set_disabled(ctx: click.Context, name: str, disabled: bool) -> None:
-    from openclaw.cli.common import load
+    from openclaw.cli.common import load, make_app
     from openclaw.cli.config_edit import change_config
 
     current = list(load(ctx).plugins.disable)
     if (name in current) == disabled:
         click.echo(f"{name} is already {'disabled' if disabled else 'enabled'}")
         return
+    if disabled and name not in make_app(ctx, warn=False).plugins.names():
+        click.echo(f"warning: no plugin {name!r} is loaded now (see `openclaw plugins`)", err=True)
     wanted = [*current, name] if disabled else [n for n in current if n != name]
     file = change_config(ctx, ["plugins", "disable"], wanted)
     click.echo(f"{'disabled' if disabled else 'enabled'} {name} (plugins.disable in {file})")
