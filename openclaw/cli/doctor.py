@@ -26,7 +26,6 @@ OPTIONAL_BINARIES = {
 
 
 MARKS = {"ok": "✅", "note": "ℹ️ ", "warning": "⚠️ ", "failure": "❌", "absent": "➖", "info": "  "}
-EXIT_CODES = "0: no failures (warnings and notes may be shown); 1: a failure (see the ❌ lines)"
 
 
 class Report:
