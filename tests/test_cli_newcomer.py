@@ -51,3 +51,13 @@ def test_pairing_approve_takes_upstreams_channel_code_order(run, openclaw_home):
 def test_shell_completion_script_is_clicks_own(run):
     script = run(env={"_OPENCLAW_COMPLETE": "bash_source"})
     assert script.returncode == 0 and "_openclaw_completion" in script.stdout
+
+
+def test_python_dash_m_openclaw_runs_the_cli(openclaw_home):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "openclaw", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("openclaw, version "), done.stderr
