@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from openclaw.pipeline import PAIRING_FILE, PairingStore
 from openclaw.testing.servers import FakeOpenAIServer
@@ -54,9 +56,6 @@ def test_shell_completion_script_is_clicks_own(run):
 
 
 def test_python_dash_m_openclaw_runs_the_cli(openclaw_home):
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-m", "openclaw", "--version"], capture_output=True, text=True, timeout=60
     )
