@@ -136,7 +136,10 @@ class ChannelSettings(BaseModel):
 class SandboxConfig(Strict):
     """How tools that run commands, touch files or fetch URLs are confined (`openclaw.sandbox`)."""
 
-    isolation: Literal["auto", "bubblewrap", "none"] = "auto"
+    isolation: Literal["auto", "bubblewrap", "landlock", "none"] = "auto"
+    bubblewrap_path: str = Field("bwrap", min_length=1)
+    landlock: bool = True
+    env: list[str] = Field(default_factory=list)
     exec_timeout: float = Field(60, gt=0)
     allowed_paths: list[str] = Field(default_factory=list)
     blocked_commands: list[str] = Field(default_factory=list)
@@ -159,6 +162,15 @@ class SandboxConfig(Strict):
                         f"{entry!r} is not a valid regular expression: {exc}"
                     ) from None
         return entries
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, names: list[str]) -> list[str]:
+        """Names of environment variables, not `NAME=value` pairs."""
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return names
 
     @field_validator("allowed_hosts")
     @classmethod

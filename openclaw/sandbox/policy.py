@@ -5,22 +5,28 @@ settings of the config's `sandbox` section: the blocklist (`rules`), the path al
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import logging
 import math
 import shlex
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from openclaw.sandbox.errors import SandboxDenied, deny
+from openclaw.sandbox.landlock_exec import abi_version
 from openclaw.sandbox.paths import ensure_workspace, resolve, resolve_path
 from openclaw.sandbox.processes import (
     Isolation,
     ProcessResult,
     bubblewrap_args,
     environment,
+    landlock_args,
     run_process,
     secret_env_names,
     start_process,
@@ -30,18 +36,55 @@ from openclaw.sandbox.urls import UrlGuard
 from openclaw.tools import ToolError
 
 if TYPE_CHECKING:
-    import asyncio
-
     import aiohttp
 
     from openclaw.config import Config
 
 log = logging.getLogger("openclaw.sandbox")
 
+IsolationMode = Literal["auto", "bubblewrap", "landlock", "none"]
+_PR_SET_DUMPABLE = 4
+_cleanups: set[asyncio.Task[None]] = set()  # scratch folders of background processes
+
+
+def _not_dumpable() -> None:
+    """Mark the gateway non-dumpable: other processes of its user, sandboxed commands
+    included, can then read neither its environment nor its memory under /proc."""
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _landlock_problem() -> str | None:
+    """Why the Landlock backend cannot run here, or None."""
+    abi = abi_version()
+    if abi < 1:
+        return "the kernel offers no Landlock (Linux 5.13 or later, with landlock in its LSM list)"
+    try:
+        import landlock  # noqa: F401
+        import pyseccomp  # noqa: F401
+    except (ImportError, OSError, RuntimeError) as exc:
+        return f"the Landlock backend's libraries are missing ({exc}; Debian: libseccomp2)"
+    return None
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A checked command ready to start: its argv, folder, isolation and environment, and the
+    private folder (HOME and TMPDIR) to delete when it ends."""
+
+    argv: list[str]
+    cwd: Path
+    isolation: Isolation
+    env: dict[str, str]
+    scratch: Path | None
+
+    def clean(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
 
 class SandboxPolicy:
     """Decides what commands may run and which paths may be read or written, runs commands
-    (isolated with bubblewrap when available), and checks URLs against SSRF.
+    (isolated with bubblewrap, else Landlock), and checks URLs against SSRF.
 
     Build it with `SandboxPolicy.from_config(config)`; the same policy object serves every tool.
     """
@@ -52,13 +95,16 @@ class SandboxPolicy:
         *,
         allowed_paths: Sequence[Path] = (),
         blocked_commands: Sequence[str] = (),
-        isolation: Literal["auto", "bubblewrap", "none"] = "auto",
+        isolation: IsolationMode = "auto",
         exec_timeout: float = 60.0,
         network: bool = False,
         allowed_hosts: Sequence[str] = (),
         output_limit: int = 64_000,
         protected_paths: Sequence[Path] = (),
         secret_env: Iterable[str] = (),
+        env: Sequence[str] = (),
+        bubblewrap: str = "bwrap",
+        landlock: bool = True,
     ) -> None:
         self.workspace = Path(workspace).expanduser().absolute()
         self.allowed_paths = [
@@ -73,6 +119,9 @@ class SandboxPolicy:
         self.output_limit = output_limit
         self.protected_paths = [Path(p).expanduser().absolute() for p in protected_paths]
         self.secret_env = set(secret_env)
+        self.env_names = list(env)
+        self.bubblewrap = bubblewrap
+        self.landlock = landlock
         self._urls = UrlGuard(allowed_hosts)
         self._probed: dict[str, str | None] = {}  # bwrap path -> error of a trial run
         self._warned: set[str] = set()
@@ -99,6 +148,9 @@ class SandboxPolicy:
             output_limit=sandbox.output_limit,
             protected_paths=protected,
             secret_env=secret_env_names(config.model_dump(mode="json")),
+            env=sandbox.env,
+            bubblewrap=sandbox.bubblewrap_path,
+            landlock=sandbox.landlock,
         )
 
     # -- commands ---------------------------------------------------------------------------
@@ -115,50 +167,75 @@ class SandboxPolicy:
         return min(float(requested), self.exec_timeout)
 
     def isolation(self) -> Isolation:
-        """The isolation commands get now: "bubblewrap" or "none".
+        """The isolation commands get now: "bubblewrap", "landlock" or "none".
 
-        `auto` uses bubblewrap when `bwrap` is on PATH and works here (a trial run, once),
-        else none with a warning; `bubblewrap` raises SandboxDenied instead (fails closed)."""
-        if self.isolation_mode == "none":
+        `auto` is bubblewrap when `bwrap` is found and works here (a trial run, once), else
+        Landlock when the kernel has it, else every command is refused (SandboxDenied naming
+        both fixes); `bubblewrap` and `landlock` require that backend (fail closed)."""
+        mode = self.isolation_mode
+        if mode == "none":
             return "none"
-        bwrap = shutil.which("bwrap")
-        problem = "bwrap was not found on PATH" if bwrap is None else self._probe(bwrap)
+        problems = []
+        if mode in ("auto", "bubblewrap"):
+            problem = self._bubblewrap_problem()
+            if problem is None:
+                return "bubblewrap"
+            if mode == "bubblewrap":
+                raise deny(
+                    "isolation",
+                    f'sandbox.isolation is "bubblewrap" but {problem}; install bubblewrap '
+                    '(Debian: apt install bubblewrap) or set sandbox.isolation to "auto" '
+                    'or "none"',
+                )
+            problems.append(problem)
+        problem = self._landlock_problem()
         if problem is None:
-            return "bubblewrap"
-        if self.isolation_mode == "bubblewrap":
-            raise deny(
-                "isolation",
-                f'sandbox.isolation is "bubblewrap" but {problem}; install bubblewrap '
-                '(Debian: apt install bubblewrap) or set sandbox.isolation to "auto" or "none"',
-            )
-        if problem not in self._warned:
-            self._warned.add(problem)
-            log.warning(
-                "sandbox: %s; commands run WITHOUT isolation (sandbox.isolation=auto)", problem
-            )
-        return "none"
+            return "landlock"
+        if mode == "landlock":
+            raise deny("isolation", f'sandbox.isolation is "landlock" but {problem}')
+        problems.append(problem)
+        raise deny(
+            "isolation",
+            f"no isolation for commands: {'; '.join(problems)}. Install bubblewrap "
+            '(Debian: apt install bubblewrap), or set "isolation": "none" in the sandbox '
+            "config to run commands without isolation",
+        )
 
     def describe_isolation(self) -> tuple[bool, str]:
-        """(isolated, one line) for `openclaw doctor` and status pages."""
+        """(isolated, one line) for `openclaw doctor`, `/status` and the gateway's log."""
         try:
             isolation = self.isolation()
         except SandboxDenied as exc:
-            return False, str(exc)
+            return False, f"commands are refused: {exc}"
+        net = "network allowed" if self.network else "no network"
         if isolation == "bubblewrap":
-            net = "network allowed" if self.network else "no network"
-            return True, f"commands run in bubblewrap ({shutil.which('bwrap')}, {net})"
-        why = "sandbox.isolation is none" if self.isolation_mode == "none" else "bwrap unusable"
-        return False, f"commands run WITHOUT isolation ({why}): only the blocklist applies"
+            return True, f"commands run in bubblewrap ({shutil.which(self.bubblewrap)}, {net})"
+        if isolation == "landlock":
+            return True, f"commands run under Landlock (ABI {abi_version()}, {net})"
+        return False, "commands run WITHOUT isolation (sandbox.isolation is none)"
+
+    def _bubblewrap_problem(self) -> str | None:
+        """Why bubblewrap cannot be used here, or None."""
+        bwrap = shutil.which(self.bubblewrap)
+        if bwrap is None:
+            return f"{self.bubblewrap} was not found on PATH"
+        return self._probe(bwrap)
+
+    def _landlock_problem(self) -> str | None:
+        if not self.landlock:
+            return "Landlock is turned off (sandbox.landlock is false)"
+        if "landlock" not in self._probed:
+            self._probed["landlock"] = _landlock_problem()
+        return self._probed["landlock"]
 
     def _probe(self, bwrap: str) -> str | None:
         """Why bwrap fails here (no user namespaces, say), from one short trial run."""
         if bwrap not in self._probed:
             ensure_workspace(self.workspace)
             argv = [*self._bubblewrap_args(bwrap, resolve(self.workspace)), "true"]
+            env = environment((), self.secret_env, "/tmp", None)
             try:
-                done = subprocess.run(
-                    argv, capture_output=True, timeout=20, env=environment(self.secret_env, None)
-                )
+                done = subprocess.run(argv, capture_output=True, timeout=20, env=env)
                 error = None if done.returncode == 0 else done.stderr.decode(errors="replace")
             except (OSError, subprocess.TimeoutExpired) as exc:
                 error = str(exc)
@@ -176,9 +253,10 @@ class SandboxPolicy:
         )
 
     def _prepare(
-        self, command: str | Sequence[str], cwd: Path | None
-    ) -> tuple[list[str], Path, Isolation]:
-        """Check the command and the cwd, choose the isolation, build the argv."""
+        self, command: str | Sequence[str], cwd: Path | None, env: Mapping[str, str] | None
+    ) -> _Prepared:
+        """Check the command and the cwd, choose the isolation, build the argv and the
+        environment (with a private HOME and TMPDIR: the bubblewrap /tmp, else a new folder)."""
         if isinstance(command, str):
             self.check_command(command)
             argv = ["/bin/sh", "-c", command]
@@ -192,9 +270,28 @@ class SandboxPolicy:
         if not directory.is_dir():
             raise ToolError(f"working directory {directory} does not exist")
         isolation = self.isolation()
+        _not_dumpable()
         if isolation == "bubblewrap":
-            argv = [*self._bubblewrap_args(str(shutil.which("bwrap")), directory), *argv]
-        return argv, directory, isolation
+            argv = [*self._bubblewrap_args(str(shutil.which(self.bubblewrap)), directory), *argv]
+            return _Prepared(argv, directory, isolation, self._env("/tmp", env), None)
+        scratch = Path(tempfile.mkdtemp(prefix="openclaw-cmd-"))
+        prepared = _Prepared(argv, directory, isolation, self._env(str(scratch), env), scratch)
+        if isolation == "landlock":
+            try:
+                prepared.argv[:0] = landlock_args(
+                    workspace=self.workspace,
+                    allowed_paths=self.allowed_paths,
+                    protected_paths=self.protected_paths,
+                    scratch=scratch,
+                    network=self.network,
+                )
+            except ValueError as exc:
+                prepared.clean()
+                raise deny("isolation", str(exc)) from None
+        return prepared
+
+    def _env(self, scratch: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+        return environment(self.env_names, self.secret_env, scratch, extra)
 
     async def spawn(
         self,
@@ -209,10 +306,25 @@ class SandboxPolicy:
 
         The process leads its own process group: end it with `kill_process_group(process)`
         then `await process.wait()`. Reading its pipes, and their size, is the caller's job."""
-        argv, directory, _ = self._prepare(command, cwd)
-        return await start_process(
-            argv, cwd=directory, env=environment(self.secret_env, env), stdin=stdin
-        )
+        prepared = self._prepare(command, cwd, env)
+        try:
+            process = await start_process(
+                prepared.argv, cwd=prepared.cwd, env=prepared.env, stdin=stdin
+            )
+        except BaseException:
+            prepared.clean()
+            raise
+
+        async def clean_when_done() -> None:
+            try:
+                await process.wait()
+            finally:
+                prepared.clean()
+
+        task = asyncio.ensure_future(clean_when_done())
+        _cleanups.add(task)
+        task.add_done_callback(_cleanups.discard)
+        return process
 
     async def run(
         self,
@@ -230,16 +342,19 @@ class SandboxPolicy:
         Output is read as it comes and capped at `output_limit` bytes per stream (the
         configured limit when None). At the timeout, or when the caller is cancelled, the
         whole process group is killed; so are background children once the command exits."""
-        argv, directory, isolation = self._prepare(command, cwd)
-        return await run_process(
-            argv,
-            cwd=directory,
-            env=environment(self.secret_env, env),
-            stdin=stdin,
-            timeout=self.clamp_timeout(timeout),
-            output_limit=output_limit or self.output_limit,
-            isolation=isolation,
-        )
+        prepared = self._prepare(command, cwd, env)
+        try:
+            return await run_process(
+                prepared.argv,
+                cwd=prepared.cwd,
+                env=prepared.env,
+                stdin=stdin,
+                timeout=self.clamp_timeout(timeout),
+                output_limit=output_limit or self.output_limit,
+                isolation=prepared.isolation,
+            )
+        finally:
+            prepared.clean()
 
     # -- paths ------------------------------------------------------------------------------
 

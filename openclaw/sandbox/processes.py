@@ -1,14 +1,14 @@
-"""Running commands: the environment they get, the bubblewrap argv that isolates them, starting
-them in their own process group, and running them to the end with output read as it comes and
-capped, the whole process group killed when they end or time out.
+"""Running commands: the environment they get, the bubblewrap or Landlock argv that isolates
+them, starting them in their own process group, and running them to the end with output read as
+it comes and capped, the whole process group killed when they end or time out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
-import re
 import signal
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from openclaw.sandbox.paths import resolve, roots
 
-Isolation = Literal["bubblewrap", "none"]
+Isolation = Literal["bubblewrap", "landlock", "none"]
 
 
 @dataclass(slots=True)
@@ -38,11 +38,35 @@ class ProcessResult:
     isolation: Isolation = "none"
 
 
-_SECRET_ENV = re.compile(
-    r"(^|_)(API_?KEY|KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|CREDENTIALS?|AUTH|COOKIE|SESSION)"
-    r"(_|$)",
-    re.IGNORECASE,
-)
+BASE_ENV = ("PATH", "LANG", "LC_ALL", "TERM", "TZ")
+"""Variables every command gets from the gateway's environment (besides HOME and TMPDIR, which
+the sandbox sets); `sandbox.env` names more."""
+_LANDLOCK_EXEC = Path(__file__).with_name("landlock_exec.py")
+# what commands may read and execute under Landlock: system folders, never homes or /tmp
+LANDLOCK_READ = [
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys",
+    "/var/lib",
+    "/var/cache",
+    "/nix",
+]
+LANDLOCK_DEVICES = [
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+]
 _AFTER_EXIT_GRACE = 0.5  # seconds for buffered output once the main process has exited
 
 
@@ -111,14 +135,19 @@ def secret_env_names(data: Any) -> set[str]:
     return set()
 
 
-def environment(secret_env: Collection[str], extra: Mapping[str, str] | None) -> dict[str, str]:
-    """The environment minus anything that looks like a secret (or is named in `secret_env`),
-    plus `extra`."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in secret_env and not _SECRET_ENV.search(name)
-    }
+def environment(
+    names: Collection[str],
+    secret_env: Collection[str],
+    scratch: str,
+    extra: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """A command's environment, built from an allowlist, never the gateway's own: `BASE_ENV`
+    and `names` taken from the gateway's environment (except `$env` secrets of the config),
+    HOME and TMPDIR set to `scratch` (a folder private to the command), then `extra`."""
+    wanted = [*BASE_ENV, *names]
+    env = {n: os.environ[n] for n in wanted if n in os.environ and n not in secret_env}
+    env.setdefault("PATH", os.defpath)
+    env.update(HOME=scratch, TMPDIR=scratch)
     env.update(extra or {})
     return env
 
@@ -190,6 +219,71 @@ def bubblewrap_args(
         args.append("--unshare-net")
     args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
     return [*args, "--chdir", str(cwd), "--"]
+
+
+def _contains(outer: Path, inner: Path) -> bool:
+    return inner == outer or inner.is_relative_to(outer)
+
+
+def _landlock_tool_dirs(protected: Sequence[Path]) -> list[Path]:
+    """Folders outside the system ones that PATH and Python need: `~/.pyenv` as for bubblewrap,
+    and elsewhere the entry itself, or its parent for a `bin` folder (a virtualenv, /usr/local).
+    Never `/`, a whole home folder, or a folder holding a protected path."""
+    hidden = [Path(p) for p in ("/tmp", "/var/tmp", "/run", "/root", "/home")]
+    system = [Path(p) for p in LANDLOCK_READ]
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    entries += [sys.prefix, sys.base_prefix, sys.exec_prefix]
+    found = _exposed_tool_dirs(hidden)
+    for entry in entries:
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+            continue
+        path = Path(os.path.realpath(entry))
+        if any(_contains(root, path) for root in [*system, *hidden]):
+            continue
+        parent = path.parent if path.name == "bin" else path
+        for candidate in (parent, path):
+            if candidate == Path("/") or candidate == Path.home():
+                continue
+            if candidate not in found:
+                found.append(candidate)
+            break
+    return [d for d in found if not any(_contains(d, resolve(p)) for p in protected)]
+
+
+def landlock_args(
+    *,
+    workspace: Path,
+    allowed_paths: Sequence[Path],
+    protected_paths: Sequence[Path],
+    scratch: Path,
+    network: bool,
+) -> list[str]:
+    """The argv prefix that runs a command under `landlock_exec`: system folders and tool
+    folders read-only, the workspace, allowed paths and `scratch` read-write, nothing else.
+
+    Landlock grants and cannot hide a file inside a granted folder, so a workspace or allowed
+    path holding a protected path raises ValueError (bubblewrap masks those instead)."""
+    protected = [resolve(p) for p in protected_paths]
+    writable = roots(workspace, allowed_paths)
+    for root in writable:
+        for path in protected:
+            if _contains(root, path):
+                raise ValueError(
+                    f"{root} holds the protected {path}, which Landlock cannot hide inside a "
+                    "folder it grants; take it out of sandbox.allowed_paths or the workspace, "
+                    "or use bubblewrap"
+                )
+    read = [*LANDLOCK_READ, *map(str, _landlock_tool_dirs(protected))]
+    resolv = os.path.realpath("/etc/resolv.conf")
+    if network and os.path.exists(resolv):
+        read.append(resolv)
+    spec = {
+        "read": read,
+        "write": [str(p) for p in [*writable, scratch] if p.exists()],
+        "devices": LANDLOCK_DEVICES,
+        "network": network,
+    }
+    return [sys.executable, "-I", str(_LANDLOCK_EXEC), json.dumps(spec), "--"]
 
 
 async def start_process(
