@@ -162,10 +162,18 @@ class Gateway:
             self.cron.start()
             self.ready.set()
             log.info("gateway listening on http://%s:%d", self.host, self.port)
+            self._log_isolation()
             await self._stop.wait()
         finally:
             await self._shutdown()
             self._done.set()
+
+    def _log_isolation(self) -> None:
+        """Say once at start-up how commands are confined (a warning when they are not)."""
+        from openclaw.sandbox import SandboxPolicy
+
+        isolated, line = SandboxPolicy.from_config(self.app.config).describe_isolation()
+        (log.info if isolated else log.warning)("sandbox: %s", line)
 
     def request_stop(self) -> None:
         """Ask `run` to shut down (safe from a signal handler)."""

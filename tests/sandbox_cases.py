@@ -14,7 +14,12 @@ Kinds:
 - URLS: (url, rule). `{port}` is a local HTTP server on 127.0.0.1.
 - PROCESSES: (case id, command, timeout seconds): contained by the runner (output caps,
   timeouts, process-group kills); the test checks each one's own promise.
-- ISOLATED: (case id, command): not matched by the blocklist, stopped by bubblewrap.
+- ISOLATED: (case id, command): not matched by the blocklist, stopped by OS isolation: run
+  under bubblewrap, under Landlock (bubblewrap hidden), and refused when neither is available.
+  `{home}` stands for `$OPENCLAW_HOME` (beside the workspace, holding `pairing.json`),
+  `{unix_socket}` and `{abstract_socket}` for unix sockets the test listens on outside the
+  workspace, `{udp_port}` for a UDP port it listens on, `{outside_b64}` for
+  `cat {outside}/secret` in base64.
 """
 
 from __future__ import annotations
@@ -255,5 +260,31 @@ ISOLATED: list[tuple[str, str]] = [
     ),
     ("kill a process outside", "kill -9 {victim}"),
     ("setsid escape", "setsid sleep 619 & echo started"),
+    (
+        "python setsid daemon",
+        'python3 -c "import os, time\nif os.fork() == 0:\n os.setsid(); time.sleep(626)"',
+    ),
     ("read a protected file", "cat {protected}"),
+    ("read a file in $OPENCLAW_HOME", "cat {home}/pairing.json"),
+    ("overwrite a file in $OPENCLAW_HOME", "echo '{{}}' > {home}/pairing.json"),
+    ("gateway environment via /proc", "cat /proc/$PPID/environ"),
+    (
+        "unix socket outside the workspace",
+        'python3 -c "import socket; s = socket.socket(socket.AF_UNIX);'
+        " s.connect('{unix_socket}'); print('connected')\"",
+    ),
+    (
+        "abstract unix socket",
+        'python3 -c "import socket; s = socket.socket(socket.AF_UNIX);'
+        " s.connect('\\0{abstract_socket}'); print('connected')\"",
+    ),
+    (
+        "UDP to a local port",
+        'python3 -c "import socket; socket.socket(socket.AF_INET,'
+        " socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {udp_port}))\"",
+    ),
+    ("base64-decoded command", "echo {outside_b64} | base64 -d | sh"),
+    ("cd .. out of the workspace", "cd .. && cat {outside_name}/secret"),
+    ("python reads outside", "python3 -c \"print(open('{outside}/secret').read())\""),
+    ("symlink out of the workspace", "cat out/secret"),
 ]

@@ -2,21 +2,27 @@
 
 The adversarial inputs live as data in tests/sandbox_cases.py; every one must be refused or
 contained, and the run's report ends with "sandbox adversarial table: N cases, N refused or
-contained". bubblewrap is required here (`scripts/install-system-deps` installs it): the
-isolation tests never skip.
+contained" and the count for each isolation backend. bubblewrap is required here
+(`scripts/install-system-deps` installs it) and so is a kernel with Landlock: the isolation tests never skip. Landlock is tested
+with bubblewrap hidden through `sandbox.bubblewrap_path`, the refusal with `sandbox.landlock`
+off as well.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import importlib.util
 import json
 import logging
 import os
 import re
+import shutil
+import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,23 +50,42 @@ assert _spec is not None and _spec.loader is not None
 cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cases)
 
-ISOLATIONS: tuple[Isolation, ...] = ("none", "bubblewrap")
+ISOLATIONS: tuple[Isolation, ...] = ("none", "bubblewrap", "landlock")
+BACKENDS = ("bubblewrap", "landlock", "refused")  # what `auto` gives with both, one, neither
 TABLE_SIZE = (
     len(cases.COMMANDS)
     + len(cases.PATHS)
     + len(cases.URLS)
     + len(cases.PROCESSES) * len(ISOLATIONS)
-    + len(cases.ISOLATED)
+    + len(cases.ISOLATED) * len(BACKENDS)
 )
 ATTEMPTED: set[str] = set()
 CONTAINED: set[str] = set()
 
 
 def summary() -> str:
+    held = CONTAINED & ATTEMPTED
+    parts = []
+    for backend in (*ISOLATIONS, "refused"):
+        tried = {case for case in ATTEMPTED if f"({backend})" in case}
+        if tried:
+            parts.append(f"{backend} {len(tried & held)}/{len(tried)}")
     return (
-        f"sandbox adversarial table: {len(ATTEMPTED)} cases, "
-        f"{len(CONTAINED & ATTEMPTED)} refused or contained"
+        f"sandbox adversarial table: {len(ATTEMPTED)} cases, {len(held)} refused or contained"
+        + (f" (by backend: {', '.join(parts)})" if parts else "")
     )
+
+
+def backend_settings(backend: str, tmp_path: Path) -> dict[str, object]:
+    """Policy settings giving `backend` through `auto`: bubblewrap is installed here, so
+    Landlock is reached by pointing `bubblewrap` at a missing file, refusal by also turning
+    Landlock off (as on a kernel without it)."""
+    missing = str(tmp_path / "not-installed" / "bwrap")
+    return {
+        "bubblewrap": {"isolation": "auto"},
+        "landlock": {"isolation": "auto", "bubblewrap": missing},
+        "refused": {"isolation": "auto", "bubblewrap": missing, "landlock": False},
+    }[backend]
 
 
 class _Report:
@@ -120,19 +145,21 @@ async def gone(marker: str, within: float = 3.0) -> bool:
 
 @dataclass
 class Layout:
-    """A workspace with links pointing out, a folder outside it, a protected file."""
+    """A workspace with links pointing out, a folder outside it, an allowed folder, and a
+    stand-in `$OPENCLAW_HOME` holding the protected config file."""
 
     base: Path
     workspace: Path
     outside: Path
     shared: Path
+    home: Path
     protected: Path
 
     def policy(self, **kwargs: object) -> SandboxPolicy:
         return SandboxPolicy(
             self.workspace,
             allowed_paths=[self.shared],
-            protected_paths=[self.protected],
+            protected_paths=[self.home, self.protected],
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -140,7 +167,9 @@ class Layout:
         return text.format(
             outside=self.outside,
             outside_name=self.outside.name,
+            outside_b64=base64.b64encode(f"cat {self.outside}/secret".encode()).decode(),
             protected=self.protected,
+            home=self.home,
             **extra,
         )
 
@@ -150,11 +179,13 @@ def layout(tmp_path: Path) -> Layout:
     workspace = tmp_path / "ws"
     outside = tmp_path / "outside"
     shared = tmp_path / "shared"
-    for folder in (workspace / "sub", outside, shared):
+    home = tmp_path / "home"
+    for folder in (workspace / "sub", outside, shared, home):
         folder.mkdir(parents=True)
     (outside / "secret").write_text("TOP-SECRET")
-    protected = shared / "openclaw.json"
+    protected = home / "openclaw.json"
     protected.write_text('{"api_key": "SECRET-CONFIG"}')
+    (home / "pairing.json").write_text('{"approved": []}')
     links = {
         "etc": "/etc",
         "out": str(outside),
@@ -168,7 +199,7 @@ def layout(tmp_path: Path) -> Layout:
     for name, target in links.items():
         (workspace / name).symlink_to(target)
     os.link(outside / "secret", workspace / "hard")
-    return Layout(tmp_path, workspace, outside, shared, protected)
+    return Layout(tmp_path, workspace, outside, shared, home, protected)
 
 
 @pytest.fixture
@@ -196,6 +227,56 @@ async def local_server() -> AsyncIterator[dict[str, object]]:
     state["port2"] = second._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     yield state
     await runner.cleanup()
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, hits: list[str]) -> None:
+        self.hits = hits
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.hits.append("datagram")
+
+
+@pytest.fixture
+async def listeners() -> AsyncIterator[dict[str, object]]:
+    """Unix socket servers outside any workspace (a pathname one in a folder of its own, an
+    abstract one) and a UDP port on 127.0.0.1, counting what reaches them."""
+    hits: list[str] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append("connected")
+        writer.close()
+
+    loop = asyncio.get_running_loop()
+    udp, _ = await loop.create_datagram_endpoint(
+        lambda: _Datagrams(hits), local_addr=("127.0.0.1", 0)
+    )
+
+    folder = Path(tempfile.mkdtemp(prefix="oc-sock-"))
+    path = folder / "gateway.sock"
+    abstract = f"openclaw-test-{uuid.uuid4().hex[:12]}"
+    servers = [
+        await asyncio.start_unix_server(accept, path=str(path)),
+        await asyncio.start_unix_server(accept, path=f"\0{abstract}"),
+    ]
+    yield {
+        "unix_socket": path,
+        "abstract_socket": abstract,
+        "udp_port": udp.get_extra_info("sockname")[1],
+        "hits": hits,
+    }
+    udp.close()
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def gateway_only_environment() -> list[str]:
+    """Entries of this process's environment as /proc shows it that commands never get."""
+    given = {"PATH", "LANG", "LC_ALL", "TERM", "TZ", "HOME", "TMPDIR", "PWD", "SHLVL", "_"}
+    entries = Path("/proc/self/environ").read_bytes().decode(errors="replace").split("\0")
+    return [e for e in entries if len(e) >= 8 and e.split("=", 1)[0] not in given]
 
 
 # -- the adversarial table --------------------------------------------------------------------
@@ -303,28 +384,55 @@ async def test_process_contained(
     done()
 
 
+BOTH_FIXES = r"apt install bubblewrap.*\"isolation\": \"none\""
+# cases whose harmless output is allowed (a process started, the command's own environment
+# seen through /proc under bubblewrap); what they must not reach is checked for every case
+MAY_PRINT = {"setsid escape", "python setsid daemon", "gateway environment via /proc"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("case", "command"), cases.ISOLATED)
-async def test_isolated_by_bubblewrap(
-    case: str, command: str, layout: Layout, local_server, tally
+async def test_isolated(
+    case: str, command: str, backend: str, layout: Layout, local_server, listeners, tally
 ) -> None:
-    done = tally(f"isolated: {case}")
-    policy = layout.policy(isolation="bubblewrap")
+    done = tally(f"isolated ({backend}): {case}")
+    policy = layout.policy(**backend_settings(backend, layout.base))
     victim = await asyncio.create_subprocess_exec("sleep", "620")
+    pairing = (layout.home / "pairing.json").read_text()
     try:
-        command = layout.fill(command, port=local_server["port"], victim=victim.pid)
+        command = layout.fill(
+            command,
+            port=local_server["port"],
+            victim=victim.pid,
+            unix_socket=listeners["unix_socket"],
+            abstract_socket=listeners["abstract_socket"],
+            udp_port=listeners["udp_port"],
+        )
         policy.check_command(command)  # the blocklist does not match: isolation must hold
-        result = await policy.run(command, timeout=10)
-        assert result.isolation == "bubblewrap"
-        output = result.stdout + result.stderr
-        assert "TOP-SECRET" not in output and "SECRET-CONFIG" not in output
-        assert "connected" not in output and "inside" not in result.stdout
-        assert local_server["hits"] == 0
+        if backend == "refused":
+            with pytest.raises(
+                SandboxDenied, match=r"apt install bubblewrap.*\"isolation\": \"none\""
+            ):
+                await policy.run(command, timeout=10)
+            output = stdout = ""
+        else:
+            result = await policy.run(command, timeout=10)
+            assert result.isolation == backend
+            output, stdout = result.stdout + result.stderr, result.stdout
+            if case not in MAY_PRINT:
+                assert result.exit_code != 0 or not result.stdout.strip(), result
+        for secret in ("TOP-SECRET", "SECRET-CONFIG", "approved", "connected"):
+            assert secret not in output, output
+        assert "inside" not in stdout
+        environment = gateway_only_environment()
+        assert environment and not [entry for entry in environment if entry in output]
+        assert local_server["hits"] == 0 and listeners["hits"] == []
         assert not (layout.outside / "pwned").exists()
         assert not Path("/etc/openclaw-probe").exists()
+        assert (layout.home / "pairing.json").read_text() == pairing
         assert victim.returncode is None
-        assert await gone("sleep 619")
-        if case != "setsid escape":
-            assert result.exit_code != 0 or not result.stdout.strip(), result
+        for marker in re.findall(r"sleep\(?(6\d\d)", command):
+            assert await gone(f"sleep {marker}") and await gone(f"sleep({marker})"), marker
     finally:
         with contextlib.suppress(ProcessLookupError):
             victim.kill()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from openclaw.app import App
 
 OPTIONAL_BINARIES = {
-    "bwrap": "sandbox isolation for exec (Debian: bubblewrap)",
+    "bwrap": "sandbox isolation for exec, preferred to Landlock (Debian: bubblewrap)",
     "rg": "fast grep tool (Debian: ripgrep)",
     "fdfind": "fast find tool (Debian: fd-find)",
     "ffmpeg": "voice notes (Debian: ffmpeg)",

@@ -71,7 +71,10 @@ async def sessions_command(ctx: CommandContext) -> str:
 
 
 async def status_command(ctx: CommandContext) -> str:
+    from openclaw.sandbox import SandboxPolicy
+
     status = ctx.app.status()
+    _, isolation = SandboxPolicy.from_config(ctx.app.config).describe_isolation()
     return "\n".join(
         [
             f"openclaw {status['version']}",
@@ -79,6 +82,7 @@ async def status_command(ctx: CommandContext) -> str:
             f"model: {_session_model(ctx)} (last answer from: {status['last_model'] or 'none'})",
             f"tools: {len(status['tools'])} · commands: {len(status['commands'])}",
             f"plugins: {', '.join(status['plugins'])}",
+            f"sandbox: {isolation}",
         ]
     )
 

@@ -123,7 +123,7 @@ class SandboxPolicy:
         self.bubblewrap = bubblewrap
         self.landlock = landlock
         self._urls = UrlGuard(allowed_hosts)
-        self._probed: dict[str, str | None] = {}  # bwrap path -> error of a trial run
+        self._probed: dict[str, str | None] = {}  # bwrap path or "landlock" -> why unusable
         self._warned: set[str] = set()
 
     @classmethod
@@ -225,8 +225,23 @@ class SandboxPolicy:
         if not self.landlock:
             return "Landlock is turned off (sandbox.landlock is false)"
         if "landlock" not in self._probed:
-            self._probed["landlock"] = _landlock_problem()
+            problem = _landlock_problem()
+            if problem is None:
+                try:
+                    self._landlock_args(self.workspace)
+                except ValueError as exc:
+                    problem = str(exc)
+            self._probed["landlock"] = problem
         return self._probed["landlock"]
+
+    def _landlock_args(self, scratch: Path) -> list[str]:
+        return landlock_args(
+            workspace=self.workspace,
+            allowed_paths=self.allowed_paths,
+            protected_paths=self.protected_paths,
+            scratch=scratch,
+            network=self.network,
+        )
 
     def _probe(self, bwrap: str) -> str | None:
         """Why bwrap fails here (no user namespaces, say), from one short trial run."""
@@ -278,14 +293,8 @@ class SandboxPolicy:
         prepared = _Prepared(argv, directory, isolation, self._env(str(scratch), env), scratch)
         if isolation == "landlock":
             try:
-                prepared.argv[:0] = landlock_args(
-                    workspace=self.workspace,
-                    allowed_paths=self.allowed_paths,
-                    protected_paths=self.protected_paths,
-                    scratch=scratch,
-                    network=self.network,
-                )
-            except ValueError as exc:
+                prepared.argv[:0] = self._landlock_args(scratch)
+            except ValueError as exc:  # an allowed path created since the check holds secrets
                 prepared.clean()
                 raise deny("isolation", str(exc)) from None
         return prepared
