@@ -15,7 +15,6 @@ import base64
 import contextlib
 import importlib.util
 import json
-import logging
 import os
 import re
 import shutil
@@ -556,19 +555,41 @@ async def test_spawn_runs_in_the_background_and_dies_with_its_group(
         await policy.spawn("sleep 1; rm -rf /")
 
 
-async def test_secrets_stay_out_of_commands(openclaw_home: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_commands_get_an_allowlisted_environment(
+    isolation: Isolation, openclaw_home: Path, monkeypatch
+) -> None:
     (openclaw_home / "openclaw.json").write_text(
-        json.dumps({"providers": {"x": {"type": "openai", "api_key": {"$env": "ODDLY_NAMED"}}}})
+        json.dumps(
+            {
+                "providers": {"x": {"type": "openai", "api_key": {"$env": "ODDLY_NAMED"}}},
+                "sandbox": {"isolation": isolation, "env": ["HARMLESS_SETTING", "ODDLY_NAMED"]},
+            }
+        )
     )
-    monkeypatch.setenv("ODDLY_NAMED", "value-1")
-    monkeypatch.setenv("OPENAI_API_KEY", "value-2")
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "value-3")
-    monkeypatch.setenv("HARMLESS_SETTING", "value-4")
+    planted = {
+        "ODDLY_NAMED": "value-1",
+        "OPENAI_API_KEY": "value-2",
+        "TELEGRAM_BOT_TOKEN": "value-3",
+        "PGPASSWORD": "value-5",
+        "GITHUB_PAT": "value-6",
+        "DATABASE_URL": "postgres://app:value-7@db/app",
+        "MYAPP_APITOKEN": "value-8",
+        "HARMLESS_SETTING": "value-4",
+        "LANG": "C.UTF-8",
+    }
+    for name, value in planted.items():
+        monkeypatch.setenv(name, value)
     config = load_config()
     policy = SandboxPolicy.from_config(config)
     result = await policy.run("env")
-    assert "value-4" in result.stdout
-    assert not re.search(r"value-[123]", result.stdout)
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    # only what is named reaches a command: sandbox.env, minus the config's $env secrets
+    assert seen["HARMLESS_SETTING"] == "value-4" and seen["LANG"] == "C.UTF-8"
+    assert not re.search(r"value-[1235678]", result.stdout), result.stdout
+    assert "PATH" in seen and seen["HOME"] == seen["TMPDIR"]
+    if isolation != "bubblewrap":  # a private folder, gone with the command
+        assert seen["HOME"] != os.environ.get("HOME") and not Path(seen["HOME"]).exists()
     assert policy.workspace.is_dir()  # created on first use
     with pytest.raises(SandboxDenied, match="protected path"):
         policy.resolve_path(openclaw_home / "openclaw.json")
@@ -577,37 +598,101 @@ async def test_secrets_stay_out_of_commands(openclaw_home: Path, monkeypatch) ->
     assert policy.resolve_path("notes.md") == policy.workspace.resolve() / "notes.md"
 
 
-async def test_bubblewrap_missing_fails_closed(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+def test_sandbox_env_names_are_checked(openclaw_home: Path) -> None:
+    (openclaw_home / "openclaw.json").write_text(json.dumps({"sandbox": {"env": ["A=1"]}}))
+    with pytest.raises(ConfigError, match=r"sandbox.env: .*not an environment variable name"):
+        load_config()
+
+
+async def test_isolation_falls_back_then_refuses(tmp_path: Path) -> None:
     marker = tmp_path / "ws" / "ran"
-    strict = SandboxPolicy(tmp_path / "ws", isolation="bubblewrap")
+    hidden = backend_settings("landlock", tmp_path)["bubblewrap"]
+    strict = SandboxPolicy(tmp_path / "ws", isolation="bubblewrap", bubblewrap=hidden)
     with pytest.raises(SandboxDenied, match=r"'isolation'.*bwrap was not found on PATH"):
         await strict.run(f": > {marker}")
     assert not marker.exists()
     assert strict.describe_isolation()[0] is False
-    degraded = SandboxPolicy(tmp_path / "ws", isolation="auto")
-    with caplog.at_level(logging.WARNING, logger="openclaw.sandbox"):
-        result = await degraded.run(f": > {marker}")
-    assert result.isolation == "none" and marker.exists()
-    assert "WITHOUT isolation" in caplog.text
-    assert degraded.describe_isolation() == (
-        False,
-        "commands run WITHOUT isolation (bwrap unusable): only the blocklist applies",
+    fallback = SandboxPolicy(tmp_path / "ws", **backend_settings("landlock", tmp_path))
+    result = await fallback.run(f": > {marker}")
+    assert result.isolation == "landlock" and marker.exists()
+    assert fallback.describe_isolation() == (
+        True,
+        "commands run under Landlock (ABI 7, no network)",
     )
+    marker.unlink()
+    for refusing in (
+        SandboxPolicy(tmp_path / "ws", **backend_settings("refused", tmp_path)),
+        SandboxPolicy(tmp_path / "ws", isolation="landlock", landlock=False),
+    ):
+        with pytest.raises(SandboxDenied, match=r"'isolation'.*Landlock is turned off"):
+            await refusing.run(f": > {marker}")
+        with pytest.raises(SandboxDenied, match="'isolation'"):
+            await refusing.spawn(f": > {marker}")
+        assert not marker.exists()
+        isolated, line = refusing.describe_isolation()
+        assert not isolated and line.startswith("commands are refused")
+    refused = SandboxPolicy(tmp_path / "ws", **backend_settings("refused", tmp_path))
+    with pytest.raises(SandboxDenied, match=BOTH_FIXES):
+        await refused.run("true")
 
 
 def test_isolation_is_reported(tmp_path: Path) -> None:
     isolated, line = SandboxPolicy(tmp_path, isolation="auto").describe_isolation()
     assert isolated and line.startswith("commands run in bubblewrap") and "no network" in line
-    assert SandboxPolicy(tmp_path, isolation="none").describe_isolation()[0] is False
+    assert SandboxPolicy(tmp_path, isolation="none").describe_isolation() == (
+        False,
+        "commands run WITHOUT isolation (sandbox.isolation is none)",
+    )
+    isolated, line = SandboxPolicy(
+        tmp_path, isolation="landlock", network=True
+    ).describe_isolation()
+    assert isolated and line.startswith("commands run under Landlock") and "network allowed" in line
 
 
-async def test_network_flag_lets_a_command_connect(layout: Layout, local_server) -> None:
-    policy = layout.policy(isolation="bubblewrap", network=True)
+@pytest.mark.parametrize("backend", ["bubblewrap", "landlock"])
+async def test_protected_file_inside_an_allowed_path(backend: str, layout: Layout) -> None:
+    """bubblewrap masks a protected file inside an allowed folder; Landlock cannot hide a file
+    inside a folder it grants, so it refuses such a configuration rather than expose it."""
+    inner = layout.shared / "openclaw.json"
+    inner.write_text('{"api_key": "SECRET-CONFIG"}')
+    policy = SandboxPolicy(
+        layout.workspace,
+        allowed_paths=[layout.shared],
+        protected_paths=[inner],
+        **backend_settings(backend, layout.base),  # type: ignore[arg-type]
+    )
+    if backend == "bubblewrap":
+        result = await policy.run(f"cat {inner}")
+        assert result.isolation == "bubblewrap" and "SECRET-CONFIG" not in result.stdout
+        return
+    with pytest.raises(SandboxDenied, match=r"holds the protected .*openclaw.json"):
+        await policy.run(f"cat {inner}")
+    assert policy.describe_isolation()[0] is False
+
+
+async def test_landlock_leaves_no_capability_and_no_new_session(tmp_path: Path) -> None:
+    """Even for a gateway running as root, a command keeps no capability (so no raw disk,
+    no reboot, no module loading) and cannot leave the process group that is killed."""
+    policy = SandboxPolicy(tmp_path / "ws", isolation="landlock")
+    result = await policy.run(
+        "grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status;"
+        " python3 -c 'import os; os.setsid()' 2>&1 | tail -1"
+    )
+    caps = dict(line.split(":") for line in result.stdout.splitlines()[:4])
+    assert {value.strip() for value in caps.values()} == {"0000000000000000"}, result.stdout
+    assert "PermissionError" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["bubblewrap", "landlock"])
+async def test_network_flag_lets_a_command_connect(
+    backend: str, layout: Layout, local_server
+) -> None:
+    policy = layout.policy(network=True, **backend_settings(backend, layout.base))
     url = f"http://127.0.0.1:{local_server['port']}/"
     result = await policy.run(
         ["python3", "-c", f"import urllib.request as u; print(u.urlopen('{url}').read().decode())"]
     )
+    assert result.isolation == backend
     assert result.stdout == "inside\n", result.stderr
 
 
