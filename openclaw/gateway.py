@@ -154,6 +154,7 @@ class Gateway:
             migrated = store.migrate_keys()
             pruned = store.prune(self.app.config.store.prune_days)
             log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
+            self._log_isolation()
             await self._start_http()
             self.started_at = time.time()
             self.accepting = True
@@ -162,7 +163,6 @@ class Gateway:
             self.cron.start()
             self.ready.set()
             log.info("gateway listening on http://%s:%d", self.host, self.port)
-            self._log_isolation()
             await self._stop.wait()
         finally:
             await self._shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
 import re
 import subprocess
@@ -396,6 +397,24 @@ async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(start
     }
     await fake.say("42", "/ping")
     assert fake.texts("42") == ["pong"]
+
+
+@pytest.mark.parametrize(
+    ("sandbox", "line"),
+    [
+        ({}, "INFO: sandbox: commands run in bubblewrap"),
+        ({"bubblewrap_path": "/nonexistent/bwrap"}, "INFO: sandbox: commands run under Landlock"),
+        (
+            {"bubblewrap_path": "/nonexistent/bwrap", "landlock": False},
+            "WARNING: sandbox: commands are refused",
+        ),
+    ],
+)
+async def test_the_start_up_log_names_the_isolation_backend(start, caplog, sandbox, line):
+    with caplog.at_level(logging.INFO, logger="openclaw.gateway"):
+        await start({"sandbox": sandbox})
+    logged = [f"{r.levelname}: {r.getMessage()}" for r in caplog.records]
+    assert any(entry.startswith(line) for entry in logged), logged
 
 
 async def test_an_enabled_channel_nobody_provides_is_a_clear_error(make_app):

@@ -166,7 +166,9 @@ async def test_core_commands(make_app, mock_model):
         assert "reset to the default" in (await run("/model default")).text
         assert "▶ cli:main:local:default · 4 msgs" in (await run("/sessions")).text
         assert "sessions: 1 · messages: 4" in (await run("/db")).text
-        assert "model: mock/test" in (await run("/status")).text
+        status = (await run("/status")).text
+        assert "model: mock/test" in status
+        assert "sandbox: commands run in bubblewrap" in status
         assert "new session" in (await run("/new")).text
         assert app.store.history(key) == []
         assert "I am main" in (await run("/start")).text

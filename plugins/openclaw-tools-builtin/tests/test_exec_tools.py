@@ -1,5 +1,6 @@
 """exec and process through the kernel, with real processes in a temporary workspace. Every test
-runs twice: under bubblewrap (isolation "auto"; bwrap is installed here) and without isolation."""
+runs three times: under bubblewrap (isolation "auto"; bwrap is installed here), under Landlock,
+and without isolation."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def workspace(openclaw_home: Path) -> Path:
     return path
 
 
-@pytest.fixture(params=["auto", "none"])
+@pytest.fixture(params=["auto", "landlock", "none"])
 def isolation(request: Any) -> str:
     return request.param
 
@@ -128,13 +129,11 @@ async def test_exec_runs_in_the_workspace_and_its_subdirectories(open_app, mock_
     assert (workspace / "made.txt").read_text() == "made\n"
 
 
-async def test_exec_is_isolated_when_bubblewrap_is_available(
-    open_app, mock_model, isolation, tmp_path
-):
+async def test_exec_is_isolated(open_app, mock_model, isolation, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("TOPSECRET\n")
     # the blocklist lets `cat` through; bubblewrap hides the temporary folders outside the
-    # workspace, and gives the command its own PID namespace
+    # workspace, and gives the command its own PID namespace; Landlock refuses to open it
     read, pid = await run_tools(
         open_app,
         mock_model,
@@ -143,6 +142,9 @@ async def test_exec_is_isolated_when_bubblewrap_is_available(
     )
     if isolation == "none":
         assert "TOPSECRET" in read.text
+        return
+    if isolation == "landlock":
+        assert read.is_error and "TOPSECRET" not in read.text and "Permission denied" in read.text
         return
     assert read.is_error and "TOPSECRET" not in read.text
     assert "No such file or directory" in read.text
