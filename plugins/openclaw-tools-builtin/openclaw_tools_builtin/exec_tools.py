@@ -1,8 +1,9 @@
 """Shell tools: `exec` runs a command to completion, `process` runs commands in the background.
 
 Both go through the sandbox policy (blocklist, path allowlist for the working directory, OS
-isolation when available). Background processes live in a per-App table with a cap on how many
-run at once; their output is kept in ring buffers, and the App's shutdown kills and reaps them.
+isolation: bubblewrap, else Landlock). Background processes live in a per-App table with a cap
+on how many run at once; their output is kept in ring buffers, and the App's shutdown kills and
+reaps them.
 """
 
 from __future__ import annotations
