@@ -271,11 +271,14 @@ async def listeners() -> AsyncIterator[dict[str, object]]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+_STARTING_ENVIRONMENT = [f"{name}={value}" for name, value in os.environ.items()]
+
+
 def gateway_only_environment() -> list[str]:
-    """Entries of this process's environment as /proc shows it that commands never get."""
+    """Entries of this process's environment (as it started: what /proc shows) that commands
+    never get."""
     given = {"PATH", "LANG", "LC_ALL", "TERM", "TZ", "HOME", "TMPDIR", "PWD", "SHLVL", "_"}
-    entries = Path("/proc/self/environ").read_bytes().decode(errors="replace").split("\0")
-    return [e for e in entries if len(e) >= 8 and e.split("=", 1)[0] not in given]
+    return [e for e in _STARTING_ENVIRONMENT if len(e) >= 8 and e.split("=", 1)[0] not in given]
 
 
 # -- the adversarial table --------------------------------------------------------------------
@@ -668,6 +671,18 @@ async def test_protected_file_inside_an_allowed_path(backend: str, layout: Layou
     with pytest.raises(SandboxDenied, match=r"holds the protected .*openclaw.json"):
         await policy.run(f"cat {inner}")
     assert policy.describe_isolation()[0] is False
+
+
+async def test_landlock_keeps_protected_paths_out_of_system_folders(tmp_path: Path) -> None:
+    """`$OPENCLAW_HOME` under a folder Landlock grants (in /opt, /etc or /var/lib, say) stays
+    unreadable: the grant is split around it, and the rest of that folder stays readable."""
+    policy = SandboxPolicy(
+        tmp_path / "ws", isolation="landlock", protected_paths=[Path("/etc/ssl")]
+    )
+    result = await policy.run("cat /etc/hostname >/dev/null && cat /etc/ssl/openssl.cnf")
+    assert result.isolation == "landlock"
+    assert result.exit_code != 0 and "Permission denied" in result.stderr, result
+    assert not result.stdout
 
 
 async def test_landlock_leaves_no_capability_and_no_new_session(tmp_path: Path) -> None:

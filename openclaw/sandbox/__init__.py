@@ -4,9 +4,10 @@ Three layers, because a blocklist alone can always be bypassed:
 1. a command blocklist (dangerous patterns, matched through quoting and wrappers),
 2. a path allowlist (the workspace by default) decided on fully resolved paths, symlinks included,
    and race-free file access beneath it for code that opens files (`WorkspaceFiles`),
-3. OS isolation with bubblewrap when available (or required): the workspace read-write, the rest
-   read-only with home directories and temporary folders hidden, no network unless configured, a
-   new PID namespace.
+3. OS isolation with bubblewrap, else Landlock (else commands are refused, unless isolation is
+   turned off): the workspace read-write, system folders read-only, home directories, temporary
+   folders and `$OPENCLAW_HOME` out of reach, no network unless configured, nothing outliving
+   the command.
 URLs get an SSRF check (`check_url`, and `ssrf_guarded_connector` for aiohttp, which re-checks the
 address actually connected to). A denial raises `SandboxDenied`, a `ToolError` whose message names
 the rule, so the model reads it. See docs/security.md for what each layer does and does not stop.
@@ -14,9 +15,9 @@ the rule, so the model reads it. See docs/security.md for what each layer does a
 The modules, one job each: `shell` (the lexer) and `scan` (the simple commands a command line may
 run) analyse commands; `rules` is the blocklist; `paths` the path allowlist; `fs` opens files
 beneath it by descriptor (`WorkspaceFiles`); `processes` runs commands (output capping, process
-groups, the bubblewrap argv); `urls` the SSRF guard; `policy` holds `SandboxPolicy`, which ties
-them together; `errors` holds `SandboxDenied`. Import from `openclaw.sandbox`, not from the
-modules.
+groups, the bubblewrap and Landlock argv); `landlock_exec` is the wrapper that confines a command
+under Landlock; `urls` the SSRF guard; `policy` holds `SandboxPolicy`, which ties them together;
+`errors` holds `SandboxDenied`. Import from `openclaw.sandbox`, not from the modules.
 """
 
 from openclaw.sandbox.errors import SandboxDenied

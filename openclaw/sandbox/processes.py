@@ -250,6 +250,22 @@ def _landlock_tool_dirs(protected: Sequence[Path]) -> list[Path]:
     return [d for d in found if not any(_contains(d, resolve(p)) for p in protected)]
 
 
+def _around(root: Path, protected: Sequence[Path]) -> list[Path]:
+    """`root` (resolved), or when it holds protected paths (`$OPENCLAW_HOME` in /opt, say) its
+    entries minus those, splitting further down: a Landlock rule grants a whole tree (a rule on
+    a symlink grants its target's), so that tree must not include them."""
+    root = Path(os.path.realpath(root))
+    if not any(_contains(root, p) for p in protected):
+        return [root]
+    if root in protected or not root.is_dir():
+        return []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return []
+    return [path for entry in entries for path in _around(entry, protected)]
+
+
 def landlock_args(
     *,
     workspace: Path,
@@ -273,10 +289,11 @@ def landlock_args(
                     "folder it grants; take it out of sandbox.allowed_paths or the workspace, "
                     "or use bubblewrap"
                 )
-    read = [*LANDLOCK_READ, *map(str, _landlock_tool_dirs(protected))]
-    resolv = os.path.realpath("/etc/resolv.conf")
-    if network and os.path.exists(resolv):
+    read = [Path(p) for p in LANDLOCK_READ] + _landlock_tool_dirs(protected)
+    resolv = Path(os.path.realpath("/etc/resolv.conf"))
+    if network and resolv.exists() and not any(_contains(p, resolv) for p in protected):
         read.append(resolv)
+    read = [str(path) for root in read for path in _around(root, protected)]
     spec = {
         "read": read,
         "write": [str(p) for p in [*writable, scratch] if p.exists()],
