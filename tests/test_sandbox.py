@@ -25,6 +25,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -75,16 +76,17 @@ def summary() -> str:
     )
 
 
-def backend_settings(backend: str, tmp_path: Path) -> dict[str, object]:
+def backend_settings(backend: str, tmp_path: Path) -> dict[str, Any]:
     """Policy settings giving `backend` through `auto`: bubblewrap is installed here, so
     Landlock is reached by pointing `bubblewrap` at a missing file, refusal by also turning
     Landlock off (as on a kernel without it)."""
     missing = str(tmp_path / "not-installed" / "bwrap")
-    return {
+    settings: dict[str, dict[str, Any]] = {
         "bubblewrap": {"isolation": "auto"},
         "landlock": {"isolation": "auto", "bubblewrap": missing},
         "refused": {"isolation": "auto", "bubblewrap": missing, "landlock": False},
-    }[backend]
+    }
+    return settings[backend]
 
 
 class _Report:
@@ -662,7 +664,7 @@ async def test_protected_file_inside_an_allowed_path(backend: str, layout: Layou
         layout.workspace,
         allowed_paths=[layout.shared],
         protected_paths=[inner],
-        **backend_settings(backend, layout.base),  # type: ignore[arg-type]
+        **backend_settings(backend, layout.base),
     )
     if backend == "bubblewrap":
         result = await policy.run(f"cat {inner}")

@@ -289,13 +289,12 @@ def landlock_args(
                     "folder it grants; take it out of sandbox.allowed_paths or the workspace, "
                     "or use bubblewrap"
                 )
-    read = [Path(p) for p in LANDLOCK_READ] + _landlock_tool_dirs(protected)
+    readable = [Path(p) for p in LANDLOCK_READ] + _landlock_tool_dirs(protected)
     resolv = Path(os.path.realpath("/etc/resolv.conf"))
     if network and resolv.exists() and not any(_contains(p, resolv) for p in protected):
-        read.append(resolv)
-    read = [str(path) for root in read for path in _around(root, protected)]
+        readable.append(resolv)
     spec = {
-        "read": read,
+        "read": [str(path) for root in readable for path in _around(root, protected)],
         "write": [str(p) for p in [*writable, scratch] if p.exists()],
         "devices": LANDLOCK_DEVICES,
         "network": network,
