@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import logging
+import functools
 import math
 import shlex
 import shutil
@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 
     from openclaw.config import Config
 
-log = logging.getLogger("openclaw.sandbox")
 
 IsolationMode = Literal["auto", "bubblewrap", "landlock", "none"]
 _PR_SET_DUMPABLE = 4
 _cleanups: set[asyncio.Task[None]] = set()  # scratch folders of background processes
+_bwrap_probes: dict[str, str | None] = {}  # bwrap binary -> why it does not work here
 
 
 def _not_dumpable() -> None:
@@ -53,6 +53,7 @@ def _not_dumpable() -> None:
     ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
+@functools.cache
 def _landlock_problem() -> str | None:
     """Why the Landlock backend cannot run here, or None."""
     abi = abi_version()
@@ -123,8 +124,7 @@ class SandboxPolicy:
         self.bubblewrap = bubblewrap
         self.landlock = landlock
         self._urls = UrlGuard(allowed_hosts)
-        self._probed: dict[str, str | None] = {}  # bwrap path or "landlock" -> why unusable
-        self._warned: set[str] = set()
+        self._landlock: list[str | None] = []  # once checked: why Landlock cannot be used
 
     @classmethod
     def from_config(cls, config: Config) -> SandboxPolicy:
@@ -224,15 +224,15 @@ class SandboxPolicy:
     def _landlock_problem(self) -> str | None:
         if not self.landlock:
             return "Landlock is turned off (sandbox.landlock is false)"
-        if "landlock" not in self._probed:
+        if not self._landlock:
             problem = _landlock_problem()
             if problem is None:
                 try:
                     self._landlock_args(self.workspace)
                 except ValueError as exc:
                     problem = str(exc)
-            self._probed["landlock"] = problem
-        return self._probed["landlock"]
+            self._landlock.append(problem)
+        return self._landlock[0]
 
     def _landlock_args(self, scratch: Path) -> list[str]:
         return landlock_args(
@@ -244,8 +244,9 @@ class SandboxPolicy:
         )
 
     def _probe(self, bwrap: str) -> str | None:
-        """Why bwrap fails here (no user namespaces, say), from one short trial run."""
-        if bwrap not in self._probed:
+        """Why bwrap fails here (no user namespaces, say), from one short trial run (once per
+        binary and process: `/status` and every tool plugin build their own policy)."""
+        if bwrap not in _bwrap_probes:
             ensure_workspace(self.workspace)
             argv = [*self._bubblewrap_args(bwrap, resolve(self.workspace)), "true"]
             env = environment((), self.secret_env, "/tmp", None)
@@ -254,8 +255,8 @@ class SandboxPolicy:
                 error = None if done.returncode == 0 else done.stderr.decode(errors="replace")
             except (OSError, subprocess.TimeoutExpired) as exc:
                 error = str(exc)
-            self._probed[bwrap] = error and f"bwrap does not work here: {error.strip()}"
-        return self._probed[bwrap]
+            _bwrap_probes[bwrap] = error and f"bwrap does not work here: {error.strip()}"
+        return _bwrap_probes[bwrap]
 
     def _bubblewrap_args(self, bwrap: str, cwd: Path) -> list[str]:
         return bubblewrap_args(
