@@ -36,8 +36,8 @@ _VERSION = 1
 _RULE_NET_PORT = 2
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1, 2
-_PR_CAPBSET_READ, _PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 23, 24, 47, 4
-_CAP_SETPCAP = 8
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_CAPABILITY_VERSION_3 = 0x20080522
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -103,19 +103,36 @@ def _restrict_files(read: list[str], write: list[str], devices: list[str]) -> No
     ruleset.apply()  # also sets no_new_privs: setuid programs cannot undo any of this
 
 
+def _capabilities(field: str) -> int:
+    """A capability set of this process (CapEff, CapInh...) from /proc/self/status."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
 def _drop_capabilities() -> None:
     """Leave no capability to the command even when the gateway runs as root: an empty
-    bounding set (so `exec` grants none) and no ambient ones. Without CAP_SETPCAP (any
-    non-root gateway) there is nothing to drop."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_CAPBSET_READ, _CAP_SETPCAP, 0, 0, 0) != 1:
+    bounding set and inheritable set (so `exec` grants none) and no ambient ones. A process
+    without capabilities (any ordinary gateway) has nothing to drop, and `no_new_privs` keeps
+    file capabilities from granting any."""
+    if not _capabilities("CapEff") and not _capabilities("CapInh"):
         return
+    libc = ctypes.CDLL(None, use_errno=True)
     for capability in range(64):
         if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             code = ctypes.get_errno()
             if code != errno.EINVAL:  # EINVAL: past the last capability this kernel has
                 raise OSError(code, f"cannot drop capability {capability}")
     libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 bits)
+    if libc.capget(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    data[2] = data[5] = 0
+    if libc.capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "cannot clear the inheritable capabilities")
 
 
 def _filter_syscalls(network: bool) -> None:
