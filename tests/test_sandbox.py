@@ -3,9 +3,9 @@
 The adversarial inputs live as data in tests/sandbox_cases.py; every one must be refused or
 contained, and the run's report ends with "sandbox adversarial table: N cases, N refused or
 contained" and the count for each isolation backend. bubblewrap is required here
-(`scripts/install-system-deps` installs it) and so is a kernel with Landlock: the isolation tests never skip. Landlock is tested
-with bubblewrap hidden through `sandbox.bubblewrap_path`, the refusal with `sandbox.landlock`
-off as well.
+(`scripts/install-system-deps` installs it) and so is a kernel with Landlock: the isolation tests
+never skip. Landlock is tested with bubblewrap hidden through `sandbox.bubblewrap_path`, the
+refusal with `sandbox.landlock` off as well.
 """
 
 from __future__ import annotations
