@@ -174,24 +174,6 @@ def test_doctor_reports_reachability_and_binaries(run, openclaw_home):
     assert "ffmpeg" in result.stdout and "1 warning(s), no failures" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("sandbox", "line"),
-    [
-        ({"bubblewrap_path": "/nonexistent/bwrap"}, "✅ sandbox: commands run under Landlock"),
-        (
-            {"bubblewrap_path": "/nonexistent/bwrap", "landlock": False},
-            "⚠️  sandbox: commands are refused",
-        ),
-    ],
-)
-def test_doctor_names_the_isolation_backend(run, openclaw_home, sandbox, line):
-    write_config(openclaw_home, {"sandbox": sandbox})
-    shown = [text for text in run("doctor").stdout.splitlines() if "sandbox:" in text]
-    assert len(shown) == 1 and shown[0].startswith(line), shown
-    if "refused" in line:
-        assert "apt install bubblewrap" in shown[0] and '"isolation": "none"' in shown[0]
-
-
 def test_chat_repl_answers_commands_and_messages(run, openclaw_home):
     with FakeOpenAIServer() as server:
         write_config(

@@ -6,6 +6,8 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
+
 from openclaw.testing.servers import FakeOpenAIServer
 
 
@@ -108,3 +110,21 @@ def test_doctor_json_parses_and_carries_the_exit_code(run, openclaw_home):
     assert broken.returncode == 1
     failed = json.loads(broken.stdout)
     assert failed["ok"] is False and "agent.max_rounds" in failed["checks"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("sandbox", "line"),
+    [
+        ({"bubblewrap_path": "/nonexistent/bwrap"}, "✅ sandbox: commands run under Landlock"),
+        (
+            {"bubblewrap_path": "/nonexistent/bwrap", "landlock": False},
+            "⚠️  sandbox: commands are refused",
+        ),
+    ],
+)
+def test_doctor_names_the_isolation_backend(run, openclaw_home, sandbox, line):
+    write_config(openclaw_home, {"sandbox": sandbox})
+    shown = [text for text in run("doctor").stdout.splitlines() if "sandbox:" in text]
+    assert len(shown) == 1 and shown[0].startswith(line), shown
+    if "refused" in line:
+        assert "apt install bubblewrap" in shown[0] and '"isolation": "none"' in shown[0]
