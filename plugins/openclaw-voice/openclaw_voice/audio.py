@@ -12,7 +12,7 @@ import wave
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from openclaw.sandbox.processes import run_process
+from openclaw.sandbox.processes import BASE_ENV, run_process
 
 SAMPLE_RATE = 16_000
 OPUS_ARGS = ("-c:a", "libopus", "-b:a", "64k", "-vbr", "on", "-application", "voip")
@@ -38,6 +38,12 @@ def find_ffmpeg(name: str, setting: str) -> str:
     )
 
 
+def binary_env() -> dict[str, str]:
+    """ffmpeg and espeak-ng get the locale and PATH, never the gateway's secrets: a sandboxed
+    command could otherwise read them from `/proc/PID/environ` while the binary runs."""
+    return {name: os.environ[name] for name in BASE_ENV if name in os.environ}
+
+
 async def run_binary(argv: Sequence[str], timeout: float, *, stdin: bytes | None = None) -> str:
     """Run a program to its end with the kernel's `run_process` (its process group is killed
     at the timeout or when the caller is cancelled); its stdout. AudioError when it does not
@@ -47,7 +53,7 @@ async def run_binary(argv: Sequence[str], timeout: float, *, stdin: bytes | None
         result = await run_process(
             argv,
             cwd=Path.cwd(),
-            env=os.environ,
+            env=binary_env(),
             stdin=stdin,
             timeout=timeout,
             output_limit=OUTPUT_LIMIT,

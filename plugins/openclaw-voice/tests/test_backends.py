@@ -59,3 +59,15 @@ async def test_whisper_cpp_says_what_it_lacks(make_app, settings, problem):
         with pytest.raises(SpeechUnavailable) as raised:
             await pick(app, "stt")
     assert str(raised.value) == f"no speech-to-text provider is usable (wc: {problem})"
+
+
+async def test_binaries_do_not_get_the_gateways_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg and espeak-ng run with PATH and the locale only: a token in the gateway's
+    environment is not in theirs (where `/proc/PID/environ` would show it)."""
+    from openclaw_voice.audio import run_binary
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:planted-secret-value")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    shown = await run_binary(["/usr/bin/env"], timeout=10)
+    assert "planted-secret-value" not in shown
+    assert "LANG=C.UTF-8" in shown
