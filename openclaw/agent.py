@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from openclaw.context import build_system_prompt, select_history
@@ -30,6 +30,7 @@ from openclaw.events import (
 )
 from openclaw.messages import ContentPart, Message, ToolCall, ToolResult, Usage
 from openclaw.plugins import collect, first_result
+from openclaw.principal import OWNER, Principal
 from openclaw.providers import (
     ChatDelta,
     ChatProvider,
@@ -55,6 +56,7 @@ class TurnState:
     """What a turn has done so far; also what a cancelled turn must tidy up."""
 
     session_key: str
+    principal: Principal = OWNER
     started: float = field(default_factory=time.perf_counter)
     rounds: int = 0
     tools: int = 0
@@ -125,21 +127,29 @@ class Agent:
         return tools
 
     def run(
-        self, session_key: str, content: str | list[ContentPart], *, model: str | None = None
+        self,
+        session_key: str,
+        content: str | list[ContentPart],
+        *,
+        model: str | None = None,
+        principal: Principal = OWNER,
     ) -> AsyncIterator[Event]:
-        """Start a turn and iterate its events; closing the iterator early cancels the turn."""
-        return _EventStream(functools.partial(self._turn, session_key, content, model), self.app)
+        """Start a turn and iterate its events; closing the iterator early cancels the turn.
+        The turn's tools act for `principal`."""
+        turn = functools.partial(self._turn, session_key, content, model, principal)
+        return _EventStream(turn, self.app)
 
     async def _turn(
         self,
         session_key: str,
         content: str | list[ContentPart],
         model: str | None,
+        principal: Principal,
         emit: Any,
     ) -> None:
         app = self.app
         config = app.config.agent
-        state = TurnState(session_key)
+        state = TurnState(session_key, principal)
         refs = self.model_refs(session_key, model)
         await emit(TurnStarted(session_key=session_key, model=refs[0]))
         try:
@@ -174,7 +184,9 @@ class Agent:
         config = app.config.agent
         key = state.session_key
         system = Message(role="system", content=self.system_prompt(key))
-        call_context = ToolCallContext(session_key=key, workspace=app.config.workspace, app=app)
+        call_context = ToolCallContext(
+            session_key=key, workspace=app.config.workspace, app=app, principal=state.principal
+        )
         tools = self.tools_for(call_context)
         specs = [tool.spec() for tool in tools.values()]
 
@@ -271,7 +283,7 @@ class Agent:
             await emit(ToolStarted(context.session_key, call.id, call.name, call.arguments))
 
         async def one(call: ToolCall) -> ToolResult:
-            call_context = ToolCallContext(context.session_key, context.workspace, app, call.id)
+            call_context = replace(context, call_id=call.id)
             result, elapsed = await execute(
                 call,
                 tools,

@@ -16,6 +16,7 @@ from openclaw.context import PromptFiles
 from openclaw.events import Event, EventBus, TurnFailed, TurnFinished
 from openclaw.messages import ContentPart
 from openclaw.plugins import call_each, create_plugin_manager
+from openclaw.principal import OWNER, Principal
 from openclaw.providers import ProviderChain, ProviderPool
 from openclaw.registry import build_registry
 from openclaw.sandbox import SandboxPolicy, WorkspaceFiles
@@ -159,9 +160,12 @@ class App:
         *,
         session_key: str | None = None,
         model: str | None = None,
+        principal: Principal = OWNER,
     ) -> AsyncIterator[Event]:
-        """Run one agent turn and iterate its events (`text.delta`, `tool.started`, ...)."""
-        return self.agent.run(session_key or self.default_session(), content, model=model)
+        """Run one agent turn and iterate its events (`text.delta`, `tool.started`, ...); its
+        tools act for `principal` (default: the owner, who may reach everything)."""
+        key = session_key or self.default_session()
+        return self.agent.run(key, content, model=model, principal=principal)
 
     async def ask(
         self,
@@ -169,10 +173,11 @@ class App:
         *,
         session_key: str | None = None,
         model: str | None = None,
+        principal: Principal = OWNER,
     ) -> TurnFinished:
         """Run one turn to the end; raises TurnError if it failed. A cancelled caller stops
         the turn too (the event stream is closed on the way out)."""
-        events = self.run_turn(content, session_key=session_key, model=model)
+        events = self.run_turn(content, session_key=session_key, model=model, principal=principal)
         try:
             async for event in events:
                 if isinstance(event, TurnFinished):

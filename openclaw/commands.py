@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from openclaw.principal import OWNER, Principal
+
 if TYPE_CHECKING:
     from openclaw.app import App
 
@@ -18,7 +20,8 @@ COMMAND_PREFIXES = ("/", "!")
 
 @dataclass(slots=True)
 class CommandContext:
-    """Who ran a command, where, and with what arguments."""
+    """Who ran a command, where, and with what arguments. `principal` is the user a command
+    acts for (the owner at the terminal): commands on shared state show only what is theirs."""
 
     app: App
     session_key: str
@@ -26,6 +29,7 @@ class CommandContext:
     channel: str = ""
     user_id: str = ""
     chat_id: str = ""
+    principal: Principal = OWNER
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from openclaw.cron_executor import CronExecutor
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
 from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
+from openclaw.principal import Principal
 from openclaw.streaming import StreamingReply, keep_typing, send_reply
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ class Supervised:
     restarts: int = 0
     last_error: str = ""
     task: asyncio.Task[None] | None = None
+
+
+def principal_of(channel: Channel, message: InboundMessage) -> Principal:
+    """Who a message's turn and commands act for: its sender on the channel it came by."""
+    return Principal(channel.name, message.user_id, message.channel)
 
 
 def human_duration(seconds: float) -> str:
@@ -351,6 +357,7 @@ class Gateway:
             channel=message.channel,
             user_id=message.user_id,
             chat_id=message.chat_id,
+            principal=principal_of(channel, message),
         )
         typing = asyncio.create_task(
             keep_typing(channel, message.chat_id, delay=COMMAND_TYPING_DELAY)
@@ -373,7 +380,8 @@ class Gateway:
         async with self.turns:
             self.running_turns += 1
             try:
-                events = self.app.run_turn(message.content(), session_key=key)
+                principal = principal_of(channel, message)
+                events = self.app.run_turn(message.content(), session_key=key, principal=principal)
                 reply = StreamingReply(channel, message.chat_id, reply_to=message.message_id)
                 await reply.consume(events)
             finally:

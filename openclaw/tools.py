@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, get_type_hints, runtime_checkab
 from pydantic import BaseModel, ValidationError, create_model
 
 from openclaw.messages import ToolCall, ToolResult, valid_text
+from openclaw.principal import OWNER, Principal
 from openclaw.providers import ToolSpec
 
 if TYPE_CHECKING:
@@ -35,12 +36,14 @@ class ToolContext:
 
 @dataclass(slots=True)
 class ToolCallContext:
-    """What a running tool gets: who is calling and where."""
+    """What a running tool gets: who is calling and where. `principal` is the user the turn
+    acts for; a tool that reaches shared state shows and changes only what is theirs."""
 
     session_key: str
     workspace: Path
     app: App | None = None
     call_id: str = ""
+    principal: Principal = OWNER
 
 
 ToolFunction = Callable[[dict[str, Any], ToolCallContext], Awaitable[str]]

@@ -1,7 +1,9 @@
 """The `sessions` tool: lets the agent see its other conversations and leave a note in one.
 
 Keys are long (`tg:main:42:42`), so any unique part of a key names a session; an ambiguous
-part is an error listing the candidates rather than a guess.
+part is an error listing the candidates rather than a guess. A turn for a chat user sees only
+that user's sessions (other users' sessions do not exist for it); the owner sees all. A note
+is always a `user` message: no tool may speak for the system prompt of a conversation.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from openclaw.messages import Message
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
+    from openclaw.principal import Principal
     from openclaw.sandbox import SandboxPolicy
     from openclaw.store import SessionInfo, SessionStore
     from openclaw.tools import ToolContext
@@ -23,13 +26,13 @@ LIST_LIMIT = 50
 MESSAGE_CHARS = 500
 CANDIDATES_SHOWN = 10
 
-SendRole = Literal["user", "assistant", "system"]  # a "tool" message needs a call to answer
-
 
 class SessionsArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a `role` is refused, not silently dropped
+
     action: Literal["list", "history", "send"] = Field(
         description="list: sessions with stats; history: a session's messages; "
-        "send: add a message to a session."
+        "send: add a note (a user message) to another of this user's sessions."
     )
     session: str | None = Field(
         None,
@@ -37,7 +40,6 @@ class SessionsArguments(BaseModel):
         "For list, shows only the sessions whose key contains it.",
     )
     limit: int = Field(20, ge=1, le=200, description="history: how many of the newest messages.")
-    role: SendRole = Field("user", description="send: the role of the added message.")
     message: str | None = Field(None, description="send: the text to add.")
 
 
@@ -50,13 +52,24 @@ def _clip(text: str, limit: int = MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… [+{len(text) - limit} chars]"
 
 
-def resolve(store: SessionStore, partial: str | None, current: str) -> str:
-    """The key `partial` names: itself when it is a key, else the one key containing it."""
+def visible(
+    store: SessionStore, principal: Principal, current: str, partial: str | None = None
+) -> list[SessionInfo]:
+    """The sessions `principal` may see (its own, and the current one), newest first;
+    only those whose key contains `partial` when given."""
+    infos = store.find(partial) if partial else store.list_sessions()
+    return [info for info in infos if info.key == current or principal.owns_session(info.key)]
+
+
+def resolve(store: SessionStore, principal: Principal, partial: str | None, current: str) -> str:
+    """The key `partial` names among the visible sessions: itself when it is a key, else the
+    one key containing it."""
     if not partial:
         return current
-    if store.session(partial) is not None:
+    allowed = partial == current or principal.owns_session(partial)
+    if allowed and store.session(partial) is not None:
         return partial
-    matches = store.find(partial)
+    matches = visible(store, principal, current, partial)
     if len(matches) == 1:
         return matches[0].key
     if not matches:
@@ -76,8 +89,10 @@ def _info_line(info: SessionInfo, current: str) -> str:
     )
 
 
-def list_sessions(store: SessionStore, partial: str | None, current: str) -> str:
-    infos = store.find(partial) if partial else store.list_sessions()
+def list_sessions(
+    store: SessionStore, principal: Principal, partial: str | None, current: str
+) -> str:
+    infos = visible(store, principal, current, partial)
     if not infos:
         return f"No session matches {partial!r}." if partial else "No sessions yet."
     lines = [f"{len(infos)} session(s), most recent first (* = this conversation):"]
@@ -107,16 +122,16 @@ def history(store: SessionStore, key: str, limit: int) -> str:
     return "\n".join([header + ":", *(_message_line(m) for m in messages)])
 
 
-def send(store: SessionStore, key: str, current: str, role: SendRole, text: str | None) -> str:
+def send(store: SessionStore, key: str, current: str, text: str | None) -> str:
     if not text:
         raise ToolError("send needs `message`, the text to add")
     if key == current:
         # Appending mid-turn would land between this turn's tool call and its result.
         raise ToolError("cannot send to the current session; answer in this conversation instead")
-    store.append(key, Message(role=role, content=text))
+    store.append(key, Message(role="user", content=text))
     info = store.session(key)
     count = info.message_count if info else "?"
-    return f"Added a {role} message to {key} (now {count} messages)."
+    return f"Added a user message to {key} (now {count} messages)."
 
 
 def _sessions_tool() -> Tool:
@@ -124,22 +139,21 @@ def _sessions_tool() -> Tool:
         action: str,
         session: str | None,
         limit: int,
-        role: SendRole,
         message: str | None,
         context: ToolCallContext,
     ) -> str:
-        """See and use conversations: list sessions with stats (the current one marked),
-        read a session's history, or send (add) a message with a role to another session."""
+        """See and use this user's conversations: list sessions with stats (the current one
+        marked), read a session's history, or send (add) a note to another session."""
         if context.app is None:
             raise ToolError("sessions needs a running app")
         store = context.app.store
-        current = context.session_key
+        current, principal = context.session_key, context.principal
         if action == "list":
-            return list_sessions(store, session, current)
-        key = resolve(store, session, current)
+            return list_sessions(store, principal, session, current)
+        key = resolve(store, principal, session, current)
         if action == "history":
             return history(store, key, limit)
-        return send(store, key, current, role, message)
+        return send(store, key, current, message)
 
     return tool(sessions, arguments=SessionsArguments)
 
