@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openclaw.paths import openclaw_home
+from openclaw.principal import OWNER, Principal
 
 CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 EVERY_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
@@ -187,7 +188,9 @@ def next_run(
 @dataclass
 class Job:
     """One scheduled agent turn. `target` is {"channel": ..., "chat": ...} or None (no
-    delivery); times are aware datetimes, stored as ISO strings."""
+    delivery); `owner` the chat user who added it (its turns act for them, and run only while
+    they may use the agent), None for the owner's jobs; times are aware datetimes, stored as
+    ISO strings."""
 
     name: str
     schedule: str
@@ -200,6 +203,7 @@ class Job:
     last_status: str | None = None
     next_run: datetime | None = None
     last_error: str | None = None
+    owner: Principal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -214,6 +218,7 @@ class Job:
             "last_status": self.last_status,
             "next_run": _iso(self.next_run),
             "last_error": self.last_error,
+            "owner": self.owner.to_dict() if self.owner else None,
         }
 
     @classmethod
@@ -230,6 +235,9 @@ class Job:
             and all(isinstance(target.get(k), str) and target[k] for k in ("channel", "chat"))
         ):
             raise CronStoreError(f"{where}.target: expected null or {{channel, chat}} strings")
+        owner = Principal.from_dict(data.get("owner"))
+        if data.get("owner") is not None and owner is None:
+            raise CronStoreError(f"{where}.owner: expected null or {{channel, user}} strings")
         if not isinstance(data.get("enabled", True), bool):
             raise CronStoreError(f"{where}.enabled: expected true or false")
         for key in ("timezone", "last_status", "last_error"):
@@ -252,12 +260,19 @@ class Job:
             last_status=data.get("last_status"),
             next_run=_parse_time(data.get("next_run"), f"{where}.next_run"),
             last_error=data.get("last_error"),
+            owner=owner,
         )
 
 
 def job_session_key(agent: str, job: Job) -> str:
     """Each job's turns share one session, shaped like `InboundMessage.session_key`."""
     return f"cron:{agent}:{job.id}:{job.id}"
+
+
+def owned(job: Job, principal: Principal) -> bool:
+    """Whether `principal` may see and change `job`: the owner every job, a chat user the
+    jobs they added."""
+    return principal.is_owner or (job.owner is not None and job.owner.same_user(principal))
 
 
 def following_run(job: Job, now: datetime) -> datetime | None:
@@ -273,9 +288,10 @@ def describe(job: Job) -> str:
     nxt = job.next_run.isoformat(timespec="minutes") if job.next_run and job.enabled else "-"
     last = job.last_run.isoformat(timespec="minutes") if job.last_run else "-"
     status = job.last_status or "-"
+    owner = f"  for {job.owner}" if job.owner else ""
     return (
         f"{job.id}  {state}  {job.name}  [{job.schedule}] {job.timezone}  to {target}  "
-        f"next {nxt}  last {last} ({status})"
+        f"next {nxt}  last {last} ({status}){owner}"
     )
 
 
@@ -329,9 +345,9 @@ class JobStore:
         except CronStoreError as exc:
             raise CronStoreError(f"{self.path}: {exc}; left untouched") from None
 
-    def find(self, ref: str) -> Job:
-        """The job `ref` names (see `find_job`), as on disk."""
-        return find_job(self.load(), ref, self.path)
+    def find(self, ref: str, principal: Principal = OWNER) -> Job:
+        """The job `ref` names among those `principal` may see (see `find_job`), as on disk."""
+        return find_job(self.load(), ref, self.path, principal)
 
     @contextmanager
     def edit(self) -> Iterator[list[Job]]:
@@ -367,6 +383,7 @@ class JobStore:
         prompt: str,
         timezone: str = "UTC",
         target: dict[str, str] | None = None,
+        owner: Principal | None = None,
     ) -> Job:
         """Validates and stores a new job with its first next_run; names are unique."""
         validate_schedule(schedule, timezone)
@@ -378,7 +395,14 @@ class JobStore:
         first = next_run(schedule, timezone, now)
         if first is None:
             raise ScheduleError(f"schedule: {schedule!r} is in the past")
-        job = Job(name=name, schedule=schedule, prompt=prompt, timezone=timezone, target=target)
+        job = Job(
+            name=name,
+            schedule=schedule,
+            prompt=prompt,
+            timezone=timezone,
+            target=target,
+            owner=None if owner is None or owner.is_owner else owner,
+        )
         job.next_run = first
         with self.edit() as jobs:
             if any(other.name.lower() == name.lower() for other in jobs):
@@ -386,20 +410,32 @@ class JobStore:
             jobs.append(job)
         return job
 
-    def set_enabled(self, ref: str, enabled: bool) -> Job:
-        """Enabling recomputes next_run from now, so a long-disabled job does not fire at once."""
+    def set_enabled(self, ref: str, enabled: bool, principal: Principal = OWNER) -> Job:
+        """Enabling recomputes next_run from now, so a long-disabled job does not fire at once.
+        `ref` names one of the jobs `principal` may see."""
         with self.edit() as jobs:
-            job = find_job(jobs, ref, self.path)
+            job = find_job(jobs, ref, self.path, principal)
             job.enabled = enabled
             if enabled:
                 job.next_run = next_run(job.schedule, job.timezone, self.clock())
         return job
 
-    def remove(self, ref: str) -> Job:
+    def remove(self, ref: str, principal: Principal = OWNER) -> Job:
         with self.edit() as jobs:
-            job = find_job(jobs, ref, self.path)
+            job = find_job(jobs, ref, self.path, principal)
             jobs.remove(job)
         return job
+
+    def disable_owned_by(self, user: Principal, reason: str) -> list[Job]:
+        """Disable every enabled job `user` added (their access was revoked), with `reason`
+        as the job's last error; returns them."""
+        disabled = []
+        with self.edit() as jobs:
+            for job in jobs:
+                if job.enabled and job.owner is not None and job.owner.same_user(user):
+                    job.enabled, job.last_status, job.last_error = False, "error", reason
+                    disabled.append(job)
+        return disabled
 
     def schedule_new(self, now: datetime) -> list[Job]:
         """Give enabled jobs written by hand without `next_run` their first one; a one-shot
@@ -450,8 +486,10 @@ class JobStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def find_job(jobs: list[Job], ref: str, path: Path) -> Job:
-    """By id, exact name, or a case-insensitive partial name that matches one job only."""
+def find_job(jobs: list[Job], ref: str, path: Path, principal: Principal = OWNER) -> Job:
+    """By id, exact name, or a case-insensitive partial name that matches one job only, among
+    the jobs `principal` may see (another user's jobs are not there for them)."""
+    jobs = [job for job in jobs if owned(job, principal)]
     needle = ref.lower()
     for job in jobs:
         if job.id == ref or job.name.lower() == needle:

@@ -7,6 +7,11 @@ once. A due job is claimed first (its next_run moved past now, under the store's
 missed while the gateway was down run once, and a crash mid-run does not repeat it. A job holds
 its run lock while it runs, so it never runs twice at once, even with `openclaw cron run` in
 another process. One job's failure is recorded on that job and stops nothing else.
+
+A job a chat user added runs for that user, and only while they may still use the agent: the
+executor asks `allowed` (the gateway's access check) before the turn and again before the
+delivery, every run; a job whose user was revoked or removed from the allowlist is skipped,
+logged and recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from openclaw.app import TurnError
 from openclaw.channels import Channel, MarkupRejected
 from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, job_session_key, jobs_path
 from openclaw.heartbeat import Heartbeat, in_active_hours, is_ok
+from openclaw.principal import OWNER, Principal
 from openclaw.streaming import send_reply
 
 if TYPE_CHECKING:
@@ -38,6 +44,8 @@ HEARTBEAT = "heartbeat"  # the heartbeat's task name; job ids are hex, so they n
 
 Deliver = Callable[[Mapping[str, str], str], Awaitable[None]]
 """Sends a text to a target `{"channel": ..., "chat": ...}`; raises DeliveryError."""
+Allowed = Callable[[Principal], bool]
+"""Whether a user may use the agent now (listed in the channel's allowlist, or paired)."""
 
 _EXECUTORS: weakref.WeakKeyDictionary[App, CronExecutor] = weakref.WeakKeyDictionary()
 
@@ -82,16 +90,29 @@ async def run_job(
     *,
     deliver: Deliver | None,
     now: Callable[[], datetime],
+    allowed: Allowed | None = None,
 ) -> JobRun:
-    """Run `job` once as a turn in its session, deliver the answer when `deliver` is given and
-    the job has a target, and record the outcome. Raises JobBusy when it is running already."""
+    """Run `job` once as a turn in its session (acting for the job's user), deliver the answer
+    when `deliver` is given and the job has a target, and record the outcome. With `allowed`,
+    a job whose user may no longer use the agent is skipped, before the turn or before the
+    delivery. Raises JobBusy when it is running already."""
     with store.running(job.id):
         started = now()
         answer, error = "", None
         try:
+            refused = _refusal(job, allowed)
+            if refused is not None:
+                log.warning("cron job %s %s", job.name, refused)
+                store.record(job.id, started, refused)
+                return JobRun("", refused)
             key = job_session_key(app.config.agent.name, job)
-            answer = (await app.ask(job.prompt, session_key=key)).text
+            principal = job.owner or OWNER
+            answer = (await app.ask(job.prompt, session_key=key, principal=principal)).text
             if job.target is not None and deliver is not None:
+                refused = _refusal(job, allowed)
+                if refused is not None:
+                    log.warning("cron job %s ran but was not delivered: %s", job.name, refused)
+                    raise DeliveryError(f"not delivered: {refused}")
                 await deliver(job.target, answer)
         except TurnError as exc:
             error = f"the turn failed: {exc}"
@@ -108,10 +129,17 @@ async def run_job(
     return JobRun(answer, error)
 
 
+def _refusal(job: Job, allowed: Allowed | None) -> str | None:
+    """Why `job` may not run for its user now, or None when it may."""
+    if job.owner is None or allowed is None or allowed(job.owner):
+        return None
+    return f"skipped: {job.owner} may no longer use the agent (revoked or not allowed)"
+
+
 class CronExecutor:
     """Runs the jobs of one `$OPENCLAW_HOME` for an App. Answers go out through the gateway's
     running `channels`, or through `deliver` when given; with neither they stay in the job's
-    session."""
+    session. `allowed` is asked before each run of a job a chat user added."""
 
     def __init__(
         self,
@@ -122,8 +150,10 @@ class CronExecutor:
         clock: Clock | None = None,
         store: JobStore | None = None,
         tick: float = TICK,
+        allowed: Allowed | None = None,
     ) -> None:
         self.app = app
+        self.allowed = allowed
         self.channels: Mapping[str, Supervised] = channels if channels is not None else {}
         self.deliver = deliver or (channel_delivery(channels) if channels is not None else None)
         self.clock: Clock = clock or SystemClock()
@@ -263,7 +293,12 @@ class CronExecutor:
     async def _execute(self, job: Job) -> None:
         try:
             result = await run_job(
-                self.app, self.store, job, deliver=self.deliver, now=self.clock.now
+                self.app,
+                self.store,
+                job,
+                deliver=self.deliver,
+                now=self.clock.now,
+                allowed=self.allowed,
             )
         except JobBusy:
             log.info("cron job %s is running elsewhere; this run is skipped", job.name)

@@ -119,7 +119,9 @@ class Gateway:
         self._done = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._runner: web.AppRunner | None = None
-        self.cron = CronExecutor(app, channels=self.channels)
+        self.cron = CronExecutor(
+            app, channels=self.channels, allowed=lambda user: self.knows(user.channel, user.user_id)
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------
 

@@ -158,6 +158,7 @@ def test_store_round_trip_enable_disable_remove(tmp_path: Path) -> None:
         "last_status",
         "next_run",
         "last_error",
+        "owner",
     }
     assert store.set_enabled("morning", False).enabled is False
     now[0] = utc(2026, 6, 3, 8, 0)

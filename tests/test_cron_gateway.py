@@ -13,6 +13,7 @@ import pytest
 
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
+from openclaw.principal import Principal
 from openclaw.testing.cron_clock import VirtualClock
 
 START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
@@ -92,9 +93,12 @@ async def test_heartbeat_through_telegram(
 
 async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_model, openclaw_home):
     store = JobStore(jobs_path(openclaw_home))
-    store.add("Morning brief", "0 9 * * *", "p", timezone="Europe/Berlin")
-    store.add("Morning run", "every 1d", "p", target={"channel": "telegram", "chat": "42"})
-    store.add("Evening", "0 21 * * *", "p")
+    mine = Principal("telegram", "42", "tg")  # /cron shows the asker's jobs only
+    store.add("Morning brief", "0 9 * * *", "p", timezone="Europe/Berlin", owner=mine)
+    store.add(
+        "Morning run", "every 1d", "p", target={"channel": "telegram", "chat": "42"}, owner=mine
+    )
+    store.add("Evening", "0 21 * * *", "p", owner=mine)
     await start()
 
     async def send(text: str) -> str:

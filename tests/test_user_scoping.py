@@ -5,13 +5,19 @@ script plugins."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import openclaw_channel_telegram.plugin as telegram_plugin
 import openclaw_tools_builtin.plugin as tools_plugin
 import pytest
 
+from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
+from openclaw.pipeline import PAIRING_FILE, PairingStore
 
 
 @pytest.fixture
@@ -84,3 +90,88 @@ async def test_sessions_tool_sees_and_notes_only_the_users_own_sessions(
     assert not any("user 42" in m.text for m in sent_to_43)
     store = gateway.app.store
     assert [m.role for m in store.history("tg:main:43:43")] == ["user", "assistant"] * 2
+
+
+async def add_job(say: Any, mock_model: Any, user: int, name: str) -> None:
+    """`user` has their agent add a daily job delivering to their own chat."""
+    job = {"action": "add", "name": name, "schedule": "0 9 * * *",
+           "prompt": f"private errand of {user}", "target": "here"}  # fmt: skip
+    mock_model.enqueue(tool_calls=[("cron", job)]).enqueue("scheduled")
+    await say(user, "remind me daily")
+    [added] = results(mock_model)
+    assert added.startswith("Added "), added
+
+
+async def test_cron_command_lists_and_toggles_only_the_askers_jobs(
+    start, say, mock_model, openclaw_home
+):
+    await start()
+    await add_job(say, mock_model, 43, "Pills")
+    await add_job(say, mock_model, 42, "Walk")
+    JobStore(jobs_path(openclaw_home)).add("Backup", "0 3 * * *", "back up")  # the owner's
+
+    listing = await say(42, "/cron")
+    assert "Walk" in listing and "to telegram:42" in listing
+    assert "Pills" not in listing and "telegram:43" not in listing and "Backup" not in listing
+    assert "no job matches 'Pills'" in await say(42, "/cron disable Pills")
+    assert "no job matches 'backup'" in await say(42, "/cron disable backup")
+    assert (await say(42, "/cron disable walk")).startswith("Disabled: ")
+    assert "Pills" in await say(43, "/cron")
+    jobs = {job.name: job.enabled for job in JobStore(jobs_path(openclaw_home)).load()}
+    assert jobs == {"Pills": True, "Walk": False, "Backup": True}
+
+
+async def test_cron_tool_reaches_only_the_askers_jobs(start, say, mock_model, openclaw_home):
+    await start()
+    await add_job(say, mock_model, 43, "Pills")
+    calls = [("cron", {"action": "list"})]
+    calls += [("cron", {"action": action, "job": "Pills"}) for action in ("disable", "run")]
+    calls += [("cron", {"action": "remove", "job": "pills"})]
+    mock_model.enqueue(tool_calls=calls).enqueue("done")
+    await say(42, "tidy up the jobs")
+    listed, *changes = results(mock_model)
+    assert listed == "No cron jobs."
+    assert all(c.startswith("ERR: ") and "no job matches" in c for c in changes), changes
+    [job] = JobStore(jobs_path(openclaw_home)).load()
+    assert job.name == "Pills" and job.enabled and job.last_run is None
+    assert job.owner is not None and (job.owner.channel, job.owner.user_id) == ("telegram", "43")
+
+
+async def test_a_revoked_users_job_is_disabled_and_skipped_if_it_comes_due(
+    start, say, mock_model, telegram_api, openclaw_home
+):
+    pairing = PairingStore(openclaw_home / PAIRING_FILE)
+    pairing.approve(pairing.request("telegram", "43", "43")[0])
+    gateway = await start(allowed_user_ids=[42], pairing=True)
+    await add_job(say, mock_model, 43, "Pills")
+    store = JobStore(jobs_path(openclaw_home))
+
+    async def make_due() -> None:
+        with store.edit() as jobs:
+            jobs[0].next_run = datetime.now(UTC) - timedelta(seconds=1)
+            jobs[0].last_run = None  # set again by the run
+        gateway.cron.wake()
+        await telegram_api.wait_for(lambda: store.load()[0].last_run, timeout=10)
+        await gateway.cron.idle()
+
+    mock_model.enqueue("Take your pills.")
+    await make_due()
+    assert telegram_api.texts(43)[-1] == "Take your pills."  # allowed: delivered
+    assert mock_model.requests[-1].messages[-1].text == "private errand of 43"
+
+    pairing.revoke("43")  # as a hand edit of pairing.json would: the job is still on
+    requests, sent = len(mock_model.requests), len(telegram_api.texts(43))
+    await make_due()
+    [job] = store.load()
+    assert job.enabled and job.last_status == "error"
+    assert "may no longer use the agent" in (job.last_error or "")
+    assert len(mock_model.requests) == requests and len(telegram_api.texts(43)) == sent
+
+    pairing.approve(pairing.request("telegram", "43", "43")[0])
+    env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
+    revoke = [sys.executable, "-m", "openclaw.cli", "pairing", "revoke", "43"]
+    revoked = subprocess.run(revoke, env=env, capture_output=True, text=True, timeout=60)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "disabled cron job 'Pills'" in revoked.stdout
+    [job] = store.load()
+    assert not job.enabled and "was revoked" in (job.last_error or "")

@@ -166,11 +166,21 @@ def approve(ctx: click.Context, args: tuple[str, ...]) -> None:
 @click.option("--channel", help="Only on this channel (default: every channel).")
 @click.pass_context
 def revoke(ctx: click.Context, user: str, channel: str | None) -> None:
-    """Remove USER (a user id) from the approved users."""
+    """Remove USER (a user id) from the approved users, and disable the cron jobs they added."""
+    from openclaw.cron import CronStoreError, JobStore, jobs_path
     from openclaw.pipeline import PairingError
+    from openclaw.principal import Principal
 
     try:
         removed = _store(ctx).revoke(user, channel)
     except PairingError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"revoked user {user} on {', '.join(removed)}")
+    jobs = JobStore(jobs_path(load(ctx).home))
+    try:
+        for name in removed:
+            reason = f"disabled: {name} user {user} was revoked"
+            for job in jobs.disable_owned_by(Principal(name, user), reason):
+                click.echo(f"disabled cron job {job.name!r} ({job.id})")
+    except CronStoreError as exc:
+        raise click.ClickException(f"their cron jobs could not be disabled: {exc}") from None

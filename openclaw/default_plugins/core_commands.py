@@ -105,7 +105,9 @@ async def db_command(ctx: CommandContext) -> str:
 
 
 async def cron_command(ctx: CommandContext) -> str:
-    from openclaw.cron import CronStoreError, JobStore, describe, describe_all, jobs_path
+    """The asker's own cron jobs (the owner, at the terminal, sees all; so does `openclaw
+    cron`): other users' jobs would show their prompts and chats."""
+    from openclaw.cron import CronStoreError, JobStore, describe, describe_all, jobs_path, owned
     from openclaw.cron_executor import executor_for
 
     store = JobStore(jobs_path(ctx.app.config.home))
@@ -113,12 +115,12 @@ async def cron_command(ctx: CommandContext) -> str:
     action, ref = action.lower(), ref.strip()
     try:
         if action in ("", "list"):
-            jobs = store.load()
+            jobs = [job for job in store.load() if owned(job, ctx.principal)]
             if not jobs:
-                return "No cron jobs yet: add one with `openclaw cron add`, or ask me to."
+                return "No cron jobs yet: ask me to add one (or run `openclaw cron add`)."
             return "\n".join(["Cron jobs:", *describe_all(jobs)])
         if action in ("enable", "disable") and ref:
-            job = store.set_enabled(ref, action == "enable")
+            job = store.set_enabled(ref, action == "enable", ctx.principal)
             executor = executor_for(ctx.app)
             if executor is not None:
                 executor.wake()
@@ -138,7 +140,7 @@ COMMANDS = (
     Command("export", "this conversation as markdown", export_command),
     Command("ping", "check that the assistant is there", ping_command),
     Command("db", "session store statistics", db_command),
-    Command("cron", "list or switch cron jobs", cron_command, usage="[enable|disable name]"),
+    Command("cron", "list or switch your cron jobs", cron_command, usage="[enable|disable name]"),
 )
 
 

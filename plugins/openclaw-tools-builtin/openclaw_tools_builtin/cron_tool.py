@@ -3,7 +3,8 @@
 It edits `$OPENCLAW_HOME/cron/jobs.json` through the kernel's locked store, like the CLI, so
 the two never clobber each other. Inside the gateway it wakes the executor after a change and
 `run` hands the job to the executor (which delivers the answer); elsewhere `run` runs the job's
-turn inline and returns its answer, undelivered.
+turn inline and returns its answer, undelivered. A chat user's agent sees and changes only the
+jobs that user added (a job added from a chat belongs to its user); the owner's sees all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from openclaw.app import App
     from openclaw.cron import Job, JobStore
     from openclaw.cron_executor import CronExecutor
+    from openclaw.principal import Principal
     from openclaw.sandbox import SandboxPolicy
     from openclaw.tools import ToolContext
 
@@ -26,7 +28,7 @@ Action = Literal["list", "add", "enable", "disable", "remove", "run"]
 
 class CronArguments(BaseModel):
     action: Action = Field(
-        description="list: every job with its schedule and last run; add: a new job; "
+        description="list: this user's jobs with their schedule and last run; add: a new job; "
         "enable / disable / remove / run (once, now): the job named by `job`."
     )
     job: str | None = Field(
@@ -75,10 +77,10 @@ def _target(text: str | None, executor: CronExecutor | None, session_key: str) -
     return wanted
 
 
-def _list(store: JobStore) -> str:
-    from openclaw.cron import describe_all
+def _list(store: JobStore, principal: Principal) -> str:
+    from openclaw.cron import describe_all, owned
 
-    jobs = store.load()
+    jobs = [job for job in store.load() if owned(job, principal)]
     if not jobs:
         return "No cron jobs."
     header = f"{len(jobs)} job(s): id, on/off, name, [schedule] timezone, target, next, last:"
@@ -127,24 +129,27 @@ def _cron_tool() -> Tool:
             raise ToolError("cron needs a running app")
         store = JobStore(jobs_path(app.config.home))
         executor = executor_for(app)
+        principal = context.principal
         try:
             if action == "list":
-                return _list(store)
+                return _list(store, principal)
             if action == "add":
                 if not (name and schedule and prompt):
                     raise ToolError("add needs `name`, `schedule` and `prompt`")
                 where = _target(target, executor, context.session_key) or None
-                added = store.add(name, schedule, prompt, timezone=timezone, target=where)
+                added = store.add(
+                    name, schedule, prompt, timezone=timezone, target=where, owner=principal
+                )
                 changed = f"Added {describe(added)}"
             else:
                 if not job:
                     raise ToolError(f"{action} needs `job`: an id or a part of the job's name")
                 if action == "run":
-                    return await _run(app, store, store.find(job), executor)
+                    return await _run(app, store, store.find(job, principal), executor)
                 if action == "remove":
-                    changed = f"Removed {describe(store.remove(job))}"
+                    changed = f"Removed {describe(store.remove(job, principal))}"
                 else:
-                    toggled = store.set_enabled(job, action == "enable")
+                    toggled = store.set_enabled(job, action == "enable", principal)
                     changed = f"{action.capitalize()}d {describe(toggled)}"
         except (ScheduleError, CronStoreError) as exc:
             raise ToolError(str(exc)) from None

@@ -17,6 +17,7 @@ import openclaw_tools_builtin.plugin as tools_plugin
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
 from openclaw.messages import Message
+from openclaw.principal import Principal
 from openclaw.tools import ToolCallContext
 
 ADD = {"action": "add", "name": "x", "schedule": "every 1h", "prompt": "p"}
@@ -151,7 +152,9 @@ async def test_run_and_here_inside_the_gateway(
     make_app, mock_model, telegram_api, openclaw_home, start_gateway
 ):
     store = JobStore(jobs_path(openclaw_home))
-    store.add("Brief", "0 9 * * *", "Brief me", target={"channel": "telegram", "chat": "43"})
+    user_42 = Principal("telegram", "42", "tg")  # 42's agent sees only 42's jobs
+    target = {"channel": "telegram", "chat": "43"}  # set by the owner with `--to`
+    store.add("Brief", "0 9 * * *", "Brief me", target=target, owner=user_42)
     config = {
         "channels": {"telegram": telegram_api.channel_settings()},
         "limits": {"debounce_ms": 0},
