@@ -175,3 +175,23 @@ async def test_a_revoked_users_job_is_disabled_and_skipped_if_it_comes_due(
     assert "disabled cron job 'Pills'" in revoked.stdout
     [job] = store.load()
     assert not job.enabled and "was revoked" in (job.last_error or "")
+
+
+async def test_background_processes_are_the_starting_users_own(start, say, mock_model):
+    await start()
+    mock_model.enqueue(tool_calls=[("process", {"action": "start", "command": "sleep 30"})])
+    await say(43, "start my server")
+    [started] = results(mock_model)
+    assert started.startswith("started p1 "), started
+    calls = [("process", {"action": "list"})]
+    calls += [("process", {"action": action, "id": "p1"}) for action in ("poll", "kill")]
+    mock_model.enqueue(tool_calls=calls).enqueue("done")
+    await say(42, "what is running?")
+    listed, polled, killed = results(mock_model)
+    assert listed == "no background processes."
+    assert polled == "ERR: Error: no background process 'p1' (known: none)."
+    assert killed == "ERR: Error: no background process 'p1' (known: none)."
+    mock_model.enqueue(tool_calls=[("process", {"action": "list"})]).enqueue("done")
+    await say(43, "is my server still up?")
+    [mine] = results(mock_model)
+    assert mine.startswith("p1  running, ") and "sleep 30" in mine

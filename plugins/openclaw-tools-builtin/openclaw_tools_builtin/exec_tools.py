@@ -3,7 +3,8 @@
 Both go through the sandbox policy (blocklist, path allowlist for the working directory, OS
 isolation: bubblewrap, else Landlock). Background processes live in a per-App table with a cap
 on how many run at once; their output is kept in ring buffers, and the App's shutdown kills and
-reaps them.
+reaps them. Each process belongs to the user whose turn started it: a chat user's agent lists,
+polls and kills only that user's processes; the owner's sees all.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from openclaw.principal import OWNER, Principal
 from openclaw.sandbox import kill_process_group
-from openclaw.tools import Tool, ToolError, tool
+from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
     from openclaw.sandbox import ProcessResult, SandboxPolicy
@@ -52,7 +54,8 @@ class ProcessArguments(BaseModel):
     model_config = ConfigDict(validate_default=True)
 
     action: Literal["start", "poll", "kill", "list"] = Field(
-        description="start a command; poll one for new output and status; kill one; list all."
+        description="start a command; poll one for new output and status; kill one; list this "
+        "user's processes."
     )
     command: str | None = Field(None, description="For start: the shell command (sh -c).")
     cwd: str = Field(".", description="For start: working directory, relative to the workspace.")
@@ -137,6 +140,7 @@ class Job:
     id: str
     command: str
     process: asyncio.subprocess.Process
+    owner: Principal = OWNER
     started: float = field(default_factory=time.monotonic)
     output: OutputBuffer = field(default_factory=OutputBuffer)
     cursor: int = 0  # how far poll has read
@@ -169,23 +173,31 @@ class ProcessTable:
     def running(self) -> list[Job]:
         return [job for job in self.jobs.values() if job.running]
 
-    def get(self, job_id: str) -> Job:
+    def visible(self, principal: Principal) -> list[Job]:
+        """The processes `principal` may see: all for the owner, else the user's own."""
+        return [
+            job
+            for job in self.jobs.values()
+            if principal.is_owner or job.owner.same_user(principal)
+        ]
+
+    def get(self, job_id: str, principal: Principal = OWNER) -> Job:
         job = self.jobs.get(job_id.strip())
-        if job is None:
-            known = ", ".join(self.jobs) or "none"
+        if job is None or job not in self.visible(principal):
+            known = ", ".join(job.id for job in self.visible(principal)) or "none"
             raise ToolError(f"no background process {job_id!r} (known: {known}).")
         return job
 
-    async def start(self, command: str, cwd: str) -> str:
+    async def start(self, command: str, cwd: str, principal: Principal = OWNER) -> str:
         running = self.running()
         if len(running) >= MAX_RUNNING:
-            ids = ", ".join(job.id for job in running)
+            ids = ", ".join(job.id for job in running if job in self.visible(principal))
             raise ToolError(
                 f"{MAX_RUNNING} background processes are running, the limit; kill one first "
-                f"({ids})."
+                f"(yours: {ids or 'none'})."
             )
         process = await self.policy.spawn(command, cwd=Path(cwd))
-        job = Job(next(self.ids), command, process)
+        job = Job(next(self.ids), command, process, principal)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 job.readers.append(asyncio.create_task(self._pump(stream, job)))
@@ -197,23 +209,24 @@ class ProcessTable:
             return f"started {job.id} (pid {process.pid}): {command}"
         return self._poll(job)
 
-    async def poll(self, job_id: str, wait: float) -> str:
-        job = self.get(job_id)
+    async def poll(self, job_id: str, wait: float, principal: Principal = OWNER) -> str:
+        job = self.get(job_id, principal)
         if wait:
             await job.wait(wait)
         return self._poll(job)
 
-    async def kill(self, job_id: str) -> str:
-        job = self.get(job_id)
+    async def kill(self, job_id: str, principal: Principal = OWNER) -> str:
+        job = self.get(job_id, principal)
         if not job.running:
             return f"{job.id} had already ended ({job.status()})."
         await self._terminate(job)
         return f"killed {job.id} ({job.status()})\n{self._poll(job)}"
 
-    def listing(self) -> str:
-        if not self.jobs:
+    def listing(self, principal: Principal = OWNER) -> str:
+        jobs = self.visible(principal)
+        if not jobs:
             return "no background processes."
-        return "\n".join(f"{job.id}  {job.status()}  {job.command}" for job in self.jobs.values())
+        return "\n".join(f"{job.id}  {job.status()}  {job.command}" for job in jobs)
 
     async def close(self) -> None:
         """Kill and reap every process still running (the App is shutting down)."""
@@ -284,18 +297,20 @@ def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
         cwd: str,
         id: str | None,
         wait: float,
+        context: ToolCallContext,
     ) -> str:
         """Run shell commands in the background (servers, watchers, long builds): start returns
         an id; poll shows new output and status (optionally waiting for the exit); kill stops
-        it; list shows all. Every process is killed when openclaw shuts down."""
+        it; list shows this user's. Every process is killed when openclaw shuts down."""
+        user = context.principal
         if action == "start":
             assert command is not None  # the arguments model requires it
-            return await table.start(command, cwd)
+            return await table.start(command, cwd, user)
         if action == "list":
-            return table.listing()
+            return table.listing(user)
         assert id is not None  # the arguments model requires it
         if action == "poll":
-            return await table.poll(id, wait)
-        return await table.kill(id)
+            return await table.poll(id, wait, user)
+        return await table.kill(id, user)
 
     return [exec_command, process]
