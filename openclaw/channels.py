@@ -45,9 +45,15 @@ class InboundMessage:
     attachments: list[Attachment] = field(default_factory=list)
     message_id: str | None = None  # the platform's id, so that the answer can reply to it
     raw: Any = None
+    private: bool | None = None  # a one-to-one chat with the bot; None: the channel does not say
 
     def session_key(self, agent: str) -> str:
         return f"{self.channel}:{agent}:{self.user_id}:{self.chat_id}"
+
+    def is_private(self) -> bool:
+        """Whether only the sender reads the answer (pairing codes go nowhere else). When the
+        channel does not say, a chat whose id is the user's id counts as private."""
+        return self.private if self.private is not None else self.chat_id == self.user_id
 
     def content(self) -> str | list[ContentPart]:
         """What the agent receives: the text alone, or the text and the image attachments."""

@@ -131,6 +131,8 @@ class ChannelSettings(BaseModel):
     enabled: bool = False
     allowed_user_ids: list[int | str] = Field(default_factory=list)
     pairing: bool = False  # unknown users get a one-time code for `openclaw pairing approve`
+    pairing_code_ttl: float = Field(3600, gt=0)  # seconds a pairing code stays valid
+    pairing_max_pending: int = Field(10, ge=1)  # codes pending at once; more strangers get none
 
 
 class SandboxConfig(Strict):

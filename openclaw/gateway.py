@@ -43,7 +43,7 @@ VOICE_REPLY = (
 )
 PAIRING_REPLY = (
     "I don't know you yet. Ask my owner to approve you with:\n"
-    "openclaw pairing approve {code}\n(the code is valid for one hour)"
+    "openclaw pairing approve {code}\n(the code is valid for {minutes:g} minutes)"
 )
 
 
@@ -333,17 +333,32 @@ class Gateway:
         return self.pairing.is_approved(channel, user_id)
 
     async def _admit(self, channel: Channel, message: InboundMessage) -> bool:
-        """Listed and paired users pass; with pairing on, a stranger is given a code once."""
+        """Listed and paired users pass; with pairing on, a stranger is given a code once, in
+        a private chat only (a group would read it), while the channel's pending codes are
+        under their cap."""
         user = message.user_id
         if self.knows(channel.name, user):
             return True
         supervised = self.channels.get(channel.name)
         settings = supervised.settings if supervised else ChannelSettings()
-        if settings.pairing:
-            code, new = self.pairing.request(channel.name, user, message.chat_id)
-            if new:
+        if settings.pairing and not message.is_private():
+            log.info("no pairing code for %s user %s outside a private chat", channel.name, user)
+        elif settings.pairing:
+            ttl, cap = settings.pairing_code_ttl, settings.pairing_max_pending
+            code, new = self.pairing.request(
+                channel.name, user, message.chat_id, ttl=ttl, max_pending=cap
+            )
+            if code is None:
+                log.warning(
+                    "no pairing code for %s user %s: %d codes are pending, the limit",
+                    channel.name,
+                    user,
+                    cap,
+                )
+            elif new:
                 log.info("pairing code %s issued to %s user %s", code, channel.name, user)
-                await send_reply(channel, message.chat_id, PAIRING_REPLY.format(code=code))
+                reply = PAIRING_REPLY.format(code=code, minutes=ttl / 60)
+                await send_reply(channel, message.chat_id, reply)
         else:
             log.info("ignored a message from unknown %s user %s", channel.name, user)
         return False

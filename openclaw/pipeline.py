@@ -21,7 +21,8 @@ from openclaw.channels import InboundMessage
 PAIRING_FILE = "pairing.json"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CODE_LENGTH = 6
-CODE_TTL = 3600.0  # seconds a pairing code stays valid
+CODE_TTL = 3600.0  # seconds a pairing code stays valid, unless the channel says otherwise
+MAX_PENDING = 10  # pending codes per channel, unless the channel says otherwise
 
 
 class PairingError(LookupError):
@@ -35,6 +36,7 @@ class PairingRequest:
     user_id: str
     chat_id: str
     created_at: float
+    expires_at: float = 0.0
 
 
 class PairingStore:
@@ -57,10 +59,10 @@ class PairingStore:
         data.setdefault("pending", {})
         data.setdefault("approved", {})
         now = self.clock()
+        for item in data["pending"].values():
+            item.setdefault("expires_at", item["created_at"] + CODE_TTL)
         data["pending"] = {
-            code: item
-            for code, item in data["pending"].items()
-            if now - item["created_at"] < CODE_TTL
+            code: item for code, item in data["pending"].items() if now < item["expires_at"]
         }
         return data
 
@@ -88,19 +90,33 @@ class PairingStore:
     def is_approved(self, channel: str, user_id: str) -> bool:
         return user_id in self._read()["approved"].get(channel, [])
 
-    def request(self, channel: str, user_id: str, chat_id: str) -> tuple[str, bool]:
+    def request(
+        self,
+        channel: str,
+        user_id: str,
+        chat_id: str,
+        *,
+        ttl: float = CODE_TTL,
+        max_pending: int = MAX_PENDING,
+    ) -> tuple[str | None, bool]:
         """The user's pending code and whether it is new (only a new code is sent, so a
-        stranger cannot make the bot repeat itself)."""
+        stranger cannot make the bot repeat itself). A new code is valid `ttl` seconds; with
+        `max_pending` codes pending on the channel already, there is none: (None, False)."""
         with self._change() as data:
+            pending = [item for item in data["pending"].values() if item["channel"] == channel]
             for code, item in data["pending"].items():
                 if item["channel"] == channel and item["user_id"] == user_id:
                     return code, False
+            if len(pending) >= max_pending:
+                return None, False
             code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            now = self.clock()
             data["pending"][code] = {
                 "channel": channel,
                 "user_id": user_id,
                 "chat_id": chat_id,
-                "created_at": self.clock(),
+                "created_at": now,
+                "expires_at": now + ttl,
             }
             return code, True
 
@@ -110,8 +126,9 @@ class PairingStore:
             item = data["pending"].get(code.strip().upper())
             if item is None:
                 raise PairingError(
-                    f"no pending pairing code {code!r} (codes expire after "
-                    f"{CODE_TTL / 60:.0f} minutes; `openclaw pairing list` shows them)"
+                    f"no pending pairing code {code!r} (codes expire, after "
+                    f"{CODE_TTL / 60:.0f} minutes unless the channel's pairing_code_ttl says "
+                    "otherwise; `openclaw pairing list` shows them)"
                 )
             if channel is not None and item["channel"] != channel:
                 raise PairingError(f"code {code!r} was issued on {item['channel']}, not {channel}")

@@ -5,6 +5,7 @@ script plugins."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
-from openclaw.pipeline import PAIRING_FILE, PairingStore
+from openclaw.pipeline import PAIRING_FILE, PairingError, PairingStore
 
 
 @pytest.fixture
@@ -195,3 +196,40 @@ async def test_background_processes_are_the_starting_users_own(start, say, mock_
     await say(43, "is my server still up?")
     [mine] = results(mock_model)
     assert mine.startswith("p1  running, ") and "sleep 30" in mine
+
+
+async def test_pairing_codes_go_to_private_chats_only_and_are_capped(
+    start, telegram_api, recording_sink, caplog
+):
+    gateway = await start(allowed_user_ids=[42], pairing=True, pairing_max_pending=3)
+    caplog.set_level(logging.INFO, logger="openclaw.gateway")
+    telegram_api.user_sends(77, -100500, "hi all")  # a stranger in a group the bot is in
+    strangers = list(range(80, 85))
+    for stranger in strangers:
+        telegram_api.user_sends(stranger, stranger, "hi")  # each in a private chat
+    await telegram_api.wait_for(
+        lambda: len(recording_sink.of_type("message.received")) == 6 and not gateway._inflight
+    )
+    assert telegram_api.messages(-100500) == []
+    invited = [s for s in strangers if telegram_api.texts(s)]
+    pending = gateway.pairing.pending()
+    assert len(invited) == 3 and sorted(int(p.user_id) for p in pending) == invited
+    for request in pending:
+        [invitation] = telegram_api.texts(request.user_id)
+        assert request.code in invitation and "valid for 60 minutes" in invitation
+        assert request.expires_at == request.created_at + 3600
+    assert "no pairing code for telegram user 77 outside a private chat" in caplog.text
+    assert caplog.text.count("codes are pending, the limit") == 2
+
+
+def test_pairing_codes_expire_after_the_channels_ttl(tmp_path):
+    now = [1000.0]
+    store = PairingStore(tmp_path / "pairing.json", clock=lambda: now[0])
+    code, new = store.request("telegram", "7", "7", ttl=60)
+    assert new and store.pending()[0].expires_at == 1060
+    now[0] = 1059
+    assert store.request("telegram", "7", "7") == (code, False)
+    now[0] = 1060
+    assert store.pending() == []
+    with pytest.raises(PairingError, match="no pending pairing code"):
+        store.approve(code)

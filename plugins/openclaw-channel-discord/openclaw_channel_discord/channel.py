@@ -212,6 +212,7 @@ class DiscordChannel:
                 chat_id=str(interaction.channel.id),
                 text=command_text(interaction),
                 raw=interaction,
+                private=interaction.guild is None,
             )
 
         # the gateway uses only the name and the reply surface of what it is handed
@@ -238,7 +239,10 @@ class DiscordChannel:
         user_id = str(message.author.id)
         if self._gateway is not None and not self._gateway.knows(self.name, user_id):
             # a stranger's files are never downloaded; the gateway answers (or not)
-            return InboundMessage(self.prefix, user_id, str(message.channel.id), text)
+            private = message.guild is None
+            return InboundMessage(
+                self.prefix, user_id, str(message.channel.id), text, private=private
+            )
         fitting = [a for a in message.attachments if a.size <= cap]
         found = [await self._attachment(a) for a in fitting]
         if not text and any(a.kind == "image" for a in found):
@@ -261,6 +265,7 @@ class DiscordChannel:
             attachments=found,
             message_id=str(message.id),
             raw=message,
+            private=message.guild is None,
         )
 
     def _strip_mention(self, content: str) -> str:

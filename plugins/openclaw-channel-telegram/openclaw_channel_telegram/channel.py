@@ -206,6 +206,7 @@ class TelegramChannel:
             attachments=attachments,
             message_id=str(message.message_id),
             raw=message,
+            private=message.chat.type == "private",
         )
 
     def _strip_bot_mention(self, text: str) -> str:
