@@ -12,12 +12,20 @@ from openclaw import hookimpl
 def register_tools(register: Any, context: Any) -> None:
     from openclaw.sandbox import SandboxPolicy
     from openclaw_tools_builtin import cron_tool, exec_tools, files, scripts, search, sessions, web
+    from openclaw_tools_builtin.script_approvals import APPROVALS_FILE, Approvals
 
     policy = SandboxPolicy.from_config(context.config)
     for module in (exec_tools, files, search, web, sessions, cron_tool):
         for tool in module.make_tools(policy, context):
             register(tool)
-    register(scripts.ScriptTools(policy))
+    register(scripts.ScriptTools(policy, Approvals(context.config.home / APPROVALS_FILE)))
+
+
+@hookimpl
+def register_cli_commands(cli: Any) -> None:
+    from openclaw_tools_builtin.scripts_cli import scripts
+
+    cli.add_command(scripts)
 
 
 @hookimpl

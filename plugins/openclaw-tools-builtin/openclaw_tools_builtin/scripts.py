@@ -6,6 +6,10 @@ and re-read only when a file changed. The command gets the arguments as JSON on 
 stdout is the result; it runs under the sandbox like `exec`. A bad manifest is reported and
 skipped, never fatal: one broken file must not take the agent's other tools away.
 
+The owner's turns are offered every manifest; a chat user's turns only those the owner approved
+(`openclaw scripts approve`, see `script_approvals`): any user's agent can write a manifest, and
+its description would otherwise steer every other user's agent.
+
     {"name": "greet", "description": "Greet someone by name.",
      "parameters": {"type": "object", "properties": {"name": {"type": "string"}},
                     "required": ["name"]},
@@ -24,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openclaw.sandbox import SandboxDenied
 from openclaw.tools import Tool, ToolCallContext, ToolError
+from openclaw_tools_builtin.script_approvals import Approvals, digest
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -77,17 +82,21 @@ class ScriptTools:
 
     name = "scripts"
 
-    def __init__(self, policy: SandboxPolicy) -> None:
+    def __init__(self, policy: SandboxPolicy, approvals: Approvals | None = None) -> None:
         self.policy = policy
+        self.approvals = approvals  # None: nothing is approved for chat users
         self.problems: list[str] = []
-        # manifest path -> ((mtime_ns, size), the tool or the problem it had)
-        self._cache: dict[Path, tuple[tuple[int, int], Tool | str]] = {}
+        # manifest path -> ((mtime_ns, size), the tool or the problem it had, SHA-256)
+        self._cache: dict[Path, tuple[tuple[int, int], Tool | str, str]] = {}
 
     def tools(self, context: ToolCallContext) -> list[Tool]:
         folder = context.workspace / MANIFEST_DIR
         registered = set(context.app.registry.tools) if context.app is not None else set()
         paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-        cache: dict[Path, tuple[tuple[int, int], Tool | str]] = {}
+        approved: dict[str, str] | None = None  # every manifest, for the owner
+        if not context.principal.is_owner:
+            approved = self.approvals.load() if self.approvals is not None else {}
+        cache: dict[Path, tuple[tuple[int, int], Tool | str, str]] = {}
         tools: list[Tool] = []
         problems: list[str] = []
         owners: dict[str, Path] = {}
@@ -98,8 +107,13 @@ class ScriptTools:
                 continue
             stamp = (stat.st_mtime_ns, stat.st_size)
             cached = self._cache.get(path)
-            entry = cached[1] if cached is not None and cached[0] == stamp else self._load(path)
-            cache[path] = (stamp, entry)
+            if cached is not None and cached[0] == stamp:
+                entry, sha = cached[1], cached[2]
+            else:
+                entry, sha = self._load(path)
+            cache[path] = (stamp, entry, sha)
+            if approved is not None and approved.get(path.name) != sha:
+                continue  # not approved for chat users (or changed since)
             if isinstance(entry, str):
                 problems.append(entry)
             elif entry.name in registered:
@@ -118,12 +132,18 @@ class ScriptTools:
         self._cache, self.problems = cache, problems
         return tools
 
-    def _load(self, path: Path) -> Tool | str:
-        """The manifest's tool, or the reason it cannot be one."""
+    def _load(self, path: Path) -> tuple[Tool | str, str]:
+        """The manifest's tool, or the reason it cannot be one, and the SHA-256 of the bytes
+        it was read from."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
         except OSError as exc:
-            return f"{path}: cannot read: {exc.strerror}"
+            return f"{path}: cannot read: {exc.strerror}", ""
+        return self._parse(path, raw), digest(raw)
+
+    def _parse(self, path: Path, raw: bytes) -> Tool | str:
+        try:
+            data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             return f"{path}: not UTF-8 text"
         except json.JSONDecodeError as exc:
