@@ -41,6 +41,9 @@ log = logging.getLogger("openclaw.cron")
 TICK = 30.0
 """The longest the executor sleeps before it looks at jobs.json again, in seconds."""
 HEARTBEAT = "heartbeat"  # the heartbeat's task name; job ids are hex, so they never clash
+HEARTBEAT_PRINCIPAL = Principal("cron", HEARTBEAT, "cron")
+"""Who the heartbeat's turns act for: nobody's sessions, jobs or processes but its own, since
+any user's agent can edit HEARTBEAT.md in the shared workspace."""
 
 Deliver = Callable[[Mapping[str, str], str], Awaitable[None]]
 """Sends a text to a target `{"channel": ..., "chat": ...}`; raises DeliveryError."""
@@ -331,7 +334,8 @@ class CronExecutor:
         beat.last_run, beat.last_error = now, None
         key = f"cron:{self.app.config.agent.name}:{HEARTBEAT}:{HEARTBEAT}"
         try:
-            answer = (await self.app.ask(message, session_key=key)).text
+            turn = self.app.ask(message, session_key=key, principal=HEARTBEAT_PRINCIPAL)
+            answer = (await turn).text
             if is_ok(answer):
                 beat.last_status = "ok (nothing to report)"
             elif config.target is not None and self.deliver is not None:
