@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from openclaw.cron import Job, JobStore, jobs_path
+from openclaw.principal import Principal
 from openclaw.testing.cron_clock import VirtualClock
 
 USER = 42
@@ -54,8 +55,9 @@ async def test_cron_with_many_jobs_fits_discord_messages(
     start, discord_api, mock_model, openclaw_home
 ):
     store = JobStore(jobs_path(openclaw_home))
+    mine = Principal("discord", str(USER), "dc")  # /cron lists the asker's jobs
     for n in range(40):
-        store.add(f"Job number {n}", "0 9 * * 1-5", "p", timezone="Europe/Berlin")
+        store.add(f"Job number {n}", "0 9 * * 1-5", "p", timezone="Europe/Berlin", owner=mine)
     await start()
     discord_api.user_sends(USER, content="/cron")
     dm = discord_api.dm_channel(USER)
