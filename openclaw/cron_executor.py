@@ -104,8 +104,7 @@ async def run_job(
         answer, error = "", None
         try:
             refused = _refusal(job, allowed)
-            if refused is not None:
-                log.warning("cron job %s %s", job.name, refused)
+            if refused is not None:  # logged by the caller, as every error of a run
                 store.record(job.id, started, refused)
                 return JobRun("", refused)
             key = job_session_key(app.config.agent.name, job)
@@ -114,7 +113,6 @@ async def run_job(
             if job.target is not None and deliver is not None:
                 refused = _refusal(job, allowed)
                 if refused is not None:
-                    log.warning("cron job %s ran but was not delivered: %s", job.name, refused)
                     raise DeliveryError(f"not delivered: {refused}")
                 await deliver(job.target, answer)
         except TurnError as exc:
@@ -311,7 +309,7 @@ class CronExecutor:
             log.exception("cron job %s could not run", job.name)
         else:
             if result.error:
-                log.warning("cron job %s failed: %s", job.name, result.error)
+                log.warning("cron job %s: %s", job.name, result.error)
             else:
                 log.info("cron job %s ran", job.name)
 

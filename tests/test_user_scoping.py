@@ -150,11 +150,12 @@ async def test_cron_tool_reaches_only_the_askers_jobs(start, say, mock_model, op
 
 
 async def test_a_revoked_users_job_is_disabled_and_skipped_if_it_comes_due(
-    start, say, mock_model, telegram_api, openclaw_home
+    start, say, mock_model, telegram_api, openclaw_home, caplog
 ):
     pairing = PairingStore(openclaw_home / PAIRING_FILE)
     pairing.approve(pairing.request("telegram", "43", "43")[0])
     gateway = await start(allowed_user_ids=[42], pairing=True)
+    caplog.set_level(logging.INFO, logger="openclaw.cron")
     await add_job(say, mock_model, 43, "Pills")
     store = JobStore(jobs_path(openclaw_home))
 
@@ -178,6 +179,7 @@ async def test_a_revoked_users_job_is_disabled_and_skipped_if_it_comes_due(
     assert job.enabled and job.last_status == "error"
     assert "may no longer use the agent" in (job.last_error or "")
     assert len(mock_model.requests) == requests and len(telegram_api.texts(43)) == sent
+    assert "cron job Pills: skipped: telegram user 43 may no longer use the agent" in caplog.text
 
     pairing.approve(pairing.request("telegram", "43", "43")[0])
     env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
