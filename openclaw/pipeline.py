@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import secrets
 import time
 from collections import deque
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.channels import InboundMessage
+from openclaw.paths import write_atomically
 
 PAIRING_FILE = "pairing.json"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -68,9 +68,7 @@ class PairingStore:
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True))
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[dict[str, Any]]:

@@ -44,7 +44,7 @@ class Approvals:
 
     def set(self, manifest: Path, data: bytes | None) -> None:
         """Approve `manifest` as `data` is now, or withdraw the approval (`data` None)."""
-        from openclaw_tools_builtin.files import atomic_write
+        from openclaw.paths import write_atomically
 
         approved = self.load()
         if data is None:
@@ -52,5 +52,4 @@ class Approvals:
         else:
             approved[manifest.name] = digest(data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"approved": approved}, indent=2, sort_keys=True) + "\n"
-        atomic_write(self.path, text.encode("utf-8"))
+        write_atomically(self.path, json.dumps({"approved": approved}, indent=2, sort_keys=True))
