@@ -18,6 +18,7 @@ from openclaw.messages import ContentPart
 from openclaw.plugins import call_each, create_plugin_manager
 from openclaw.principal import OWNER, Principal
 from openclaw.providers import ProviderChain, ProviderPool
+from openclaw.redaction import install_log_redaction, remember
 from openclaw.registry import build_registry
 from openclaw.sandbox import SandboxPolicy, WorkspaceFiles
 from openclaw.tools import ToolContext
@@ -68,6 +69,7 @@ class App:
         store: SessionStore | None = None,
     ) -> None:
         self.config = config if config is not None else load_config(environ=environ)
+        install_log_redaction()
         self.plugins = create_plugin_manager(
             plugins=_named(plugins),
             disable=self.config.plugins.disable,
@@ -78,6 +80,8 @@ class App:
         self.registry = build_registry(
             self.plugins, ToolContext(self.config, self.config.workspace, self)
         )
+        presets = [r.value.presets for r in self.registry.provider_types.values()]
+        remember(self.config.secret_values(presets, environ))
         self.problems: list[str] = [str(p) for p in self.plugins.problems]
         self.problems += self.registry.problems
         for problem in self.problems:

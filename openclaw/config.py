@@ -11,7 +11,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -33,6 +33,7 @@ from openclaw.config_file import (
     upstream_error,
 )
 from openclaw.paths import config_path, default_workspace, openclaw_home
+from openclaw.redaction import redact_data, url_password
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -302,8 +303,16 @@ class Config(BaseModel):
         return validate_part(model, (self.model_extra or {}).get(name, {}), name, self.source)
 
     def public_dict(self) -> dict[str, Any]:
-        """The config as JSON data with every secret masked (for `config show`, `/status`)."""
-        return _mask(self.model_dump(mode="json"))
+        """The config as JSON data with every secret masked, URL passwords too (for
+        `config show`, `/status`)."""
+        return redact_data(_mask(self.model_dump(mode="json")))
+
+    def secret_values(
+        self, extra: Iterable[Any] = (), environ: Mapping[str, str] | None = None
+    ) -> set[str]:
+        """Every secret value this config holds (see `secret_values`), and those of `extra`
+        data such as provider presets."""
+        return secret_values([self, *extra], environ)
 
 
 _SECRET_NAME = re.compile(r"(api_?key|(^|_)token|secret|password|authorization)$", re.IGNORECASE)
@@ -313,6 +322,43 @@ def is_secret_name(name: str) -> bool:
     """Whether a field called `name` holds a secret (`api_key`, `bot_token`, `password`, ...);
     `api_key_env` and `tokens` name no secret."""
     return bool(_SECRET_NAME.search(name))
+
+
+def secret_values(data: Any, environ: Mapping[str, str] | None = None) -> set[str]:
+    """The secret values in config data, for redaction: `Secret` fields (`{"$env": NAME}`
+    read from the environment), strings under secret-named keys, the variables named by
+    `*_env` keys of secret fields (`api_key_env`), `{"$env": NAME}` values in raw sections,
+    and the passwords of URLs."""
+    env = os.environ if environ is None else environ
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, Secret):
+            found.add(value.get(env) or "")
+        elif isinstance(value, BaseModel):
+            fields = {**dict(value), **(value.model_extra or {})}
+            for name, item in fields.items():
+                walk(item, name)
+        elif isinstance(value, Mapping):
+            if set(value) == {"$env"} and isinstance(value["$env"], str):
+                found.add(env.get(value["$env"], ""))
+                return
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list | tuple | set):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str):
+            if is_secret_name(key):
+                found.add(value)
+            elif key.endswith("_env") and is_secret_name(key.removesuffix("_env")):
+                found.add(env.get(value, ""))
+            found.add(url_password(value) or "")
+
+    walk(data)
+    found.discard("")
+    found.discard("********")
+    return found
 
 
 def _mask(value: Any) -> Any:

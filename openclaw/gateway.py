@@ -25,6 +25,7 @@ from openclaw.events import BusyRejected, MessageReceived, RateLimited
 from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
 from openclaw.principal import Principal
+from openclaw.redaction import redact, redact_data
 from openclaw.streaming import StreamingReply, keep_typing, send_reply
 
 if TYPE_CHECKING:
@@ -420,33 +421,36 @@ class Gateway:
         self.port = self._runner.addresses[0][1]
 
     def status(self) -> dict[str, Any]:
-        """What `/status` shows: no secrets (the config goes through `public_dict`)."""
+        """What `/status` shows: no secrets (the config goes through `public_dict`, and a
+        channel's last error through `redact`)."""
         self._scrape()
         app_status = self.app.status()
         uptime = time.time() - self.started_at
         stats = self.app.store.stats()
-        return {
-            **app_status,
-            "uptime": {"seconds": round(uptime, 1), "human": human_duration(uptime)},
-            "sessions": {
-                "total": stats.sessions,
-                "messages": stats.messages,
-                "by_channel": stats.by_channel,
-            },
-            "channel_types": app_status["channels"],
-            "channels": {
-                name: {
-                    "state": s.channel.state,
-                    "restarts": s.restarts,
-                    "last_error": s.last_error,
-                }
-                for name, s in self.channels.items()
-            },
-            "limits": self.app.config.limits.model_dump(),
-            "turns_running": self.running_turns,
-            "cron": self.cron.status(),
-            "metrics": self.metrics.summary(),
-        }
+        return redact_data(
+            {
+                **app_status,
+                "uptime": {"seconds": round(uptime, 1), "human": human_duration(uptime)},
+                "sessions": {
+                    "total": stats.sessions,
+                    "messages": stats.messages,
+                    "by_channel": stats.by_channel,
+                },
+                "channel_types": app_status["channels"],
+                "channels": {
+                    name: {
+                        "state": s.channel.state,
+                        "restarts": s.restarts,
+                        "last_error": s.last_error,
+                    }
+                    for name, s in self.channels.items()
+                },
+                "limits": self.app.config.limits.model_dump(),
+                "turns_running": self.running_turns,
+                "cron": self.cron.status(),
+                "metrics": self.metrics.summary(),
+            }
+        )
 
     def _scrape(self) -> None:
         """Bring the channel-state gauge up to date before metrics are read."""
@@ -469,7 +473,8 @@ class Gateway:
         from openclaw.metrics import CONTENT_TYPE
 
         self._scrape()
-        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+        body = redact(self.metrics.exposition().decode()).encode()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     async def _metrics_json(self, request: web.Request) -> web.Response:
         from aiohttp import web

@@ -8,6 +8,7 @@ a model ref ``provider/model`` names an instance and a model.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,18 +20,25 @@ from pydantic import BaseModel
 from openclaw.config import ProviderSettings
 from openclaw.messages import Message, ToolCall, Usage
 
+log = logging.getLogger("openclaw.providers")
+
 ProviderKind = Literal["chat", "stt", "tts", "search"]
 
 
 class ProviderError(Exception):
     """A provider call failed (after the SDK's own retries); `reason` is a short message for
-    the user and `status` the HTTP status, when there was one."""
+    the user and `status` the HTTP status, when there was one. `detail` is what the server
+    said (its error body may echo a key or a prompt): it goes to the log, redacted, and is
+    never shown in a chat."""
 
-    def __init__(self, ref: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, ref: str, message: str, *, status: int | None = None, detail: str = ""
+    ) -> None:
         super().__init__(f"{ref}: {message}")
         self.ref = ref
         self.reason = message
         self.status = status
+        self.detail = detail
 
 
 class NoProviderAvailable(Exception):
@@ -289,6 +297,8 @@ class ProviderChain:
             except (ProviderError, ValueError, LookupError) as exc:
                 breaker.record(False, self._clock())
                 reason = exc.reason if isinstance(exc, ProviderError) else str(exc)
+                detail = exc.detail if isinstance(exc, ProviderError) else ""
+                log.warning("%s failed: %s%s", ref, reason, f" ({detail})" if detail else "")
                 attempts.append((ref, reason))
                 if streamed:
                     raise ProviderError(ref, f"failed mid-answer: {reason}") from exc

@@ -33,6 +33,7 @@ from openclaw.messages import (
     message_tokens,
     valid_message,
 )
+from openclaw.redaction import redact
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -490,7 +491,8 @@ class SqliteStore:
         return StoreStats(sessions, messages, tokens, db_bytes, oldest, newest, by_channel)
 
     def export_markdown(self, key: str, progress: ProgressCallback | None = None) -> str:
-        """The active session as a markdown transcript: the conversation only, no config or ids.
+        """The active session as a markdown transcript: the conversation only, no config or ids,
+        secrets masked (`openclaw.redaction.redact`).
 
         Raises KeyError when the key has no active session, so a misspelt key is not mistaken
         for an empty conversation.
@@ -503,7 +505,7 @@ class SqliteStore:
             blocks.append(_markdown_message(message))
             if progress is not None:
                 progress(done, len(messages))
-        return "\n\n".join(blocks) + "\n"
+        return redact("\n\n".join(blocks)) + "\n"
 
     def prune(
         self,

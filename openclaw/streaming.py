@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -32,6 +33,7 @@ from openclaw.events import (
     TurnFailed,
     TurnFinished,
 )
+from openclaw.redaction import redact
 
 log = logging.getLogger("openclaw.streaming")
 
@@ -257,7 +259,7 @@ class StreamingReply:
             self._footer = self._add_line(event.footer(), gap=True)
             return event
         elif isinstance(event, TurnFailed):
-            self._add_line(f"⚠️ {event.error}")
+            self._add_line(f"⚠️ {redact(event.error)}")
             return event
         return None
 
@@ -278,7 +280,7 @@ class StreamingReply:
             text = self._lines[index]
             return f"_{text}_" if markdown and index == self._footer else text
 
-        text = _PLACEHOLDER.sub(line, raw).strip()
+        text = redact(_PLACEHOLDER.sub(line, raw), shapes=False).strip()
         return _fenced(text, opened) if text else ""
 
     def _display(self, message: _Message, markdown: bool) -> str:
@@ -424,6 +426,7 @@ async def send_reply(
     with a file is sent as the file alone, with its first line as the caption."""
     if isinstance(reply, str):
         reply = CommandReply(reply)
+    reply = dataclasses.replace(reply, text=redact(reply.text))
     if reply.voice is not None:
         caption = reply.text.strip()
         if len(caption) > min(1024, surface.max_len):  # 1024: Telegram's caption limit

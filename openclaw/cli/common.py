@@ -13,13 +13,18 @@ if TYPE_CHECKING:
 
 
 def load(ctx: click.Context) -> Config:
-    """The config, or a short error naming the file and field (exit 1, no traceback)."""
+    """The config, or a short error naming the file and field (exit 1, no traceback). Its
+    secrets are masked in every log record and in what `openclaw.redaction.redact` cleans."""
     from openclaw.config import ConfigError, load_config
+    from openclaw.redaction import install_log_redaction, remember
 
+    install_log_redaction()
     try:
-        return load_config(ctx.find_root().obj.get("config_path"))
+        config = load_config(ctx.find_root().obj.get("config_path"))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    remember(config.secret_values())
+    return config
 
 
 def make_app(ctx: click.Context, config: Config | None = None, *, warn: bool = True) -> App:

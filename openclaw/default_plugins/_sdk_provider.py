@@ -19,6 +19,7 @@ from pydantic import Field
 from openclaw.config import ProviderSettings
 from openclaw.messages import ToolCall, Usage, estimate_tokens, message_tokens
 from openclaw.providers import ChatEvent, ChatRequest, ProviderError
+from openclaw.redaction import redact
 
 _PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
 """What bad JSON or an unexpected chunk shape raises inside an SDK's stream parsing."""
@@ -151,8 +152,10 @@ class SDKChatProvider(ABC):
 def sdk_error(
     sdk: ModuleType, exc: Exception, ref: str, base_url: str, timeout: float, streamed: bool
 ) -> ProviderError:
-    """Map a failure of an OpenAI or Anthropic SDK call (they share error class names)."""
+    """Map a failure of an OpenAI or Anthropic SDK call (they share error class names) to a
+    generic reason a chat may show; what the server said is kept as `detail` for the log."""
     transport = _httpx_failure(exc)
+    base_url = redact(base_url)  # a password in the URL stays out of every message
     if isinstance(exc, sdk.APITimeoutError) or transport == "timeout":
         return ProviderError(ref, f"timed out after {timeout:g}s waiting for {base_url}")
     if isinstance(exc, sdk.APIConnectionError) or transport == "connection":
@@ -161,12 +164,32 @@ def sdk_error(
         return ProviderError(ref, f"cannot reach {base_url}")
     if isinstance(exc, sdk.APIStatusError) and exc.status_code >= 400:
         status = exc.status_code
-        return ProviderError(ref, f"HTTP {status}: {_error_detail(exc)}", status=status)
+        return ProviderError(ref, http_reason(status), status=status, detail=_error_detail(exc))
     if isinstance(exc, (sdk.APIResponseValidationError, *_PARSE_ERRORS)):
         return ProviderError(ref, "malformed response stream")
     if isinstance(exc, sdk.APIError):  # an error event inside a stream
-        return ProviderError(ref, f"stream error: {_error_detail(exc)}")
-    return ProviderError(ref, f"unexpected {type(exc).__name__}: {_shorten(str(exc))}")
+        return ProviderError(ref, "error event in the stream", detail=_error_detail(exc))
+    return ProviderError(ref, f"unexpected {type(exc).__name__}", detail=_shorten(str(exc)))
+
+
+HTTP_REASONS = {
+    400: "bad request",
+    401: "authentication",
+    402: "payment required",
+    403: "permission denied",
+    404: "not found",
+    408: "timeout",
+    409: "conflict",
+    413: "request too large",
+    422: "unprocessable request",
+    429: "rate limited",
+}
+
+
+def http_reason(status: int) -> str:
+    """`HTTP 401 (authentication)`: the status and its meaning, without the server's text."""
+    meaning = HTTP_REASONS.get(status, "server error" if status >= 500 else "client error")
+    return f"HTTP {status} ({meaning})"
 
 
 def _httpx_failure(exc: Exception) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
@@ -10,6 +9,7 @@ from typing import Any, TextIO
 from openclaw.config import is_secret_name
 from openclaw.events import Event
 from openclaw.hookspecs import hookimpl
+from openclaw.redaction import MASK, redact_data
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 EVENT_LEVELS = {
@@ -24,16 +24,18 @@ EVENT_LEVELS = {
     "rate.limited": "info",
     "busy.rejected": "warning",
 }
-SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|\d{6,}:[A-Za-z0-9_-]{20,})")
 
 
-def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """A structlog processor: mask secret-named fields and anything shaped like a key or token."""
+def redact_fields(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A structlog processor: mask secret-named fields, and secrets inside every other value
+    (`openclaw.redaction.redact`)."""
     for key, value in list(event_dict.items()):
         if is_secret_name(key):
-            event_dict[key] = "********"
-        elif isinstance(value, str):
-            event_dict[key] = SECRET_VALUE.sub("********", value)
+            event_dict[key] = MASK
+        else:
+            event_dict[key] = redact_data(value)
     return event_dict
 
 
@@ -62,7 +64,7 @@ class LogSink:
                 processors=[
                     structlog.processors.add_log_level,
                     structlog.processors.TimeStamper(fmt="iso"),
-                    redact,
+                    redact_fields,
                     renderer,
                 ],
             )

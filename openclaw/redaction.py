@@ -1,0 +1,133 @@
+"""Secrets out of every output: one redaction for log records, error text shown to users,
+`/status`, `doctor`, `config show` and exports.
+
+A secret is masked when it is a value the loaded config holds (`remember` is given every key,
+token and password of a config, `{"$env": ...}` values resolved), a URL's password, a
+secret-named query parameter, or shaped like a well-known credential (a Telegram bot token,
+an `sk-...` key, a `Bearer`/`Basic` header value). `install_log_redaction` makes every
+stdlib log record, its traceback included, pass through `redact` when it is created, so that
+whatever handler prints it (the gateway's stderr, pytest's capture, a user's own handler)
+never sees a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+MASK = "********"
+
+MIN_LENGTH = 6
+"""Remembered values shorter than this are not searched for: they would mask ordinary words
+(such short values are still masked where they appear as a URL password or a secret field)."""
+
+_SHAPES = re.compile(
+    r"(?<!\d)\d{6,}:[A-Za-z0-9_-]{20,}"  # a Telegram bot token (also inside /bot<token>/)
+    r"|\bsk-[A-Za-z0-9_-]{8,}"  # OpenAI-style keys (sk-..., sk-proj-..., sk-ant-...)
+    r"|(?i:\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"
+)
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):([^/\s@]+)@")
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&](?:api_?key|key|token|access_token|secret|password|sig)=)[^&#\s\"']+"
+)
+
+_lock = threading.Lock()
+_known: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def remember(values: Iterable[str | None]) -> None:
+    """Add secret values (a loaded config's keys and tokens) to what `redact` masks."""
+    global _pattern
+    new = {v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH} - _known
+    if not new:
+        return
+    with _lock:
+        _known.update(new)
+        # Longest first, so that a secret containing another is masked whole.
+        alternatives = sorted(_known, key=len, reverse=True)
+        _pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+
+
+def known_secrets() -> frozenset[str]:
+    """The values `remember` was given (for tests that check an output holds none of them)."""
+    return frozenset(_known)
+
+
+def url_password(url: str) -> str | None:
+    """The password in a URL's userinfo (`http://user:pass@host` → `pass`), if any."""
+    match = _URL_PASSWORD.search(url)
+    return match.group(2) if match else None
+
+
+def redact(text: str, *, shapes: bool = True) -> str:
+    """`text` with every remembered secret and URL password replaced by `********`, and
+    (unless `shapes` is False, for a model's own words) every secret query parameter and
+    credential-shaped string."""
+    if not text:
+        return text
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+    if not shapes:
+        return text
+    text = _QUERY_SECRET.sub(rf"\1{MASK}", text)
+    return _SHAPES.sub(_mask_shape, text)
+
+
+def _mask_shape(match: re.Match[str]) -> str:
+    found = match.group(0)
+    scheme = re.match(r"(?i)(bearer|basic)\s+", found)
+    return f"{scheme.group(0)}{MASK}" if scheme else MASK
+
+
+def redact_data(value: Any) -> Any:
+    """`redact` applied to every string inside JSON-like data (dicts, lists)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: redact_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Redact a log record in place: its message (formatted with its arguments), its
+    traceback (formatted now into `exc_text`, which handlers print instead of formatting it
+    again) and its stack."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: let the handler report it as usual
+        return record
+    record.msg, record.args = redact(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Make every stdlib log record (openclaw's, aiohttp's, aiogram's, disnake's, httpx's...)
+    redacted as it is created, whatever handler later prints it. Safe to call more than once."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return redact_record(previous(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
