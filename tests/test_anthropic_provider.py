@@ -138,7 +138,8 @@ async def test_server_error_without_retries_raises_with_status(
 
     assert caught.value.status == 500
     assert caught.value.ref == "claude/claude-test"
-    assert caught.value.reason == "HTTP 500: internal trouble"
+    assert caught.value.reason == "HTTP 500 (server error)"
+    assert caught.value.detail == "internal trouble"
 
 
 async def test_connection_refused_names_the_url() -> None:

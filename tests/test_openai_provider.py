@@ -143,7 +143,8 @@ async def test_server_error_without_retries_raises_with_status(
 
     assert caught.value.status == 500
     assert caught.value.ref == "fake/test-model"
-    assert caught.value.reason == "HTTP 500: the model fell over"
+    assert caught.value.reason == "HTTP 500 (server error)"  # the server's words stay out
+    assert caught.value.detail == "the model fell over"  # ... and go to the log
     assert len(openai_server.requests) == 1
 
 

@@ -88,13 +88,14 @@ async def test_repeated_failures_open_the_breaker(
     assert len(anthropic_server.requests) == 5
     assert chain.breaker(PRIMARY).opened_at is not None
     skipped = FallbackEvent(PRIMARY, "skipped: circuit open after repeated failures", BACKUP)
-    assert fallbacks == [FallbackEvent(PRIMARY, "HTTP 500: down", BACKUP)] * 4 + [skipped]
+    assert fallbacks == [FallbackEvent(PRIMARY, "HTTP 500 (server error)", BACKUP)] * 4 + [skipped]
 
 
 async def test_every_provider_down_names_each_ref(
     providers: dict[str, ChatProvider],
     openai_server: FakeOpenAIServer,
     anthropic_server: FakeAnthropicServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     openai_server.enqueue(Reply.error(500, "gpu on fire"))
     anthropic_server.enqueue(Reply.error(503, "overloaded"))
@@ -107,9 +108,12 @@ async def test_every_provider_down_names_each_ref(
         await answer(chain_for(providers), [PRIMARY, BACKUP, "gone/model"])
 
     message = str(caught.value)
-    assert f"{PRIMARY}: HTTP 500: gpu on fire" in message
-    assert f"{BACKUP}: HTTP 503: overloaded" in message
+    assert f"{PRIMARY}: HTTP 500 (server error)" in message
+    assert f"{BACKUP}: HTTP 503 (server error)" in message
     assert f"gone/model: cannot reach {dead_url}" in message
+    assert "gpu on fire" not in message  # what a server says goes to the log, not the user
+    assert f"{PRIMARY} failed: HTTP 500 (server error) (gpu on fire)" in caplog.text
+    assert f"{BACKUP} failed: HTTP 503 (server error) (overloaded)" in caplog.text
 
 
 async def test_last_model_tracks_who_answered(

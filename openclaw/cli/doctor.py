@@ -37,6 +37,11 @@ class Report:
         self.findings: list[dict[str, Any]] = []
 
     def add(self, status: str, check: str, text: str, **details: Any) -> None:
+        """Record and show one finding, every secret masked: a URL password or a key a server
+        echoed in its error stays out of the terminal (and of the bug reports it is pasted into)."""
+        from openclaw.redaction import redact, redact_data
+
+        text, details = redact(text), redact_data(details)
         self.findings.append({"status": status, "check": check, "text": text, **details})
         if not self.as_json:
             click.echo(f"{MARKS[status]} {text}")
@@ -135,9 +140,10 @@ async def check_model(app: App, ref: str) -> tuple[bool, str]:
     try:
         checked = await check()
     except ProviderError as exc:
+        reason = f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason
         if exc.status is not None and exc.status not in (401, 403):
-            return True, f"model {ref}: {provider_type.name}{tools}, server answers ({exc.reason})"
-        return False, f"model {ref}: {provider_type.name}: {exc.reason}"
+            return True, f"model {ref}: {provider_type.name}{tools}, server answers ({reason})"
+        return False, f"model {ref}: {provider_type.name}: {reason}"
     return True, f"model {ref}: {provider_type.name}{tools}, {checked or 'server answers'}"
 
 
