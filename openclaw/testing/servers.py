@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from aiohttp import web
@@ -65,7 +65,9 @@ class Reply:
     @classmethod
     def error(cls, status: int, message: str = "", *, retry_after: float | None = 0.001) -> Reply:
         """An HTTP error with the service's JSON error body. `retry_after` (seconds) is sent as
-        `retry-after-ms` so that SDK retries are instant; None leaves the header out."""
+        `retry-after-ms` so that SDK retries are instant; None leaves the header out.
+        `{api_key}` in `message` is replaced by the key the request carried, like a server
+        that echoes it (`Reply.error(401, "Incorrect API key provided: {api_key}")`)."""
         message = message or f"fake error {status}"
         return cls(kind="error", status=status, message=message, retry_after=retry_after)
 
@@ -192,7 +194,8 @@ class FakeServer(BackgroundServer, ABC):
         body = await request.json()
         self.requests.append(body)
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        self.api_keys.append(request.headers.get("x-api-key") or bearer or None)
+        key = request.headers.get("x-api-key") or bearer or None
+        self.api_keys.append(key)
         problem = self.invalid_sequence(body.get("messages", []))
         if problem:
             return web.json_response(self.error_body(Reply.error(400, problem)), status=400)
@@ -202,6 +205,7 @@ class FakeServer(BackgroundServer, ABC):
             await self._closing.wait()
             return web.Response(status=503)
         if reply.kind == "error":
+            reply = replace(reply, message=reply.message.replace("{api_key}", key or ""))
             headers = {}
             if reply.retry_after is not None:
                 headers["retry-after-ms"] = str(reply.retry_after * 1000)

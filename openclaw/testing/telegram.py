@@ -301,7 +301,8 @@ class FakeBotAPI(BackgroundServer):
     ) -> None:
         """Make the next `times` calls of `method` fail with an HTTP error in the Bot API's
         format, e.g. `fail("sendMessage", 429, retry_after=1)`, `fail("editMessageText", 400,
-        description="Bad Request: can't parse entities: ...")`, `fail("getUpdates", 502)`."""
+        description="Bad Request: can't parse entities: ...")`, `fail("getUpdates", 502)`;
+        `fail("file", 500)` fails the next file download (`/file/bot<token>/<path>`)."""
         if not description:
             description = {
                 400: "Bad Request: can't parse entities: Can't find end of the entity",
@@ -438,6 +439,9 @@ class FakeBotAPI(BackgroundServer):
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
+        fault = self._take_fault("file")
+        if fault is not None:
+            return web.Response(status=fault.status, text=fault.description)
         path = request.match_info["path"]
         for file_path, data in list(self.files.values()):
             if file_path == path:
