@@ -18,7 +18,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-MASK = "********"
+MASK = "[REDACTED]"
+"""What a secret inside a text becomes (no markdown in it, so chats show it as it is; a whole
+secret field of the config is shown as `********` instead)."""
 
 MIN_LENGTH = 6
 """Remembered values shorter than this are not searched for: they would mask ordinary words
@@ -64,7 +66,7 @@ def url_password(url: str) -> str | None:
 
 
 def redact(text: str, *, shapes: bool = True) -> str:
-    """`text` with every remembered secret and URL password replaced by `********`, and
+    """`text` with every remembered secret and URL password replaced by `[REDACTED]`, and
     (unless `shapes` is False, for a model's own words) every secret query parameter and
     credential-shaped string."""
     if not text:

@@ -29,7 +29,7 @@ def test_json_lines_with_levels_and_redaction():
     assert "text" not in records[0]  # the conversation stays out of the log
     assert records[1]["level"] == "warning"
     assert "sk-proj" not in records[1]["error"] and "AAH" not in records[1]["error"]
-    assert records[1]["error"].count("********") == 2
+    assert records[1]["error"].count("[REDACTED]") == 2
 
 
 def test_console_format_and_debug_level():

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from openclaw.config import is_secret_name
 from openclaw.events import Event
 from openclaw.hookspecs import hookimpl
-from openclaw.redaction import MASK, redact_data
+from openclaw.redaction import redact_data
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 EVENT_LEVELS = {
@@ -33,7 +33,7 @@ def redact_fields(
     (`openclaw.redaction.redact`)."""
     for key, value in list(event_dict.items()):
         if is_secret_name(key):
-            event_dict[key] = MASK
+            event_dict[key] = "********"
         else:
             event_dict[key] = redact_data(value)
     return event_dict
