@@ -80,8 +80,8 @@ class App:
         self.registry = build_registry(
             self.plugins, ToolContext(self.config, self.config.workspace, self)
         )
-        presets = [r.value.presets for r in self.registry.provider_types.values()]
-        remember(self.config.secret_values(presets, environ))
+        self._environ = environ
+        remember(self.secret_values())
         self.problems: list[str] = [str(p) for p in self.plugins.problems]
         self.problems += self.registry.problems
         for problem in self.problems:
@@ -108,6 +108,12 @@ class App:
 
             self._store = SqliteStore(self.config.sessions_db)
         return self._store
+
+    def secret_values(self) -> set[str]:
+        """Every key, token and password the config holds (providers' preset key variables
+        included), as masked by `openclaw.redaction.redact`."""
+        presets = [r.value.presets for r in self.registry.provider_types.values()]
+        return self.config.secret_values(presets, self._environ)
 
     def default_session(self) -> str:
         return DEFAULT_SESSION.format(agent=self.config.agent.name)

@@ -452,6 +452,11 @@ class Gateway:
             }
         )
 
+    def metrics_text(self) -> bytes:
+        """What `/metrics` shows: the Prometheus text format, redacted."""
+        self._scrape()
+        return redact(self.metrics.exposition().decode()).encode()
+
     def _scrape(self) -> None:
         """Bring the channel-state gauge up to date before metrics are read."""
         for name, supervised in self.channels.items():
@@ -472,9 +477,7 @@ class Gateway:
 
         from openclaw.metrics import CONTENT_TYPE
 
-        self._scrape()
-        body = redact(self.metrics.exposition().decode()).encode()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=self.metrics_text(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _metrics_json(self, request: web.Request) -> web.Response:
         from aiohttp import web

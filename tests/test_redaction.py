@@ -159,3 +159,24 @@ def test_sessions_export_masks_configured_secrets(run, openclaw_home: Path) -> N
     assert exported.returncode == 0, exported.stderr
     assert f"my key is {MASK}" in exported.stdout and f"the bot token is {MASK}" in exported.stdout
     assert KEY not in exported.stdout and TOKEN not in exported.stdout
+
+
+async def test_the_suite_wide_scan_finds_a_planted_secret() -> None:
+    """What `no_secret_in_outputs` checks after every test, shown on a scan of its own."""
+    import aiohttp
+
+    from openclaw.testing.secret_scan import OutputScan
+    from openclaw.testing.telegram import FakeBotAPI
+
+    planted = "planted-never-remembered-secret"
+    with OutputScan() as scan, FakeBotAPI() as api:
+        scan.add_secrets([planted])
+        logging.getLogger("some.library").warning("connecting with %s", planted)
+        async with aiohttp.ClientSession() as http:
+            url = f"{api.base_url}/bot{api.token}/sendMessage"
+            await http.post(url, json={"chat_id": 42, "text": f"token {api.token}"})
+        scan.add_output("/status", json.dumps({"state": "running"}))
+    assert sorted(scan.leaks()) == [
+        "sendMessage sent to the Bot API holds 1234…",
+        "the log holds plan…",
+    ]

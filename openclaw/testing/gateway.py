@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import pytest
+
+from openclaw.testing.secret_scan import current_scan
 
 if TYPE_CHECKING:
     from openclaw.gateway import Gateway
@@ -44,8 +47,19 @@ async def running_gateway(
             await asyncio.sleep(0.01)
         yield gateway
     finally:
+        _report_outputs(gateway)
         await gateway.stop()
         await task
+
+
+def _report_outputs(gateway: Gateway) -> None:
+    """Give the test's secret scan this gateway's secrets, `/status` and `/metrics`."""
+    scan = current_scan()
+    if scan is None or not gateway.ready.is_set():
+        return
+    scan.add_secrets(gateway.app.secret_values())
+    scan.add_output("/status", json.dumps(gateway.status()))
+    scan.add_output("/metrics", gateway.metrics_text().decode())
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from openclaw.testing.secret_scan import current_scan
+
 
 def sigterm_mid_turn(
     home: Path,
@@ -47,4 +49,13 @@ def sigterm_mid_turn(
         _, stderr = process.communicate(timeout=timeout)
     finally:
         process.kill()
+    scan = current_scan()
+    if scan is not None:
+        from openclaw.config import is_secret_name, load_config
+
+        scan.add_secrets(v for k, v in full_env.items() if is_secret_name(k))
+        scan.add_secrets(
+            load_config(home / "openclaw.json", full_env).secret_values(environ=full_env)
+        )
+        scan.add_output("the gateway's stderr", stderr)
     return process.returncode, stderr

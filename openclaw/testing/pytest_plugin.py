@@ -20,6 +20,7 @@ import pytest
 from openclaw.testing.gateway import start_gateway
 from openclaw.testing.mock_provider import MockModel
 from openclaw.testing.recording_sink import RecordingSink
+from openclaw.testing.secret_scan import OutputScan, scanning
 from openclaw.testing.server_fixtures import anthropic_server, openai_server
 from openclaw.testing.telegram import telegram_api
 
@@ -28,12 +29,21 @@ __all__ = [
     "call_tools",
     "make_app",
     "mock_model",
+    "no_secret_in_outputs",
     "openai_server",
     "openclaw_home",
     "recording_sink",
     "start_gateway",
     "telegram_api",
 ]
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_outputs() -> Iterator[OutputScan]:
+    """Fail a test whose gateways showed a token, key or URL password it configured (in the
+    log, `/status`, `/metrics`, a gateway process's stderr or a message sent to the fake Bot
+    API); see `openclaw.testing.secret_scan`."""
+    yield from scanning()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ import pytest
 from aiohttp import web
 
 from openclaw.testing.background import BackgroundServer
+from openclaw.testing.secret_scan import current_scan
 
 MAX_MESSAGE_LEN = 4096
 MAX_CAPTION_LEN = 1024
@@ -200,6 +201,9 @@ class FakeBotAPI(BackgroundServer):
         self._lock = threading.RLock()
         self._new_update: asyncio.Condition | None = None
         self._closing = False
+        if (scan := current_scan()) is not None:
+            scan.add_secrets([token])
+            scan.watch(self._outgoing)
 
     @property
     def base_url(self) -> str:
@@ -339,6 +343,19 @@ class FakeBotAPI(BackgroundServer):
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method]
+
+    def _outgoing(self) -> list[tuple[str, str]]:
+        """Everything the bot sent, for the secret scan: each call's fields and files."""
+        with self._lock:
+            calls = list(self.calls)
+        return [
+            (
+                f"{call.method} sent to the Bot API",
+                json.dumps(call.params, default=str)
+                + "".join(data.decode("utf-8", "replace") for _, data in call.files.values()),
+            )
+            for call in calls
+        ]
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by the bot's getUpdates offset."""
