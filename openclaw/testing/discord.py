@@ -38,6 +38,7 @@ from typing import Any
 from aiohttp import BodyPartReader, WSMsgType, web
 
 from openclaw.testing.background import BackgroundServer
+from openclaw.testing.secret_scan import current_scan
 
 MAX_CONTENT = 2000
 MESSAGE_CONTENT_INTENT = 1 << 15
@@ -153,6 +154,15 @@ class FakeDiscord(BackgroundServer):
         self._session: _Session | None = None  # the newest session, connected or not
         self._connection: _Connection | None = None
         self._lock = threading.RLock()
+        if (scan := current_scan()) is not None:
+            scan.add_secrets([token])
+            scan.watch(self._outgoing)
+
+    def _outgoing(self) -> list[tuple[str, str]]:
+        """What the bot sent over REST, for the secret scan."""
+        with self._lock:
+            sent = [(f"{r.method} {r.path}", r.body) for r in self.requests]
+        return [(f"{where} sent to Discord", json.dumps(body, default=str)) for where, body in sent]
 
     @property
     def api_base(self) -> str:
