@@ -146,7 +146,7 @@ def test_doctor_and_config_show_mask_a_base_url_password(run, openclaw_home: Pat
         assert PASSWORD not in output and KEY not in output
 
 
-def test_sessions_export_masks_configured_secrets(run, openclaw_home: Path) -> None:
+def test_sessions_export_and_show_mask_configured_secrets(run, openclaw_home: Path) -> None:
     config = {"channels": {"telegram": {"token": TOKEN}}, "providers": {"p": {"api_key": KEY}}}
     (openclaw_home / "openclaw.json").write_text(json.dumps(config))
     with SqliteStore(openclaw_home / "sessions.db") as store:
@@ -155,10 +155,11 @@ def test_sessions_export_masks_configured_secrets(run, openclaw_home: Path) -> N
             "cli:main:local:default",
             Message(role="assistant", content=f"the bot token is {TOKEN}"),
         )
-    exported = run("sessions", "export", "cli:main:local:default")
-    assert exported.returncode == 0, exported.stderr
-    assert f"my key is {MASK}" in exported.stdout and f"the bot token is {MASK}" in exported.stdout
-    assert KEY not in exported.stdout and TOKEN not in exported.stdout
+    for command in ("export", "show"):
+        shown = run("sessions", command, "cli:main:local:default")
+        assert shown.returncode == 0, shown.stderr
+        assert f"my key is {MASK}" in shown.stdout and f"the bot token is {MASK}" in shown.stdout
+        assert KEY not in shown.stdout and TOKEN not in shown.stdout
 
 
 async def test_the_suite_wide_scan_finds_a_planted_secret() -> None:

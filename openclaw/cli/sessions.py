@@ -70,14 +70,16 @@ def list_(ctx: click.Context, channel: str | None, as_json: bool) -> None:
 @click.option("-n", "--limit", type=int, default=50, show_default=True, help="Last N messages.")
 @click.pass_context
 def show(ctx: click.Context, key: str, limit: int) -> None:
-    """Print a session's recent messages (KEY may be part of a key)."""
+    """Print a session's recent messages (KEY may be part of a key), secrets masked."""
+    from openclaw.redaction import redact
+
     with open_store(ctx) as store:
         full = resolve_key(store, key)
         for message in store.history(full, limit=limit):
             text = message.text
             if message.tool_calls:
                 text += " " + ", ".join(f"{c.name}({c.arguments})" for c in message.tool_calls)
-            click.echo(f"[{_when(message.created_at)}] {message.role}: {text}")
+            click.echo(redact(f"[{_when(message.created_at)}] {message.role}: {text}"))
 
 
 @sessions.command()
