@@ -47,9 +47,11 @@ async def running_gateway(
             await asyncio.sleep(0.01)
         yield gateway
     finally:
-        _report_outputs(gateway)
-        await gateway.stop()
-        await task
+        try:
+            _report_outputs(gateway)
+        finally:
+            await gateway.stop()
+            await task
 
 
 def _report_outputs(gateway: Gateway) -> None:
