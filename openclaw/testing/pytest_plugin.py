@@ -20,7 +20,7 @@ import pytest
 from openclaw.testing.gateway import start_gateway
 from openclaw.testing.mock_provider import MockModel
 from openclaw.testing.recording_sink import RecordingSink
-from openclaw.testing.secret_scan import PLANTED_OPENAI_KEY, OutputScan, current_scan, scanning
+from openclaw.testing.secret_scan import OutputScan, scanning
 from openclaw.testing.server_fixtures import anthropic_server, openai_server
 from openclaw.testing.telegram import telegram_api
 
@@ -48,15 +48,10 @@ def no_secret_in_outputs() -> Iterator[OutputScan]:
 
 @pytest.fixture
 def openclaw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty `$OPENCLAW_HOME` for the test, with plugin env variables cleared, and a
-    recognisable `OPENAI_API_KEY` planted (`PLANTED_OPENAI_KEY`, the `openai` preset's key)
-    that the secret scan checks no output shows."""
+    """An empty `$OPENCLAW_HOME` for the test, with plugin env variables cleared."""
     home = tmp_path / "openclaw-home"
     home.mkdir()
     monkeypatch.setenv("OPENCLAW_HOME", str(home))
-    monkeypatch.setenv("OPENAI_API_KEY", PLANTED_OPENAI_KEY)
-    if (scan := current_scan()) is not None:
-        scan.add_secrets([PLANTED_OPENAI_KEY])
     for name in (
         "OPENCLAW_MODEL",
         "OPENCLAW_LOAD_PLUGINS",

@@ -5,8 +5,7 @@ a gateway process's stderr, and every request sent to a fake Bot API.
 The parts that produce outputs report to the test's scan themselves: `running_gateway` (its
 App's secrets, `/status` and `/metrics` when it stops), `sigterm_mid_turn` (the config's
 secrets and the process's stderr) and `FakeBotAPI` (its token and what the bot sent). A test
-that plants its own token, key or password in a config is checked for that one; the
-`openclaw_home` fixture plants `PLANTED_OPENAI_KEY` as `OPENAI_API_KEY` for every test.
+that plants its own token, key or password in a config is checked for that one.
 """
 
 from __future__ import annotations
@@ -16,10 +15,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 
 from openclaw.redaction import MIN_LENGTH
-
-PLANTED_OPENAI_KEY = "sk-planted-by-openclaw-testing-0123456789"
-"""The `OPENAI_API_KEY` every test with `openclaw_home` runs with, so that the scan always has
-a key to look for."""
 
 Outputs = Callable[[], Iterable[tuple[str, str]]]
 """Called when the test ends: (where, text) pairs to search."""
