@@ -54,8 +54,6 @@ def sigterm_mid_turn(
         from openclaw.config import is_secret_name, load_config
 
         scan.add_secrets(v for k, v in full_env.items() if is_secret_name(k))
-        scan.add_secrets(
-            load_config(home / "openclaw.json", full_env).secret_values(environ=full_env)
-        )
+        scan.add_secrets(load_config(environ=full_env).secret_values(environ=full_env))
         scan.add_output("the gateway's stderr", stderr)
     return process.returncode, stderr
