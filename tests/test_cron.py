@@ -304,9 +304,9 @@ def test_cli_errors_are_short_and_write_nothing(cron_cli, openclaw_home: Path) -
 def test_cli_run_prints_the_answer_records_it_and_does_not_deliver(
     cron_cli, openclaw_home: Path, openai_server
 ) -> None:
-    from openclaw.testing.servers import Reply
+    from openclaw.testing.servers import PLANTED_API_KEY, Reply
 
-    provider = {"type": "openai", "base_url": openai_server.base_url, "api_key": "k"}
+    provider = {"type": "openai", "base_url": openai_server.base_url, "api_key": PLANTED_API_KEY}
     config = {
         "agent": {"model": "srv/fake", "offline_fallback": False},
         "providers": {"srv": {**provider, "max_retries": 0}},

@@ -11,7 +11,7 @@ import pytest
 
 from openclaw.channel_support import IMAGE_PROMPT
 from openclaw.gateway import VOICE_REPLY
-from openclaw.testing.servers import FakeOpenAIServer, Reply
+from openclaw.testing.servers import PLANTED_API_KEY, FakeOpenAIServer, Reply
 
 USER, OTHER_USER = 42, 43
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRpixels"
@@ -20,7 +20,9 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRpixels"
 def openai_config(server: FakeOpenAIServer, model: str = "srv/fake_model_v1") -> dict:
     return {
         "agent": {"model": model},
-        "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
+        "providers": {
+            "srv": {"type": "openai", "base_url": server.base_url, "api_key": PLANTED_API_KEY}
+        },
     }
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from openclaw import hookimpl
 from openclaw.gateway import BUSY_REPLY, Gateway
-from openclaw.testing.servers import FakeOpenAIServer, Reply
+from openclaw.testing.servers import PLANTED_API_KEY, FakeOpenAIServer, Reply
 from openclaw.tools import tool
 
 
@@ -54,7 +54,9 @@ async def test_a_message_gets_a_streamed_edited_reply_with_footer(start, telegra
         server.enqueue(Reply(answer, chunks=12))
         config = {
             "agent": {"model": "srv/fake_model_v1"},
-            "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
+            "providers": {
+                "srv": {"type": "openai", "base_url": server.base_url, "api_key": PLANTED_API_KEY}
+            },
         }
         gateway = await start(config)
         telegram_api.user_sends(42, 42, "hi")
@@ -160,7 +162,9 @@ async def test_a_photo_reaches_the_model_as_an_image_part(start, telegram_api):
         server.enqueue("A cat.")
         config = {
             "agent": {"model": "srv/vision"},
-            "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
+            "providers": {
+                "srv": {"type": "openai", "base_url": server.base_url, "api_key": PLANTED_API_KEY}
+            },
         }
         await start(config)
         telegram_api.user_sends_photo(42, 42, png)
