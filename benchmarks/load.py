@@ -108,21 +108,22 @@ def contestant_env(contestant: Contestant, home: str, token: str) -> dict[str, s
 
 
 def check_source(contestant: Contestant) -> None:
-    """Fail early when the baseline would not really run the other checkout's code."""
-    assert contestant.source is not None
+    """Fail early when a gateway would not run the code of its checkout (this one, or the
+    baseline's): e.g. a `python` outside this checkout's virtualenv."""
+    checkout = contestant.source or ROOT
     env = contestant_env(contestant, tempfile.gettempdir(), "x")
     probe = "import openclaw, openclaw_channel_telegram as t; print(openclaw.__file__, t.__file__)"
     out = subprocess.run(
         [sys.executable, "-c", probe],
         env=env,
-        cwd=contestant.source,
+        cwd=checkout,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    wrong = [path for path in out if not Path(path).resolve().is_relative_to(contestant.source)]
+    wrong = [path for path in out if not Path(path).resolve().is_relative_to(checkout)]
     if wrong:
-        raise SystemExit(f"--baseline: {wrong} is not from {contestant.source}")
+        raise SystemExit(f"{contestant.label}: {wrong} is not from {checkout}")
 
 
 def gateway_config(home: str, api: TimedBotAPI, model: FakeOpenAIServer, users: list[int]) -> None:
@@ -316,6 +317,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Interleaved rounds (median).")
     parser.add_argument("--no-floor", action="store_true", help="Skip the floor.")
     parser.add_argument("--output", type=Path, help="Write every figure as JSON here.")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PATH",
+        help="Run our gateway under cProfile, stats to PATH (inflates its figures).",
+    )
     args = parser.parse_args()
     gateway = [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"]
     gateway_ready = re.compile(r"openclaw gateway on http://")
@@ -325,14 +332,22 @@ def main() -> None:
             [sys.executable, str(HERE / "floor_bot.py"), "{api}", "{token}", "{model}"],
             re.compile("floor ready"),
         ),
-        Contestant("ours", gateway, gateway_ready),
+        Contestant(
+            "ours",
+            [sys.executable, "-m", "cProfile", "-o", str(args.profile.resolve()), *gateway[1:]]
+            if args.profile
+            else gateway,
+            gateway_ready,
+        ),
     ]
     if args.no_floor:
         contestants.pop(0)
     if args.baseline:
         baseline = Contestant("baseline", gateway, gateway_ready, args.baseline.resolve())
-        check_source(baseline)
         contestants.append(baseline)
+    for contestant in contestants:
+        if contestant.label != "floor":
+            check_source(contestant)
     for round_ in range(args.repeat):
         for contestant in contestants:
             print(f"round {round_ + 1}: {contestant.label}", file=sys.stderr, flush=True)
