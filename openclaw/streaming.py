@@ -174,8 +174,9 @@ class StreamingReply:
         chat_id: str,
         *,
         reply_to: str | None = None,
-        edit_chars: int = 80,
+        edit_chars: int | None = None,
         edit_interval: float = 0.4,
+        typing_delay: float = 1.0,
         typing_interval: float = 4.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -184,6 +185,7 @@ class StreamingReply:
         self.reply_to = reply_to
         self.edit_chars = edit_chars
         self.edit_interval = edit_interval
+        self.typing_delay = typing_delay
         self.typing_interval = typing_interval
         self.clock = clock
         self.markdown = True  # off for the rest of the reply once the platform rejects markup
@@ -194,13 +196,13 @@ class StreamingReply:
         self._footer: int | None = None
         self._flushed_len = 0
         self._changed = False  # a placeholder changed since the last flush
-        self._last_flush = clock()
+        self._last_flush = clock()  # the reply's start, until the first flush
 
     async def consume(self, events: AsyncIterator[Event]) -> TurnFinished | TurnFailed:
         """Show the turn's events until its final event, and return that event. An event
         stream that breaks off is shown and returned as a failure."""
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        typing = asyncio.create_task(keep_typing(self.surface, self.chat_id, self.typing_interval))
+        typing = asyncio.create_task(self._keep_typing())
         pump = asyncio.create_task(self._pump(events, queue))
         getter: asyncio.Future[Event | None] | None = None
         final: TurnFinished | TurnFailed | None = None
@@ -300,14 +302,14 @@ class StreamingReply:
         return self._changed or len(self._doc) != self._flushed_len
 
     def _flush_due(self) -> bool:
-        """First text goes out at once; then an edit per `edit_chars` or `edit_interval`."""
+        """At most one send or edit per `edit_interval` (and, when set, one per `edit_chars`
+        new characters). The first text waits for the interval too, so a reply that is done
+        within it goes out as one message with no edit."""
         if not self._dirty():
             return False
         return (
-            self._messages[-1].id is None
-            or len(self._doc) - self._flushed_len >= self.edit_chars
-            or self.clock() - self._last_flush >= self.edit_interval
-        )
+            self.edit_chars is not None and len(self._doc) - self._flushed_len >= self.edit_chars
+        ) or self.clock() - self._last_flush >= self.edit_interval
 
     def _flush_delay(self) -> float | None:
         """How long to wait for the next event before showing what is pending."""
@@ -374,6 +376,20 @@ class StreamingReply:
             return False
         message.shown, self.markdown = result
         return True
+
+    async def _keep_typing(self) -> None:
+        """The typing indicator, only while the user has nothing to read: no text after
+        `typing_delay`, or no new text for `typing_interval` (a tool is running). A quick reply
+        costs no chat action at all."""
+        await asyncio.sleep(self.typing_delay)
+        while True:
+            quiet = self.clock() - self._last_flush >= self.typing_interval
+            if self._messages[0].id is None or quiet:
+                try:
+                    await self.surface.send_typing(self.chat_id)
+                except Exception as exc:
+                    log.warning("typing indicator failed: %s", exc)
+            await asyncio.sleep(self.typing_interval)
 
     @staticmethod
     async def _pump(events: AsyncIterator[Event], queue: asyncio.Queue[Event | None]) -> None:

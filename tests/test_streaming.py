@@ -4,6 +4,8 @@ real App turn with the scripted model, and from hand-built event sequences with 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,7 @@ from openclaw.events import (
 )
 from openclaw.messages import Usage
 from openclaw.streaming import StreamingReply, send_reply, split_message
+from openclaw.testing.servers import FakeOpenAIServer, Reply
 from openclaw.tools import tool
 
 BAD = "<<bad>>"  # the fake platform rejects markdown containing this
@@ -95,6 +98,23 @@ class FakeSurface:
         return list(self.texts.values())
 
 
+class TimedSurface(FakeSurface):
+    """A FakeSurface that also notes when each call came (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed: list[tuple[float, Call]] = []
+
+    async def send_text(self, chat_id: str, text: str, **options: Any) -> str:
+        result = await super().send_text(chat_id, text, **options)
+        self.timed.append((time.monotonic(), self.calls[-1]))
+        return result
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, **options: Any) -> None:
+        await super().edit_text(chat_id, message_id, text, **options)
+        self.timed.append((time.monotonic(), self.calls[-1]))
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -147,7 +167,8 @@ async def test_real_turn_streams_one_message_with_footer(make_app, mock_model) -
     assert surface.shown() == [f"{answer}\n\n_{result.footer()}_"]
     first = surface.of("send")[0]
     assert first.reply_to == "7" and first.markdown
-    assert surface.of("typing")
+    # done within one edit interval: one message, no edit and no typing indicator
+    assert len(surface.calls) == 1
 
 
 async def test_real_turn_with_tools_shows_indicators_and_rounds(make_app, mock_model) -> None:
@@ -171,8 +192,8 @@ async def test_edits_are_throttled_by_new_characters() -> None:
     reply = StreamingReply(surface, "1", edit_chars=10, edit_interval=100, clock=FakeClock())
     events = [TextDelta(text="abc") for _ in range(10)]
     await reply.consume(stream([*events, finished()]))
-    assert [len(call.text) for call in surface.calls if call.kind != "typing"][:3] == [3, 15, 27]
-    assert len(surface.of("send")) == 1 and len(surface.of("edit")) == 3
+    assert [len(call.text) for call in surface.calls if call.kind != "typing"][:2] == [12, 24]
+    assert len(surface.of("send")) == 1 and len(surface.of("edit")) == 2
     assert surface.shown()[0].startswith("abc" * 10 + "\n\n_")
 
 
@@ -183,9 +204,33 @@ async def test_edits_are_throttled_by_time() -> None:
     events = [TextDelta(text=f"{n} ") for n in range(10)]
     await reply.consume(stream([*events, finished()], clock, step=0.25))
     texts = [call.text for call in surface.of("send") + surface.of("edit")]
-    # sent at once, then an edit every other delta (0.5 s apart), then the final edit
-    assert texts[:5] == ["0", "0 1 2", "0 1 2 3 4", "0 1 2 3 4 5 6", "0 1 2 3 4 5 6 7 8"]
-    assert len(texts) == 6
+    # sent once the first interval is over, then an edit every other delta (0.5 s apart),
+    # then the final edit
+    assert texts[:4] == ["0 1 2", "0 1 2 3 4", "0 1 2 3 4 5 6", "0 1 2 3 4 5 6 7 8"]
+    assert len(texts) == 5
+
+
+async def test_a_slow_model_still_shows_partial_text_at_the_edit_interval(make_app) -> None:
+    """A model streaming for about 1.5 s: the reply shows its text as it grows, one send and
+    then edits at most one per 0.4 s interval, before the final edit with the footer."""
+    answer = " ".join(f"word{n}" for n in range(15))
+    with FakeOpenAIServer(delay=0.1) as server:
+        server.enqueue(Reply(answer, chunks=15))
+        config = {
+            "agent": {"model": "srv/slow"},
+            "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
+        }
+        surface = TimedSurface()
+        async with make_app(config) as app:
+            result = await StreamingReply(surface, "1").consume(app.run_turn("hi"))
+    assert isinstance(result, TurnFinished)
+    shown = [(at, call) for at, call in surface.timed if call.kind in ("send", "edit")]
+    assert [call.kind for _, call in shown][:3] == ["send", "edit", "edit"]
+    partial = [call.text for _, call in shown[:-1]]
+    assert all(answer.startswith(text) and text != answer for text in partial[:2])
+    assert shown[-1][1].text.startswith(answer + "\n\n_")
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(shown[:-1])]
+    assert all(gap >= 0.39 for gap in gaps)  # never faster than the 0.4 s throttle
 
 
 async def test_a_quiet_stream_still_shows_pending_text() -> None:
@@ -199,7 +244,7 @@ async def test_a_quiet_stream_still_shows_pending_text() -> None:
         yield finished()
 
     await reply.consume(events())
-    assert surface.of("edit")[0].text == "Thinking hard"
+    assert surface.of("send")[0].text == "Thinking hard"  # before the final edit
 
 
 async def test_identical_text_is_never_edited() -> None:
@@ -358,7 +403,7 @@ async def test_edits_that_keep_failing_continue_in_a_new_message() -> None:
 
 async def test_typing_is_refreshed_during_the_turn_and_stops_after() -> None:
     surface = FakeSurface(failures={"send_typing": 1})  # a failing refresh is only logged
-    reply = StreamingReply(surface, "1", typing_interval=0.01)
+    reply = StreamingReply(surface, "1", typing_delay=0, typing_interval=0.01)
 
     async def events() -> AsyncIterator[Event]:
         yield TextDelta(text="slow")

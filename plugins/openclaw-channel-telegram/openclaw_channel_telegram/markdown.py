@@ -10,17 +10,20 @@ reply still streaming) are shown literally; an unclosed code fence runs to the e
 
 from __future__ import annotations
 
+import functools
 import re
 
 RESERVED = "_*[]()~`>#+-=|{}.!\\"
-_ESCAPE = re.compile("([" + re.escape(RESERVED) + "])")
+_ESCAPES = str.maketrans({char: "\\" + char for char in RESERVED})
+_MAYBE_ENTITY = re.compile(r"[`*_~\[]")
+"""Where an entity can start; the text between two of these is escaped in one go."""
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^```([^\n`]*)\n?(.*?)(?:^```[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
 
 
 def escape(text: str) -> str:
     """Plain text made safe for MarkdownV2."""
-    return _ESCAPE.sub(r"\\\1", text)
+    return text.translate(_ESCAPES)
 
 
 def _escape_code(text: str) -> str:
@@ -28,8 +31,10 @@ def _escape_code(text: str) -> str:
     return text.replace("\\", "\\\\").replace("`", "\\`")
 
 
+@functools.lru_cache(maxsize=64)
 def to_markdown_v2(text: str) -> str:
-    """Convert a model's markdown to MarkdownV2 that Telegram accepts."""
+    """Convert a model's markdown to MarkdownV2 that Telegram accepts. Cached: a streamed
+    reply's text is measured against the length limit and then sent, both in MarkdownV2."""
     out: list[str] = []
     position = 0
     for fence in _FENCE.finditer(text):
@@ -54,14 +59,17 @@ def _blocks(text: str) -> str:
 def _inline(text: str) -> str:
     out: list[str] = []
     i = 0
-    while i < len(text):
-        converted = _entity_at(text, i)
+    while (found := _MAYBE_ENTITY.search(text, i)) is not None:
+        start = found.start()
+        out.append(escape(text[i:start]))
+        converted = _entity_at(text, start)
         if converted is None:
-            out.append(escape(text[i]))
-            i += 1
+            out.append(escape(text[start]))
+            i = start + 1
         else:
             markup, i = converted
             out.append(markup)
+    out.append(escape(text[i:]))
     return "".join(out)
 
 

@@ -68,7 +68,6 @@ async def test_a_message_gets_a_streamed_edited_reply_with_footer(start, telegra
     assert reply.parse_mode == "MarkdownV2" and "fake\\_model\\_v1_" in reply.raw_text
     assert reply.edits, "the reply was streamed by editing one message"
     assert reply.reply_to is not None
-    assert "typing" in telegram_api.actions(42)
     assert [m.role for m in gateway.app.store.history("tg:main:42:42")] == ["user", "assistant"]
 
 
