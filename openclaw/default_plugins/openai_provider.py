@@ -59,7 +59,7 @@ class OpenAIProvider(SDKChatProvider):
         usage: Usage | None = None
         finish = "stop"
         started = False
-        stream = await client.chat.completions.create(**chat_arguments(request))
+        stream = await post_chat(client, chat_arguments(request))
         async with stream:
             async for chunk in stream:
                 if not started:  # the model is answering: no longer a hung server
@@ -92,8 +92,27 @@ class OpenAIProvider(SDKChatProvider):
         )
 
 
+async def post_chat(client: Any, body: dict[str, Any]) -> Any:
+    """Start a streamed chat completion with a body that is already in the wire format.
+
+    `chat.completions.create` walks the whole body against the SDK's type annotations on
+    every call (milliseconds for a dozen tool schemas); the client's own `post` sends it as
+    it is, and the answer is read through the same stream class."""
+    import openai
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    return await client.post(
+        "/chat/completions",
+        body=body,
+        cast_to=ChatCompletion,
+        stream=True,
+        stream_cls=openai.AsyncStream[ChatCompletionChunk],
+    )
+
+
 def chat_arguments(request: ChatRequest) -> dict[str, Any]:
-    """The keyword arguments of `chat.completions.create` for a request."""
+    """The JSON body of a streamed chat completion (the keyword arguments of
+    `chat.completions.create`) for a request."""
     arguments: dict[str, Any] = {
         "model": request.model,
         "messages": [openai_message(message) for message in request.messages],
