@@ -96,8 +96,7 @@ class Agent:
         """The chain for a turn: the override or the session's model, then the configured
         model and fallbacks, then any last-resort offline model."""
         agent = self.app.config.agent
-        session = self.app.store.session(session_key)
-        first = override or (session.model if session and session.model else None) or agent.model
+        first = override or self.app.store.session_model(session_key) or agent.model
         refs: list[str] = []
         for ref in (first, agent.model, *agent.fallbacks, *self.last_resort_refs()):
             if ref not in refs:
@@ -191,7 +190,8 @@ class Agent:
         specs = [tool.spec() for tool in tools.values()]
 
         def request_for(model_name: str, provider: ChatProvider) -> ChatRequest:
-            history = select_history(app.store.history(key), config.history_tokens)
+            recent = app.store.history(key, tokens=config.history_tokens)
+            history = select_history(recent, config.history_tokens)
             offered = specs if getattr(provider, "supports_tools", True) else []
             return ChatRequest(model=model_name, messages=[system, *history], tools=offered)
 

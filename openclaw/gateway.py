@@ -61,6 +61,11 @@ class Supervised:
     restarts: int = 0
     last_error: str = ""
     task: asyncio.Task[None] | None = None
+    allowed: frozenset[str] = frozenset()
+    """`settings.allowed_user_ids` as strings, built once: asked on every message."""
+
+    def __post_init__(self) -> None:
+        self.allowed = frozenset(str(user) for user in self.settings.allowed_user_ids)
 
 
 def principal_of(channel: Channel, message: InboundMessage) -> Principal:
@@ -328,8 +333,7 @@ class Gateway:
         """Whether `user_id` may talk on `channel` (listed or paired). Channels ask this before
         they download a message's files, so that a stranger's uploads cost nothing."""
         supervised = self.channels.get(channel)
-        settings = supervised.settings if supervised else ChannelSettings()
-        if user_id in {str(u) for u in settings.allowed_user_ids}:
+        if supervised is not None and user_id in supervised.allowed:
             return True
         return self.pairing.is_approved(channel, user_id)
 

@@ -89,9 +89,13 @@ class SessionStore(Protocol):
         model: str | None = None,
     ) -> None: ...
 
-    def history(self, key: str, limit: int | None = None) -> list[Message]: ...
+    def history(
+        self, key: str, limit: int | None = None, *, tokens: int | None = None
+    ) -> list[Message]: ...
 
     def session(self, key: str) -> SessionInfo | None: ...
+
+    def session_model(self, key: str) -> str | None: ...
 
     def list_sessions(self, channel: str | None = None) -> list[SessionInfo]: ...
 
@@ -277,6 +281,23 @@ ORDER BY s.updated_at DESC, s.id DESC
 """
 
 
+_HISTORY_SQL = "SELECT * FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
+_OLDER_SQL = "SELECT * FROM messages WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT 1"
+
+
+def _within(rows_newest_first: list[dict[str, Any]], tokens: int) -> list[dict[str, Any]]:
+    """The newest rows whose newer rows cost at most `tokens` by the lower bound of
+    `message_tokens`: a superset of what `select_history` keeps for that budget."""
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for row in rows_newest_first:
+        if used > tokens:
+            break
+        kept.append(row)
+        used += 4 + (len(row["content"]) + 3) // 4
+    return kept
+
+
 def _channel(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -428,23 +449,50 @@ class SqliteStore:
         row["session_id"] = session_id
         db.table("messages").insert(row)
 
-    def history(self, key: str, limit: int | None = None) -> list[Message]:
-        """The active session's messages, oldest first; only the newest `limit` if given."""
+    def history(
+        self, key: str, limit: int | None = None, *, tokens: int | None = None
+    ) -> list[Message]:
+        """The active session's messages, oldest first; only the newest `limit` if given.
+
+        With `tokens`, only the newest messages that can fit in that many prompt tokens
+        (`select_history` then chooses among them), so a turn reads a bounded number of rows
+        however long the session: each message costs at least `4 + len(text) / 4` tokens
+        (`message_tokens`), and the results at the cut keep the call they answer.
+        """
         if limit is not None and limit <= 0:
             return []
+        if tokens is not None:
+            limit = min(limit if limit is not None else tokens, tokens // 4 + 1)
         with self._read() as db:
-            rows = list(
-                db.query(
-                    """SELECT m.* FROM messages m JOIN sessions s ON s.id = m.session_id
-                    WHERE s.key = ? AND s.archived = 0 ORDER BY m.id DESC LIMIT ?""",
-                    [key, -1 if limit is None else limit],
-                )
-            )
+            row = db.execute(
+                "SELECT id FROM sessions WHERE key = ? AND archived = 0", [key]
+            ).fetchone()
+            if row is None:
+                return []
+            session_id = row[0]
+            rows = list(db.query(_HISTORY_SQL, [session_id, -1 if limit is None else limit]))
+            if tokens is not None:
+                rows = _within(rows, tokens)
+                # results at the cut: reach back to the call they answer
+                while rows and rows[-1]["role"] == "tool":
+                    older = db.query(_OLDER_SQL, [session_id, rows[-1]["id"]])
+                    if (row := next(older, None)) is None:
+                        break
+                    rows.append(row)
         return [_row_message(row) for row in reversed(rows)]
 
     def session(self, key: str) -> SessionInfo | None:
         infos = self._infos("s.key = ?", [key])
         return infos[0] if infos else None
+
+    def session_model(self, key: str) -> str | None:
+        """The active session's model override, without counting its messages (every turn
+        asks this)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT model FROM sessions WHERE key = ? AND archived = 0", [key]
+            ).fetchone()
+        return row[0] if row else None
 
     def list_sessions(self, channel: str | None = None) -> list[SessionInfo]:
         """Active sessions, most recently used first, optionally of one channel."""

@@ -446,3 +446,59 @@ def test_a_process_killed_mid_append_leaves_a_consistent_file(db_path: Path) -> 
         assert [m.text for m in reopened.history(KEY)] == ["committed"]
         reopened.append("tg:main:7:7", Message("user", "retried"))
         assert [m.text for m in reopened.history("tg:main:7:7")] == ["retried"]
+
+
+# -- the per-turn reads -----------------------------------------------------------------------
+
+
+def _long_session(store: SqliteStore, key: str, turns: int) -> None:
+    for n in range(turns):
+        store.append(key, Message(role="user", content=f"question {n} " + "x" * (n % 50)))
+        call = ToolCall(f"c{n}", "lookup", '{"q": 1}')
+        store.append_round(
+            key,
+            Message(role="assistant", content="", tool_calls=[call]),
+            [Message.tool_result(ToolResult(f"c{n}", "lookup", "r" * (n % 300)))],
+        )
+        store.append(key, Message(role="assistant", content=f"answer {n}"), tokens=3)
+
+
+@pytest.mark.parametrize("budget", [256, 1000, 5000, 100_000])
+def test_history_within_a_token_budget_chooses_what_the_whole_history_would(
+    store: SqliteStore, budget: int
+) -> None:
+    from openclaw.context import select_history
+
+    key = "tg:main:1:1"
+    _long_session(store, key, 300)
+    recent = store.history(key, tokens=budget)
+    assert select_history(recent, budget) == select_history(store.history(key), budget)
+    if budget < 5000:
+        assert len(recent) < len(store.history(key)) // 2  # only the rows that can fit are read
+
+
+def test_history_within_a_budget_keeps_the_call_of_a_result_bigger_than_the_budget(
+    store: SqliteStore,
+) -> None:
+    from openclaw.context import select_history
+
+    key = "tg:main:1:1"
+    _long_session(store, key, 20)
+    calls = [ToolCall("big1", "read", "{}"), ToolCall("big2", "read", "{}")]
+    results = [Message.tool_result(ToolResult(c.id, c.name, "y" * 8000)) for c in calls]
+    store.append_round(key, Message(role="assistant", content="", tool_calls=calls), results)
+    recent = store.history(key, tokens=256)
+    assert recent[0].tool_calls == calls  # the newest unit, whole, as select_history keeps it
+    assert select_history(recent, 256) == select_history(store.history(key), 256)
+    assert store.history("tg:main:9:9", tokens=256) == []
+
+
+def test_session_model_reads_the_override_of_the_active_session(store: SqliteStore) -> None:
+    key = "tg:main:1:1"
+    assert store.session_model(key) is None
+    store.append(key, Message(role="user", content="hi"))
+    assert store.session_model(key) is None
+    store.set_model(key, "srv/other")
+    assert store.session_model(key) == "srv/other"
+    store.reset(key)
+    assert store.session_model(key) is None
