@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +86,34 @@ def human_duration(seconds: float) -> str:
     parts += [f"{hours}h"] if hours or days else []
     parts += [f"{minutes}m"] if minutes or hours or days else []
     return " ".join([*parts, f"{seconds}s"])
+
+
+def preload_sdks(app: App) -> threading.Thread | None:
+    """Import the vendor SDKs of the configured models (`agent.model` and the fallbacks) in
+    a background thread, so that the first user's message does not wait for the import
+    (about half a second for `openai`). Providers import them on first use anyway, so a
+    provider that cannot be resolved here is simply skipped."""
+    modules: set[str] = set()
+    for ref in (app.config.agent.model, *app.config.agent.fallbacks):
+        try:
+            module = getattr(app.providers.resolve(ref), "sdk_module", None)
+        except Exception:  # the turn reports a broken provider; here it is only not preloaded
+            continue
+        if isinstance(module, str) and module not in sys.modules:
+            modules.add(module)
+    if not modules:
+        return None
+
+    def load() -> None:
+        for name in sorted(modules):
+            try:
+                importlib.import_module(name)
+            except Exception:
+                log.warning("preloading %s failed; it is imported on first use", name)
+
+    thread = threading.Thread(target=load, name="openclaw-sdk-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 class Gateway:
@@ -169,6 +200,7 @@ class Gateway:
             pruned = store.prune(self.app.config.store.prune_days)
             log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
             self._log_isolation()
+            preload_sdks(self.app)
             await self._start_http()
             self.started_at = time.time()
             self.accepting = True

@@ -580,3 +580,41 @@ def test_human_duration():
     assert human_duration(5) == "5s"
     assert human_duration(3725) == "1h 2m 5s"
     assert human_duration(90061) == "1d 1h 1m 1s"
+
+
+class ProbeSDKPlugin:
+    """A provider type whose vendor SDK is a module written by the test."""
+
+    class Provider:
+        sdk_module = "openclaw_preload_probe_sdk"
+        supports_tools = True
+
+    @hookimpl
+    def register_providers(self, register: Any) -> None:
+        from openclaw.providers import ProviderType
+
+        register(ProviderType(name="probe", create=lambda name, settings: self.Provider()))
+
+
+async def test_the_gateway_preloads_the_configured_models_sdk_off_the_event_loop(
+    make_app, tmp_path, monkeypatch
+) -> None:
+    from openclaw.gateway import preload_sdks
+
+    (tmp_path / "openclaw_preload_probe_sdk.py").write_text(
+        "import threading\nLOADED_BY = threading.current_thread().name\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "openclaw_preload_probe_sdk", raising=False)
+    config = {
+        "agent": {"model": "probe/one", "fallbacks": ["nowhere/model"]},  # unknown: skipped
+        "providers": {"probe": {"type": "probe"}},
+    }
+    async with make_app(config, plugins=[ProbeSDKPlugin()]) as app:
+        thread = preload_sdks(app)
+        assert thread is not None
+        thread.join(10)
+    sdk = sys.modules["openclaw_preload_probe_sdk"]
+    assert sdk.LOADED_BY == "openclaw-sdk-preload"
+    async with make_app(config, plugins=[ProbeSDKPlugin()]) as app:
+        assert preload_sdks(app) is None  # already imported: nothing to do
