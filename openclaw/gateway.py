@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -89,29 +87,30 @@ def human_duration(seconds: float) -> str:
 
 
 def preload_sdks(app: App) -> threading.Thread | None:
-    """Import the vendor SDKs of the configured models (`agent.model` and the fallbacks) in
-    a background thread, so that the first user's message does not wait for the import
-    (about half a second for `openai`). Providers import them on first use anyway, so a
-    provider that cannot be resolved here is simply skipped."""
-    modules: set[str] = set()
+    """Warm the providers of the configured models (`agent.model` and the fallbacks) in a
+    background thread: their vendor SDK imported and client built, so that the first user's
+    message does not wait for it (about half a second for `openai`). A provider without a
+    `warm` method, or one that cannot be resolved here, is skipped: it does this on first use.
+    """
+    providers: dict[int, Any] = {}
     for ref in (app.config.agent.model, *app.config.agent.fallbacks):
         try:
-            module = getattr(app.providers.resolve(ref), "sdk_module", None)
-        except Exception:  # the turn reports a broken provider; here it is only not preloaded
+            provider = app.providers.resolve(ref)
+        except Exception:  # the turn reports a broken provider; here it is only not warmed
             continue
-        if isinstance(module, str) and module not in sys.modules:
-            modules.add(module)
-    if not modules:
+        providers.setdefault(id(provider), provider)
+    warmers = [p.warm for p in providers.values() if callable(getattr(p, "warm", None))]
+    if not warmers:
         return None
 
-    def load() -> None:
-        for name in sorted(modules):
+    def run() -> None:
+        for warm in warmers:
             try:
-                importlib.import_module(name)
+                warm()
             except Exception:
-                log.warning("preloading %s failed; it is imported on first use", name)
+                log.warning("warming a provider failed; it starts on first use", exc_info=True)
 
-    thread = threading.Thread(target=load, name="openclaw-sdk-preload", daemon=True)
+    thread = threading.Thread(target=run, name="openclaw-sdk-preload", daemon=True)
     thread.start()
     return thread
 

@@ -582,12 +582,19 @@ def test_human_duration():
     assert human_duration(90061) == "1d 1h 1m 1s"
 
 
-class ProbeSDKPlugin:
-    """A provider type whose vendor SDK is a module written by the test."""
+class WarmProbePlugin:
+    """A provider type that notes which thread warmed it."""
 
     class Provider:
-        sdk_module = "openclaw_preload_probe_sdk"
         supports_tools = True
+
+        def __init__(self) -> None:
+            self.warmed_by: list[str] = []
+
+        def warm(self) -> None:
+            import threading
+
+            self.warmed_by.append(threading.current_thread().name)
 
     @hookimpl
     def register_providers(self, register: Any) -> None:
@@ -596,25 +603,21 @@ class ProbeSDKPlugin:
         register(ProviderType(name="probe", create=lambda name, settings: self.Provider()))
 
 
-async def test_the_gateway_preloads_the_configured_models_sdk_off_the_event_loop(
-    make_app, tmp_path, monkeypatch
+async def test_the_gateway_warms_the_configured_models_provider_off_the_event_loop(
+    start, make_app
 ) -> None:
     from openclaw.gateway import preload_sdks
 
-    (tmp_path / "openclaw_preload_probe_sdk.py").write_text(
-        "import threading\nLOADED_BY = threading.current_thread().name\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "openclaw_preload_probe_sdk", raising=False)
     config = {
-        "agent": {"model": "probe/one", "fallbacks": ["nowhere/model"]},  # unknown: skipped
+        "agent": {"model": "probe/one", "fallbacks": ["probe/two", "nowhere/model"]},
         "providers": {"probe": {"type": "probe"}},
     }
-    async with make_app(config, plugins=[ProbeSDKPlugin()]) as app:
-        thread = preload_sdks(app)
-        assert thread is not None
-        thread.join(10)
-    sdk = sys.modules["openclaw_preload_probe_sdk"]
-    assert sdk.LOADED_BY == "openclaw-sdk-preload"
-    async with make_app(config, plugins=[ProbeSDKPlugin()]) as app:
-        assert preload_sdks(app) is None  # already imported: nothing to do
+    gateway, _ = await start(config, plugins=(WarmProbePlugin(),))
+    provider = gateway.app.providers.resolve("probe/one")
+    for _ in range(200):
+        if provider.warmed_by:
+            break
+        await asyncio.sleep(0.01)
+    assert provider.warmed_by == ["openclaw-sdk-preload"]  # once, in its thread; unknown skipped
+    async with make_app({"agent": {"model": "mock/test"}}) as app:
+        assert preload_sdks(app) is None  # the mock provider has nothing to warm

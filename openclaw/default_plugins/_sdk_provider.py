@@ -5,9 +5,11 @@ The vendor SDK is imported on first use only, so that loading a plugin stays che
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
@@ -93,6 +95,7 @@ class SDKChatProvider(ABC):
         self.settings = settings
         self.supports_tools = settings.supports_tools
         self._client: Any = None
+        self._client_lock = threading.Lock()
 
     def _make_client(self, api_key: str) -> Any:
         """The SDK's async client (both SDKs take the same arguments)."""
@@ -110,9 +113,16 @@ class SDKChatProvider(ABC):
         """The call itself: deltas, then one ChatResult; SDK errors propagate."""
 
     def _get_client(self, ref: str) -> Any:
-        if self._client is None:
-            self._client = self._make_client(resolve_api_key(self.name, ref, self.settings))
-        return self._client
+        with self._client_lock:  # `warm` may be building it in another thread
+            if self._client is None:
+                self._client = self._make_client(resolve_api_key(self.name, ref, self.settings))
+            return self._client
+
+    def warm(self) -> None:
+        """Import the SDK and build the client now (from any thread), rather than in the
+        first request; a missing key is reported by that request instead."""
+        with contextlib.suppress(ProviderError):
+            self._get_client(f"{self.name}/*")
 
     async def check(self, timeout: float = 5.0) -> None:
         """List the server's models once, without retries: does it answer and take the key?"""
