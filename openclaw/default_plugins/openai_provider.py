@@ -65,23 +65,25 @@ class OpenAIProvider(SDKChatProvider):
                 if not started:  # the model is answering: no longer a hung server
                     started = True
                     yield ChatDelta("")
-                if chunk.usage is not None:
+                # chunks are the decoded JSON: reading a few keys is all this needs
+                if reported := chunk.get("usage"):
                     usage = Usage(
-                        chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0
+                        reported.get("prompt_tokens") or 0, reported.get("completion_tokens") or 0
                     )
-                for choice in chunk.choices:
-                    finish = choice.finish_reason or finish
-                    delta = choice.delta
-                    if delta.content:
-                        text.append(delta.content)
-                        yield ChatDelta(delta.content)
-                    for fragment in delta.tool_calls or ():
-                        index = fragment.index if fragment.index is not None else len(calls)
+                for choice in chunk.get("choices") or ():
+                    finish = choice.get("finish_reason") or finish
+                    delta = choice.get("delta") or {}
+                    if content := delta.get("content"):
+                        text.append(content)
+                        yield ChatDelta(content)
+                    for fragment in delta.get("tool_calls") or ():
+                        index = fragment.get("index")
+                        index = len(calls) if index is None else index
                         call = calls.setdefault(index, PartialCall())
-                        call.id = fragment.id or call.id
-                        if fragment.function is not None:
-                            call.name = fragment.function.name or call.name
-                            call.fragments.append(fragment.function.arguments or "")
+                        call.id = fragment.get("id") or call.id
+                        if (function := fragment.get("function")) is not None:
+                            call.name = function.get("name") or call.name
+                            call.fragments.append(function.get("arguments") or "")
         tool_calls = [calls[i].build(f"call_{i}") for i in sorted(calls)]
         answer = "".join(text)
         yield ChatResult(
@@ -93,20 +95,21 @@ class OpenAIProvider(SDKChatProvider):
 
 
 async def post_chat(client: Any, body: dict[str, Any]) -> Any:
-    """Start a streamed chat completion with a body that is already in the wire format.
+    """Start a streamed chat completion with a body that is already in the wire format; the
+    stream yields each chunk as decoded JSON.
 
     `chat.completions.create` walks the whole body against the SDK's type annotations on
-    every call (milliseconds for a dozen tool schemas); the client's own `post` sends it as
-    it is, and the answer is read through the same stream class."""
+    every call (2 ms for a dozen tool schemas) and builds a model object of every chunk
+    (about 0.2 ms each); the client's own `post` sends the body as it is, and its stream
+    class, asked for plain objects, parses each record once, with `json`."""
     import openai
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
     return await client.post(
         "/chat/completions",
         body=body,
-        cast_to=ChatCompletion,
+        cast_to=object,
         stream=True,
-        stream_cls=openai.AsyncStream[ChatCompletionChunk],
+        stream_cls=openai.AsyncStream[object],
     )
 
 
