@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -285,9 +285,10 @@ _HISTORY_SQL = "SELECT * FROM messages WHERE session_id = ? ORDER BY id DESC LIM
 _OLDER_SQL = "SELECT * FROM messages WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT 1"
 
 
-def _within(rows_newest_first: list[dict[str, Any]], tokens: int) -> list[dict[str, Any]]:
+def _within(rows_newest_first: Iterable[dict[str, Any]], tokens: int) -> list[dict[str, Any]]:
     """The newest rows whose newer rows cost at most `tokens` by the lower bound of
-    `message_tokens`: a superset of what `select_history` keeps for that budget."""
+    `message_tokens`: a superset of what `select_history` keeps for that budget. Reads
+    no further rows than that from the cursor."""
     kept: list[dict[str, Any]] = []
     used = 0
     for row in rows_newest_first:
@@ -470,9 +471,10 @@ class SqliteStore:
             if row is None:
                 return []
             session_id = row[0]
-            rows = list(db.query(_HISTORY_SQL, [session_id, -1 if limit is None else limit]))
+            newest_first = db.query(_HISTORY_SQL, [session_id, -1 if limit is None else limit])
+            rows = list(newest_first) if tokens is None else _within(newest_first, tokens)
+            newest_first.close()  # the rows left unread: release the statement now
             if tokens is not None:
-                rows = _within(rows, tokens)
                 # results at the cut: reach back to the call they answer
                 while rows and rows[-1]["role"] == "tool":
                     older = db.query(_OLDER_SQL, [session_id, rows[-1]["id"]])
