@@ -161,7 +161,8 @@ async def test_real_turn_streams_one_message_with_footer(make_app, mock_model) -
     mock_model.enqueue(answer, chunks=5)
     surface = FakeSurface()
     async with make_app() as app:
-        reply = StreamingReply(surface, "42", reply_to="7")
+        # an interval no turn outlasts here, even the process's first on a loaded machine
+        reply = StreamingReply(surface, "42", reply_to="7", edit_interval=30)
         result = await reply.consume(app.run_turn("hi"))
     assert isinstance(result, TurnFinished)
     assert surface.shown() == [f"{answer}\n\n_{result.footer()}_"]
