@@ -9,6 +9,9 @@ import sys
 from typing import Any
 
 import click
+from click.utils import make_default_short_help
+
+from openclaw.cli import plugin_commands
 
 # name → (module:attribute, one-line help shown by `openclaw --help` without importing it)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -28,40 +31,71 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """Imports a subcommand's module only when that subcommand runs; plugin subcommands
-    (the `register_cli_commands` hook) are looked up only for names that are not built in."""
+    """Imports a subcommand's module only when that subcommand runs. Plugin subcommands come
+    from `openclaw.cli` entry-point metadata (imported when run) and, as a fallback, from the
+    `register_cli_commands` hook of the plugins whose source names it (see `plugin_commands`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._plugins_loaded = False
+        self._declared: dict[str, plugin_commands.DeclaredCommand] | None = None
+        self._hook_loaded = False
 
-    def _load_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugins_loaded:
+    def _declared_commands(self, ctx: click.Context) -> dict[str, plugin_commands.DeclaredCommand]:
+        if self._declared is None:
+            declared = plugin_commands.declared_commands(set(_disabled_plugins(ctx)), os.environ)
+            self._declared = {k: v for k, v in declared.items() if k not in SUBCOMMANDS}
+        return self._declared
+
+    def _load_hook_commands(self, ctx: click.Context) -> None:
+        if self._hook_loaded:
             return
-        self._plugins_loaded = True
+        self._hook_loaded = True
+        disabled = _disabled_plugins(ctx)
+        environ = dict(os.environ)
+        environ["OPENCLAW_LOAD_PLUGINS"] = ",".join(
+            plugin_commands.hook_plugins(set(disabled), os.environ)
+        )
+        if not plugin_commands.plugins_dir_uses_hook(environ.get("OPENCLAW_PLUGINS_DIR")):
+            environ.pop("OPENCLAW_PLUGINS_DIR", None)
+        if not environ["OPENCLAW_LOAD_PLUGINS"] and "OPENCLAW_PLUGINS_DIR" not in environ:
+            return
         from openclaw.plugins import create_plugin_manager
 
-        manager = create_plugin_manager(defaults=False, disable=_disabled_plugins(ctx))
+        manager = create_plugin_manager(defaults=False, disable=disabled, environ=environ)
         for problem in manager.problems:
             click.echo(f"warning: {problem}", err=True)
         manager.hook.register_cli_commands(cli=self)
 
+    def _hook_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        self._load_hook_commands(ctx)
+        taken = {*SUBCOMMANDS, *self._declared_commands(ctx)}
+        return {name: cmd for name, cmd in self.commands.items() if name not in taken}
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands(ctx)
-        return sorted({*SUBCOMMANDS, *self.commands})
+        return sorted({*SUBCOMMANDS, *self._declared_commands(ctx), *self._hook_commands(ctx)})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SUBCOMMANDS:
             module_name, _, attr = SUBCOMMANDS[cmd_name][0].partition(":")
             return getattr(importlib.import_module(module_name), attr)
-        if cmd_name not in self.commands:
-            self._load_plugin_commands(ctx)
-        return self.commands.get(cmd_name)
+        declared = self._declared_commands(ctx).get(cmd_name)
+        if declared is not None:
+            command = declared.load()
+            if not isinstance(command, click.Command):
+                raise click.ClickException(
+                    f"{declared.distribution}: entry point {cmd_name} = {declared.target!r} "
+                    "is not a click command"
+                )
+            return command
+        return self._hook_commands(ctx).get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in SUBCOMMANDS.items()]
-        self._load_plugin_commands(ctx)
-        rows += [(name, cmd.get_short_help_str()) for name, cmd in self.commands.items()]
+        rows += [
+            (name, make_default_short_help(declared.summary))
+            for name, declared in self._declared_commands(ctx).items()
+        ]
+        rows += [(name, cmd.get_short_help_str()) for name, cmd in self._hook_commands(ctx).items()]
         with formatter.section("Commands"):
             formatter.write_dl(sorted(rows))
 

@@ -1,0 +1,134 @@
+"""Plugin subcommands found without importing the plugins, so `openclaw --help` stays fast.
+
+Two ways for a plugin to add commands:
+- the `openclaw.cli` entry-point group (`name = "module:attr"`, a click command): listed from the
+  installed distributions' metadata and imported only when that command runs;
+- the `register_cli_commands` hook (the slower fallback): only plugins whose entry-point module
+  (or plugins-dir file) names the hook in its source are imported to list them, so a plugin
+  that adds no command costs `--help` nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import NamedTuple
+
+CLI_GROUP = "openclaw.cli"
+PLUGIN_GROUP = "openclaw"  # openclaw.plugins.ENTRY_POINT_GROUP, without importing that module
+HOOK = "register_cli_commands"
+
+
+class DeclaredCommand(NamedTuple):
+    """A command named in `openclaw.cli` metadata: where it lives and which distribution says so."""
+
+    name: str
+    target: str  # module:attr
+    distribution: str
+    summary: str
+
+    def load(self) -> object:
+        module_name, _, attr = self.target.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr) if attr else module
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@functools.cache
+def _entry_points() -> metadata.EntryPoints:
+    """Every installed entry point, read once: each call of `entry_points` reads every
+    distribution's metadata again."""
+    return metadata.entry_points()
+
+
+def _dist_name(ep: metadata.EntryPoint) -> str:
+    dist = ep.dist
+    return dist.metadata["Name"] if dist is not None else ""
+
+
+def _enabled_plugins(disabled: set[str], environ: Mapping[str, str]) -> list[metadata.EntryPoint]:
+    """The entry-point plugins the CLI's plugin manager would load (same filters)."""
+    only = _split(environ.get("OPENCLAW_LOAD_PLUGINS"))
+    blocked = disabled | set(_split(environ.get("OPENCLAW_DISABLE_PLUGINS")) or [])
+    return [
+        ep
+        for ep in _entry_points().select(group=PLUGIN_GROUP)
+        if ep.name not in blocked and (only is None or ep.name in only)
+    ]
+
+
+def declared_commands(disabled: set[str], environ: Mapping[str, str]) -> dict[str, DeclaredCommand]:
+    """`openclaw.cli` commands of the distributions that have an enabled plugin; a distribution
+    whose plugins are all disabled adds no command either. The first declaration of a name wins."""
+    declared = _entry_points().select(group=CLI_GROUP)
+    if not declared:
+        return {}  # reading distribution names parses their metadata: only when needed
+    enabled = {_dist_name(ep) for ep in _enabled_plugins(disabled, environ)}
+    found: dict[str, DeclaredCommand] = {}
+    for ep in declared:
+        dist = ep.dist
+        name = _dist_name(ep)
+        if name not in enabled or ep.name in found:
+            continue
+        summary = (dist.metadata["Summary"] or "") if dist is not None else ""
+        found[ep.name] = DeclaredCommand(ep.name, ep.value, name, summary)
+    return found
+
+
+def _module_source(module_name: str) -> str | None:
+    """A module's source text, found without running it or its packages; None when unknown."""
+    top, *rest = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if not rest:
+        candidates = [Path(spec.origin)] if spec.origin else []
+    else:
+        candidates = []
+        for location in spec.submodule_search_locations or []:
+            base = Path(location, *rest)
+            candidates += [base.with_suffix(".py"), base / "__init__.py"]
+    for path in candidates:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def may_implement_hook(ep: metadata.EntryPoint) -> bool:
+    """Whether an entry-point plugin may implement the hook: its module names it, or it cannot
+    be told without importing (an object plugin `module:attr`, a module not found as a file)."""
+    if ep.attr:
+        return True
+    source = _module_source(ep.module)
+    return source is None or HOOK in source
+
+
+def hook_plugins(disabled: set[str], environ: Mapping[str, str]) -> list[str]:
+    """Names of the enabled entry-point plugins that may implement the hook."""
+    return [ep.name for ep in _enabled_plugins(disabled, environ) if may_implement_hook(ep)]
+
+
+def plugins_dir_uses_hook(folder: str | None) -> bool:
+    """Whether any one-file plugin in `folder` names the hook (or cannot be read)."""
+    if not folder or not Path(folder).is_dir():
+        return bool(folder)  # a missing folder: let the plugin manager report it
+    for path in Path(folder).glob("*.py"):
+        try:
+            if HOOK in path.read_text(encoding="utf-8"):
+                return True
+        except (OSError, UnicodeDecodeError):
+            return True
+    return False
