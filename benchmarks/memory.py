@@ -130,7 +130,7 @@ def channel_state(port: int, channel: str) -> str:
     return status.get("channels", {}).get(channel, {}).get("state", "absent")
 
 
-def measure_gateway(name: str, settle: float) -> dict[str, Any]:
+def measure_gateway(name: str, settle: float, plugins: str | None = None) -> dict[str, Any]:
     """Start the gateway for configuration `name`, wait until it idles, read its RSS and
     the modules it imported."""
     with ExitStack() as stack:
@@ -144,6 +144,8 @@ def measure_gateway(name: str, settle: float) -> dict[str, Any]:
             OPENAI_API_KEY="sk-idle",
             MEMORY_MODULES_FILE=str(modules_file),
         )
+        if plugins is not None:
+            env["OPENCLAW_LOAD_PLUGINS"] = plugins
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-c", GATEWAY, "gateway", "--port", str(port)],
@@ -233,7 +235,8 @@ def attribute(modules: list[str]) -> list[tuple[str, int, int | None]]:
     submodules = [m for m in replayable if m.split(".")[0] in alone]
     done += submodules
     steps.append(("+ the submodules of those packages it imported", list(done), None))
-    for package in ["openclaw", *sorted({m.split(".")[0] for m in replayable} - set(alone))]:
+    others = {m.split(".")[0] for m in replayable} - set(alone) - {"openclaw"}
+    for package in ["openclaw", *sorted(others)]:
         if package.startswith("openclaw"):
             done += [m for m in replayable if m.split(".")[0] == package]
             steps.append((f"+ {package}", list(done), None))
@@ -252,12 +255,15 @@ def main() -> None:
     parser.add_argument("--only", choices=list(TARGETS_MIB), action="append")
     parser.add_argument("--settle", type=float, default=SETTLE, help="seconds idle before RSS")
     parser.add_argument("--no-attribution", action="store_true", help="idle figures only")
+    parser.add_argument(
+        "--plugins", help="OPENCLAW_LOAD_PLUGINS for the gateway (default: every installed one)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     for name in args.only or list(TARGETS_MIB):
         print(f"measuring {name} ...", file=sys.stderr)
-        measured = measure_gateway(name, args.settle)
+        measured = measure_gateway(name, args.settle, args.plugins)
         rss = measured["rss_kib"]
         results[name] = {
             "idle_rss_mib": round(rss / 1024, 1),

@@ -1,13 +1,24 @@
-"""Hook implementations of the Discord channel; disnake is imported when a bot is built."""
+"""Hook implementations of the Discord channel; the channel module and disnake are imported
+only when a bot is built."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from openclaw.channels import ChannelType
 from openclaw.hookspecs import hookimpl
-from openclaw_channel_discord.channel import create
 from openclaw_channel_discord.settings import DiscordSettings
+
+if TYPE_CHECKING:
+    from openclaw_channel_discord.channel import DiscordChannel
+
+
+def create(app: Any, settings: DiscordSettings) -> DiscordChannel:
+    """Import the channel module only for a gateway that runs this channel."""
+    from openclaw_channel_discord.channel import create as create_channel
+
+    return create_channel(app, settings)
 
 
 @hookimpl

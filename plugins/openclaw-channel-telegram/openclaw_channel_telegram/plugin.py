@@ -1,13 +1,24 @@
-"""Hook implementations of the Telegram channel; aiogram is imported when a bot is built."""
+"""Hook implementations of the Telegram channel; the channel module and aiogram are imported
+only when a bot is built."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from openclaw.channels import ChannelType
 from openclaw.hookspecs import hookimpl
-from openclaw_channel_telegram.channel import create
 from openclaw_channel_telegram.settings import TelegramSettings
+
+if TYPE_CHECKING:
+    from openclaw_channel_telegram.channel import TelegramChannel
+
+
+def create(app: Any, settings: TelegramSettings) -> TelegramChannel:
+    """Import the channel module only for a gateway that runs this channel."""
+    from openclaw_channel_telegram.channel import create as create_channel
+
+    return create_channel(app, settings)
 
 
 @hookimpl
