@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.utils import make_default_short_help
 
-from openclaw.cli import plugin_commands
+if TYPE_CHECKING:
+    from openclaw.cli.plugin_commands import DeclaredCommand
+
 
 # name → (module:attribute, one-line help shown by `openclaw --help` without importing it)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -37,11 +39,13 @@ class LazyGroup(click.Group):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._declared: dict[str, plugin_commands.DeclaredCommand] | None = None
+        self._declared: dict[str, DeclaredCommand] | None = None
         self._hook_loaded = False
 
-    def _declared_commands(self, ctx: click.Context) -> dict[str, plugin_commands.DeclaredCommand]:
+    def _declared_commands(self, ctx: click.Context) -> dict[str, DeclaredCommand]:
         if self._declared is None:
+            from openclaw.cli import plugin_commands
+
             declared = plugin_commands.declared_commands(set(_disabled_plugins(ctx)), os.environ)
             self._declared = {k: v for k, v in declared.items() if k not in SUBCOMMANDS}
         return self._declared
@@ -50,6 +54,8 @@ class LazyGroup(click.Group):
         if self._hook_loaded:
             return
         self._hook_loaded = True
+        from openclaw.cli import plugin_commands
+
         disabled = _disabled_plugins(ctx)
         environ = dict(os.environ)
         environ["OPENCLAW_LOAD_PLUGINS"] = ",".join(
