@@ -95,6 +95,8 @@ def plugin_packages() -> set[str]:
 def test_help_imports_no_pydantic_and_no_plugin_yet_lists_plugin_commands(site, openclaw_home):
     helped = openclaw(site, openclaw_home, "--help")
     assert helped.returncode == 0, helped.stderr
+    # the module docstring's first line, else the distribution's summary
+    assert "scripts   List script-plugin manifests and approve them for chat" in helped.stdout
     assert "wave      Waves at people." in helped.stdout
     modules = imported(helped.stderr)
     assert "click" in modules and "openclaw.cli" in modules  # the list is really there
@@ -111,6 +113,9 @@ def test_help_imports_no_pydantic_and_no_plugin_yet_lists_plugin_commands(site, 
     assert waved.returncode == 0, waved.stderr
     assert waved.stdout.startswith("*waves at Ada* (pydantic ")
     assert "wave_cli" in imported(waved.stderr)
+    scripts = openclaw(site, openclaw_home, "scripts", "list")
+    assert scripts.returncode == 0, scripts.stderr
+    assert "openclaw_tools_builtin.scripts_cli" in imported(scripts.stderr)
 
 
 def test_a_disabled_plugin_adds_no_declared_command(site, openclaw_home):

@@ -78,7 +78,9 @@ def declared_commands(disabled: set[str], environ: Mapping[str, str]) -> dict[st
         name = _dist_name(ep)
         if name not in enabled or ep.name in found:
             continue
-        summary = (dist.metadata["Summary"] or "") if dist is not None else ""
+        summary = _first_docstring_line(ep.module)
+        if not summary and dist is not None:
+            summary = dist.metadata["Summary"] or ""
         found[ep.name] = DeclaredCommand(ep.name, ep.value, name, summary)
     return found
 
@@ -105,6 +107,20 @@ def _module_source(module_name: str) -> str | None:
         except (OSError, UnicodeDecodeError):
             continue
     return None
+
+
+def _first_docstring_line(module_name: str) -> str:
+    """The first line of a module's docstring, read from its source without running it."""
+    source = _module_source(module_name)
+    if source is None:
+        return ""
+    import ast
+
+    try:
+        docstring = ast.get_docstring(ast.parse(source)) or ""
+    except (SyntaxError, ValueError):
+        return ""
+    return docstring.strip().split("\n", 1)[0]
 
 
 def may_implement_hook(ep: metadata.EntryPoint) -> bool:

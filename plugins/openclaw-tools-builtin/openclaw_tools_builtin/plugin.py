@@ -1,5 +1,5 @@
 """Hook implementations only; each tool family lives in its own module, imported when the
-App registers its tools."""
+App registers its tools. `openclaw scripts` is named in the `openclaw.cli` entry points."""
 
 from __future__ import annotations
 
@@ -19,13 +19,6 @@ def register_tools(register: Any, context: Any) -> None:
         for tool in module.make_tools(policy, context):
             register(tool)
     register(scripts.ScriptTools(policy, Approvals(context.config.home / APPROVALS_FILE)))
-
-
-@hookimpl
-def register_cli_commands(cli: Any) -> None:
-    from openclaw_tools_builtin.scripts_cli import scripts
-
-    cli.add_command(scripts)
 
 
 @hookimpl

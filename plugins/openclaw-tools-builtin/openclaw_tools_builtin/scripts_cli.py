@@ -1,4 +1,8 @@
-"""`openclaw scripts`: the owner lists script-plugin manifests and approves them for chat users."""
+"""List script-plugin manifests and approve them for chat users.
+
+`openclaw scripts`, the owner's side of script approvals; the first line above is its help line
+in `openclaw --help` (named in the `openclaw.cli` entry points, imported only when run).
+"""
 
 from __future__ import annotations
 
