@@ -1,5 +1,5 @@
 """An idle `openclaw gateway` without chat channels holds none of the libraries only a channel,
-a turn or speech-to-text needs: checked on `sys.modules` of the real process, with every
+another provider or speech-to-text needs: checked on `sys.modules` of the real process, with every
 installed plugin loaded."""
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ signal.signal(signal.SIGUSR1, dump)
 sys.argv = ["openclaw", *sys.argv[1:]]
 runpy.run_module("openclaw", run_name="__main__", alter_sys=True)
 """
+# the configured model's SDK (openai here) is imported at start, on purpose; anthropic is not
 NOT_AT_IDLE = {
     "aiogram",
     "disnake",
     "numpy",
-    "openai",
     "anthropic",
     "openclaw_channel_telegram.channel",
     "openclaw_channel_discord.channel",
