@@ -128,20 +128,21 @@ class Agent:
     def run(
         self,
         session_key: str,
-        content: str | list[ContentPart],
+        content: str | list[ContentPart] | None,
         *,
         model: str | None = None,
         principal: Principal = OWNER,
     ) -> AsyncIterator[Event]:
         """Start a turn and iterate its events; closing the iterator early cancels the turn.
-        The turn's tools act for `principal`."""
+        The turn's tools act for `principal`. `content` None continues the session as stored
+        (a turn cut by a restart)."""
         turn = functools.partial(self._turn, session_key, content, model, principal)
         return _EventStream(turn, self.app)
 
     async def _turn(
         self,
         session_key: str,
-        content: str | list[ContentPart],
+        content: str | list[ContentPart] | None,
         model: str | None,
         principal: Principal,
         emit: Any,
@@ -153,7 +154,8 @@ class Agent:
         await emit(TurnStarted(session_key=session_key, model=refs[0]))
         try:
             async with asyncio.timeout(config.turn_timeout):
-                app.store.append(session_key, Message(role="user", content=content))
+                if content is not None:
+                    app.store.append(session_key, Message(role="user", content=content))
                 await self._rounds(state, refs, emit)
         except TimeoutError:
             self._tidy(state, "timed out")

@@ -169,14 +169,15 @@ class App:
 
     def run_turn(
         self,
-        content: str | list[ContentPart],
+        content: str | list[ContentPart] | None,
         *,
         session_key: str | None = None,
         model: str | None = None,
         principal: Principal = OWNER,
     ) -> AsyncIterator[Event]:
         """Run one agent turn and iterate its events (`text.delta`, `tool.started`, ...); its
-        tools act for `principal` (default: the owner, who may reach everything)."""
+        tools act for `principal` (default: the owner, who may reach everything). `content`
+        None continues the session from its stored history."""
         key = session_key or self.default_session()
         return self.agent.run(key, content, model=model, principal=principal)
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
 from openclaw.commands import CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
 from openclaw.cron_executor import CronExecutor
+from openclaw.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE, delivery_id, group, plan
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
 from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from openclaw.app import App
+    from openclaw.messages import ContentPart
+    from openclaw.store import Inbound
 
 log = logging.getLogger("openclaw.gateway")
 
@@ -43,6 +46,7 @@ BUSY_REPLY = "I am busy with other conversations right now; please try again in 
 VOICE_REPLY = (
     "Voice input is not configured: install a speech-to-text plugin, or send your message as text."
 )
+FAILED_REPLY = "⚠️ Something went wrong while handling your message ({why}); please try again."
 PAIRING_REPLY = (
     "I don't know you yet. Ask my owner to approve you with:\n"
     "openclaw pairing approve {code}\n(the code is valid for {minutes:g} minutes)"
@@ -61,6 +65,7 @@ class Supervised:
     settings: ChannelSettings
     restarts: int = 0
     last_error: str = ""
+    skipped: int = 0  # platform updates that could not be read
     task: asyncio.Task[None] | None = None
     allowed: frozenset[str] = frozenset()
     """`settings.allowed_user_ids` as strings, built once: asked on every message."""
@@ -154,6 +159,7 @@ class Gateway:
         self._stop = asyncio.Event()
         self._done = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._handling: set[tuple[str, str]] = set()  # (channel, delivery id) handled now
         self._runner: web.AppRunner | None = None
         self.cron = CronExecutor(
             app, channels=self.channels, allowed=lambda user: self.knows(user.channel, user.user_id)
@@ -203,8 +209,10 @@ class Gateway:
             await self._start_http()
             self.started_at = time.time()
             self.accepting = True
+            unanswered = self._claim_unanswered()
             for name, supervised in self.channels.items():
                 supervised.task = asyncio.create_task(self._supervise(name, supervised))
+            self._resume(unanswered)
             self.cron.start()
             self.ready.set()
             log.info("gateway listening on http://%s:%d", self.host, self.port)
@@ -283,30 +291,172 @@ class Gateway:
         """Take one inbound message through the pipeline; returns when it is answered (or
         batched into another message's turn, or refused). Never raises."""
         if not self.accepting:
-            log.info("not accepting messages (shutting down); dropped one from %s", channel.name)
+            # a recorded message stays unanswered in the store: resumed at the next start
+            log.info("not accepting messages (shutting down); left one from %s", channel.name)
+            return
+        delivery = self._accept(channel, message)
+        if delivery is False:
             return
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)
+        done = True
         try:
-            await self._handle(channel, message)
-        except Exception:
+            done = await self._handle(channel, message)
+        except Exception as exc:
             self.metrics.errors.labels(message.channel).inc()
             log.exception("handling a message on %s failed", channel.name)
+            await self._tell_failure(channel, message, exc)
         finally:
             if task is not None:
                 self._inflight.discard(task)
+            if delivery:
+                self._handling.discard(delivery)
+        if delivery and done:
+            self._finish(channel.name, [delivery[1]])
 
-    async def _handle(self, channel: Channel, message: InboundMessage) -> None:
+    # -- delivery (see openclaw.delivery) -----------------------------------------------------
+
+    def record(self, channel: Channel, chat_id: str, message_id: str, payload: str = "") -> bool:
+        """Store a platform message durably before the channel confirms it to the platform;
+        `payload` is what `channel.redeliver` needs to hand it over again after a crash. False
+        when it was recorded before (a redelivery): the channel drops it."""
+        key = delivery_id(chat_id, message_id)
+        if self.app.store.record_inbound(channel.name, key, chat_id, message_id, payload):
+            return True
+        self._duplicate(channel.name, channel.prefix, key)
+        return False
+
+    def skipped(self, channel: Channel) -> None:
+        """Count a platform update the channel could not read and skipped (the channel logs
+        it, without its content)."""
+        supervised = self.channels.get(channel.name)
+        if supervised is not None:
+            supervised.skipped += 1
+        self.metrics.updates_skipped.labels(channel.prefix).inc()
+
+    def _duplicate(self, name: str, prefix: str, key: str) -> None:
+        self.metrics.duplicates.labels(prefix).inc()
+        log.info("%s: message %s was delivered again; already handled, dropped", name, key)
+
+    def _accept(self, channel: Channel, message: InboundMessage) -> tuple[str, str] | bool | None:
+        """The message's delivery key, recorded now if its channel did not; False for a message
+        already answered or being handled; None for one without a platform id."""
+        if message.message_id is None:
+            return None
+        key = (channel.name, delivery_id(message.chat_id, message.message_id))
+        record = self.app.store.inbound(*key)
+        if key in self._handling or (record is not None and record.state == "finished"):
+            self._duplicate(channel.name, message.channel, key[1])
+            return False
+        if record is None:
+            self.app.store.record_inbound(*key, message.chat_id, message.message_id)
+        self._handling.add(key)
+        return key
+
+    def _finish(self, channel: str, keys: list[str]) -> None:
+        try:
+            self.app.store.finish_inbound(channel, keys)
+        except Exception:
+            log.exception("marking %d message(s) on %s answered failed", len(keys), channel)
+
+    async def _tell_failure(
+        self, channel: Channel, message: InboundMessage, exc: Exception
+    ) -> None:
+        """Always an answer: a known user whose message failed is told so, briefly."""
+        if not self.knows(channel.name, message.user_id):
+            return
+        why = type(exc).__name__
+        with contextlib.suppress(Exception):
+            await send_reply(
+                channel, message.chat_id, FAILED_REPLY.format(why=why), reply_to=message.message_id
+            )
+
+    def _claim_unanswered(self) -> list[Inbound]:
+        """The messages a previous run recorded but did not answer, held as being handled so
+        that a redelivery of one is dropped."""
+        records = self.app.store.claim_unanswered()
+        for record in records:
+            self._handling.add((record.channel, record.delivery_id))
+        if records:
+            log.info("resuming %d message(s) a previous run did not answer", len(records))
+        return records
+
+    def _resume(self, records: list[Inbound]) -> None:
+        """Answer the claimed messages, in the order they came; those of one session one after
+        the other (each in a task of its own, so start-up does not wait)."""
+        by_session: dict[str, list[list[Inbound]]] = {}
+        for batch in group(records):
+            first = batch[0]
+            by_session.setdefault(first.session_key or first.delivery_id, []).append(batch)
+        for batches in by_session.values():
+            task = asyncio.create_task(self._resume_batches(batches))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _resume_batches(self, batches: list[list[Inbound]]) -> None:
+        for records in batches:
+            keys = [(r.channel, r.delivery_id) for r in records]
+            try:
+                await self._resume_one(records)
+            except Exception:
+                log.exception("resuming %d message(s) failed", len(records))
+            finally:
+                self._handling.difference_update(keys)
+
+    async def _resume_one(self, records: list[Inbound]) -> None:
+        first = records[0]
+        supervised = self.channels.get(first.channel)
+        if supervised is None:
+            log.warning("channel %s is not enabled: its unanswered messages wait", first.channel)
+            return
+        channel = supervised.channel
+        store = self.app.store
+        started = first.state == "started" and first.session_key is not None
+        resumption = plan(records, store.history(first.session_key) if started else None)
+        self.metrics.resumed.labels(channel.prefix, resumption.action).inc()
+        last = resumption.last
+        keys = [r.delivery_id for r in records]
+        if resumption.action == "give_up":
+            text = GAVE_UP_REPLY.format(n=last.restarts)
+            await send_reply(channel, last.chat_id, text, reply_to=last.message_id)
+        elif resumption.action == "resend":
+            text = f"{RESUMED_NOTE}\n\n{resumption.text}"
+            await send_reply(channel, last.chat_id, text, reply_to=last.message_id)
+        elif resumption.action == "continue":
+            await send_reply(channel, last.chat_id, RESUMED_NOTE, reply_to=last.message_id)
+            assert first.session_key is not None
+            # the session key is `{prefix}:{agent}:{user}:{chat}`: the turn acts for that user
+            user_id = first.session_key.split(":")[2]
+            principal = Principal(channel.name, user_id, channel.prefix)
+            await self._run_turn(
+                channel, last.chat_id, last.message_id, first.session_key, None, principal
+            )
+        else:
+            redeliver = getattr(channel, "redeliver", None)
+            for record in records:
+                self._handling.discard((record.channel, record.delivery_id))
+                if redeliver is not None and record.payload:
+                    await redeliver(self, record.payload)
+                    keys.remove(record.delivery_id)
+                else:
+                    await send_reply(
+                        channel, record.chat_id, RESEND_REPLY, reply_to=record.message_id
+                    )
+        self._finish(channel.name, keys)
+
+    async def _handle(self, channel: Channel, message: InboundMessage) -> bool:
+        """The pipeline; False when the message joined another one's batch (that message's
+        turn answers both)."""
         bus = self.app.bus
         key = message.session_key(self.app.config.agent.name)
         await bus.emit(MessageReceived(key, channel=message.channel, user_id=message.user_id))
         if not await self._admit(channel, message):
-            return
+            return True
         claimed = apply_inbound_hooks(self.app, message)
         if isinstance(claimed, str):
             await send_reply(channel, message.chat_id, claimed, reply_to=message.message_id)
-            return
+            return True
         message = claimed
         retry = self.limiter.check((channel.name, message.user_id))
         if retry is not None:
@@ -317,19 +467,27 @@ class Gateway:
             )
             text = f"You are sending messages too fast; please try again in {retry:.0f} s."
             await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
-            return
+            return True
         if not message.text.strip() and any(a.kind == "audio" for a in message.attachments):
             transcribed = await self._transcribe(channel, message)
             if transcribed is None:
-                return
+                return True
             message = transcribed
         if await self._command(channel, message, key):
-            return
+            return True
         batch = await self.debouncer.submit(
             (channel.name, message.user_id, message.chat_id), message
         )
-        if batch is not None:
-            await self._turn(channel, merge(batch), key)
+        if batch is None:
+            return False
+        keys = [delivery_id(m.chat_id, m.message_id) for m in batch if m.message_id is not None]
+        try:
+            await self._turn(channel, merge(batch), key, keys)
+        except Exception:
+            self._finish(channel.name, keys)
+            raise
+        self._finish(channel.name, keys)
+        return True
 
     async def _transcribe(self, channel: Channel, message: InboundMessage) -> InboundMessage | None:
         """A voice message as a text message: its audio transcribed by the speech-to-text
@@ -423,19 +581,48 @@ class Gateway:
         await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
         return True
 
-    async def _turn(self, channel: Channel, message: InboundMessage, key: str) -> None:
+    async def _turn(
+        self, channel: Channel, message: InboundMessage, key: str, deliveries: list[str]
+    ) -> None:
         if self.turns.locked():
             await self.app.bus.emit(
                 BusyRejected(key, channel=message.channel, user_id=message.user_id)
             )
             await send_reply(channel, message.chat_id, BUSY_REPLY, reply_to=message.message_id)
             return
+        principal = principal_of(channel, message)
+        await self._run_turn(
+            channel,
+            message.chat_id,
+            message.message_id,
+            key,
+            message.content(),
+            principal,
+            deliveries,
+        )
+
+    async def _run_turn(
+        self,
+        channel: Channel,
+        chat_id: str,
+        reply_to: str | None,
+        key: str,
+        content: str | list[ContentPart] | None,
+        principal: Principal,
+        deliveries: Sequence[str] = (),
+    ) -> None:
+        """One streamed turn in a turn slot; `content` None continues the stored session. The
+        `deliveries` it answers are marked started with where the session stood, so a restart
+        knows what this turn had done."""
         async with self.turns:
             self.running_turns += 1
             try:
-                principal = principal_of(channel, message)
-                events = self.app.run_turn(message.content(), session_key=key, principal=principal)
-                reply = StreamingReply(channel, message.chat_id, reply_to=message.message_id)
+                if deliveries:
+                    info = self.app.store.session(key)
+                    base = info.message_count if info is not None else 0
+                    self.app.store.start_inbound(channel.name, list(deliveries), key, base)
+                events = self.app.run_turn(content, session_key=key, principal=principal)
+                reply = StreamingReply(channel, chat_id, reply_to=reply_to)
                 await reply.consume(events)
             finally:
                 self.running_turns -= 1
@@ -477,9 +664,11 @@ class Gateway:
                         "state": s.channel.state,
                         "restarts": s.restarts,
                         "last_error": s.last_error,
+                        "skipped": s.skipped,
                     }
                     for name, s in self.channels.items()
                 },
+                "unanswered": self.app.store.unanswered_count(),
                 "limits": self.app.config.limits.model_dump(),
                 "turns_running": self.running_turns,
                 "cron": self.cron.status(),
@@ -497,9 +686,22 @@ class Gateway:
         for name, supervised in self.channels.items():
             self.metrics.set_channel_state(name, supervised.channel.state)
 
+    def degraded(self) -> dict[str, str]:
+        """Channels that are failing or retrying (a stuck channel must not look healthy)."""
+        return {
+            name: s.channel.state
+            for name, s in self.channels.items()
+            if s.channel.state.startswith(("degraded", "failed"))
+        }
+
     async def _health(self, request: web.Request) -> web.Response:
+        """`ok`, or 503 naming the degraded channels (load balancers and monitors read it)."""
         from aiohttp import web
 
+        degraded = self.degraded()
+        if degraded:
+            text = "degraded: " + "; ".join(f"{n} ({s})" for n, s in sorted(degraded.items()))
+            return web.Response(status=503, text=text)
         return web.Response(text="ok")
 
     async def _status(self, request: web.Request) -> web.Response:

@@ -66,6 +66,24 @@ class MetricsSink:
         self.fallbacks = Counter(
             "openclaw_provider_fallbacks", "Provider fallbacks", ["failed"], registry=r
         )
+        self.updates_skipped = Counter(
+            "openclaw_updates_skipped",
+            "Platform updates that could not be read and were skipped",
+            ["channel"],
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "openclaw_inbound_duplicates",
+            "Messages delivered again by the platform and dropped (already handled)",
+            ["channel"],
+            registry=r,
+        )
+        self.resumed = Counter(
+            "openclaw_inbound_resumed",
+            "Messages resumed at start-up, by how (redeliver, resend, continue, give_up)",
+            ["channel", "action"],
+            registry=r,
+        )
         self.channel_state = Gauge(
             "openclaw_channel_state",
             "1 for the state each channel is in",
@@ -138,4 +156,7 @@ class MetricsSink:
             "tokens": total("openclaw_tokens_total"),
             "tool_calls": total("openclaw_tool_calls_total"),
             "provider_fallbacks": total("openclaw_provider_fallbacks_total"),
+            "updates_skipped": total("openclaw_updates_skipped_total"),
+            "duplicates": total("openclaw_inbound_duplicates_total"),
+            "resumed": total("openclaw_inbound_resumed_total"),
         }

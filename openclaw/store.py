@@ -38,7 +38,14 @@ from openclaw.redaction import redact
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-__all__ = ["MIGRATIONS", "SessionInfo", "SessionStore", "SqliteStore", "StoreStats"]
+__all__ = [
+    "MIGRATIONS",
+    "Inbound",
+    "SessionInfo",
+    "SessionStore",
+    "SqliteStore",
+    "StoreStats",
+]
 
 # `progress(done, total)`, called as long work advances (`openclaw.progress` draws it)
 ProgressCallback = Callable[[int, int], None]
@@ -69,6 +76,26 @@ class StoreStats:
     oldest: float | None  # creation time of the oldest session
     newest: float | None  # last activity of the most recent session
     by_channel: dict[str, int]  # sessions per channel
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One platform message as the delivery record keeps it (see `openclaw.delivery`).
+
+    `state` is `recorded` (received, no turn yet), `started` (its turn began when the session
+    held `base` messages) or `finished` (answered, or refused on purpose). `payload` is what the
+    channel needs to hand the message over again (e.g. Telegram's update JSON).
+    """
+
+    channel: str
+    delivery_id: str
+    chat_id: str
+    message_id: str
+    payload: str
+    state: str
+    restarts: int
+    session_key: str | None
+    base: int | None
 
 
 @runtime_checkable
@@ -118,6 +145,22 @@ class SessionStore(Protocol):
 
     def migrate_keys(self, progress: ProgressCallback | None = None) -> int: ...
 
+    def record_inbound(
+        self, channel: str, delivery_id: str, chat_id: str, message_id: str, payload: str = ""
+    ) -> bool: ...
+
+    def inbound(self, channel: str, delivery_id: str) -> Inbound | None: ...
+
+    def start_inbound(
+        self, channel: str, delivery_ids: list[str], session_key: str, base: int
+    ) -> None: ...
+
+    def finish_inbound(self, channel: str, delivery_ids: list[str]) -> None: ...
+
+    def claim_unanswered(self) -> list[Inbound]: ...
+
+    def unanswered_count(self, channel: str | None = None) -> int: ...
+
     def close(self) -> None: ...
 
 
@@ -162,7 +205,30 @@ def initial_schema(db: Database) -> None:
     db.execute("CREATE INDEX messages_session_id ON messages (session_id, id)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [initial_schema]
+def inbound_table(db: Database) -> None:
+    """Delivery records: each platform message by (channel, delivery id), so a message is
+    confirmed to the platform only once it is stored, resumed after a crash, answered once."""
+    db.execute(
+        """CREATE TABLE inbound (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL DEFAULT 'recorded',
+            restarts INTEGER NOT NULL DEFAULT 0,
+            session_key TEXT,
+            base INTEGER,
+            received_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX inbound_delivery ON inbound (channel, delivery_id)")
+    db.execute("CREATE INDEX inbound_unanswered ON inbound (state) WHERE state != 'finished'")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [initial_schema, inbound_table]
 
 
 # --- message (de)serialisation -----------------------------------------------------------------
@@ -297,6 +363,11 @@ def _within(rows_newest_first: Iterable[dict[str, Any]], tokens: int) -> list[di
         kept.append(row)
         used += 4 + (len(row["content"]) + 3) // 4
     return kept
+
+
+_INBOUND_COLUMNS = (
+    "channel, delivery_id, chat_id, message_id, payload, state, restarts, session_key, base"
+)
 
 
 def _channel(key: str) -> str:
@@ -611,3 +682,83 @@ class SqliteStore:
                     [new_key, 1 if clash else archived, session_id],
                 )
         return len(rows)
+
+    # -- delivery records (see `openclaw.delivery`) -------------------------------------------
+
+    def record_inbound(
+        self, channel: str, delivery_id: str, chat_id: str, message_id: str, payload: str = ""
+    ) -> bool:
+        """Store a message before the platform is told it arrived; False when it was stored
+        before (a redelivery: the caller drops it). Finished records older than a day are
+        deleted on the way, so the table stays small."""
+        now = self._clock()
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM inbound WHERE state = 'finished' AND updated_at < ?", [now - 86400]
+            )
+            cursor = db.execute(
+                """INSERT INTO inbound (channel, delivery_id, chat_id, message_id, payload,
+                received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (channel, delivery_id) DO NOTHING""",
+                [channel, delivery_id, chat_id, message_id, payload, now, now],
+            )
+            return cursor.rowcount == 1
+
+    def inbound(self, channel: str, delivery_id: str) -> Inbound | None:
+        with self._read() as db:
+            rows = list(
+                db.query(
+                    f"SELECT {_INBOUND_COLUMNS} FROM inbound WHERE channel = ? AND delivery_id = ?",
+                    [channel, delivery_id],
+                )
+            )
+        return Inbound(**rows[0]) if rows else None
+
+    def start_inbound(
+        self, channel: str, delivery_ids: list[str], session_key: str, base: int
+    ) -> None:
+        """Mark messages as answered by a turn that starts now, when the session holds `base`
+        messages (what a resumed turn finds after that point is this turn's)."""
+        now = self._clock()
+        with self._write() as db:
+            for delivery_id in delivery_ids:
+                db.execute(
+                    """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
+                    updated_at = ? WHERE channel = ? AND delivery_id = ?""",
+                    [session_key, base, now, channel, delivery_id],
+                )
+
+    def finish_inbound(self, channel: str, delivery_ids: list[str]) -> None:
+        """Messages answered (or refused on purpose): never handled again; the payload goes."""
+        now = self._clock()
+        with self._write() as db:
+            for delivery_id in delivery_ids:
+                db.execute(
+                    """UPDATE inbound SET state = 'finished', payload = '', updated_at = ?
+                    WHERE channel = ? AND delivery_id = ?""",
+                    [now, channel, delivery_id],
+                )
+
+    def claim_unanswered(self) -> list[Inbound]:
+        """Every message not finished, oldest first, each counted as restarted once more (so
+        a message that crashes the gateway every time is given up on)."""
+        now = self._clock()
+        with self._write() as db:
+            db.execute(
+                "UPDATE inbound SET restarts = restarts + 1, updated_at = ? "
+                "WHERE state != 'finished'",
+                [now],
+            )
+            rows = list(
+                db.query(
+                    f"SELECT {_INBOUND_COLUMNS} FROM inbound WHERE state != 'finished' ORDER BY id"
+                )
+            )
+        return [Inbound(**row) for row in rows]
+
+    def unanswered_count(self, channel: str | None = None) -> int:
+        with self._read() as db:
+            sql = "SELECT COUNT(*) FROM inbound WHERE state != 'finished'"
+            if channel is None:
+                return int(db.execute(sql).fetchone()[0])
+            return int(db.execute(sql + " AND channel = ?", [channel]).fetchone()[0])

@@ -348,7 +348,12 @@ async def test_http_endpoints_and_metrics_match_the_traffic(start, mock_model, m
         assert secret not in body
     status = json.loads(body)
     assert status["agent"]["model"] == "mock/test"
-    assert status["channels"]["fake"] == {"state": "running", "restarts": 0, "last_error": ""}
+    assert status["channels"]["fake"] == {
+        "state": "running",
+        "restarts": 0,
+        "last_error": "",
+        "skipped": 0,
+    }
     assert status["sessions"]["by_channel"] == {"fk": 1}
     assert status["uptime"]["seconds"] >= 0 and status["uptime"]["human"].endswith("s")
     assert "ping" in status["commands"]
@@ -394,6 +399,7 @@ async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(start
         "state": "running",
         "restarts": 2,
         "last_error": "ConnectionError: connection lost",
+        "skipped": 0,
     }
     await fake.say("42", "/ping")
     assert fake.texts("42") == ["pong"]

@@ -291,7 +291,10 @@ def test_schema_migrations_are_applied_once_across_reopens(
 ) -> None:
     SqliteStore(db_path).close()
     first = rows(db_path, "SELECT version, name, applied_at FROM schema_migrations")
-    assert [(version, name) for version, name, _ in first] == [(1, "initial_schema")]
+    assert [(version, name) for version, name, _ in first] == [
+        (1, "initial_schema"),
+        (2, "inbound_table"),
+    ]
 
     SqliteStore(db_path).close()
     assert rows(db_path, "SELECT version, name, applied_at FROM schema_migrations") == first
@@ -307,7 +310,7 @@ def test_schema_migrations_are_applied_once_across_reopens(
         SqliteStore(db_path).close()
     assert calls == [1]
     versions = rows(db_path, "SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [(1, "initial_schema"), (2, "add_notes")]
+    assert versions == [(1, "initial_schema"), (2, "inbound_table"), (3, "add_notes")]
 
 
 def test_a_failing_migration_leaves_nothing_behind(

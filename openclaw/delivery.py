@@ -1,0 +1,83 @@
+"""At-least-once delivery, answered once: what the gateway does with its delivery records.
+
+A channel records each platform message (`Gateway.record`) before it confirms it to the platform
+(Telegram's offset, a webhook's 200), so a crash loses nothing; the record is keyed by channel,
+chat and message id, so a redelivered message is dropped instead of answered twice. At start-up
+the gateway resumes every message that has no finished answer; this module decides how, from
+the record and what the session holds since its turn began:
+
+- the turn never stored the user's message: the channel hands the message over again, as if it
+  had just arrived (`Channel.redeliver`; a channel that cannot asks the user to send it again);
+- the turn stored its final answer but was cut while showing it: that answer is sent again;
+- the turn was cut before its answer: it is continued from the stored history (the user's
+  message, finished tool rounds), so nothing already done is repeated.
+
+A resumed answer starts with `RESUMED_NOTE`. A message whose turns were cut `MAX_RESTARTS`
+times is given up with `GAVE_UP_REPLY`, so a message that crashes the gateway cannot loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from openclaw.messages import Message
+from openclaw.store import Inbound
+
+MAX_RESTARTS = 3
+"""Restarts that cut the same message's turn before it is given up."""
+
+RESUMED_NOTE = "♻️ I was restarted while answering; here is the answer."
+GAVE_UP_REPLY = (
+    "⚠️ Sorry, I was restarted {n} times while answering this message, so I gave up on it. "
+    "Please send it again if you still need an answer."
+)
+RESEND_REPLY = "♻️ I was restarted before I could read this message; please send it again."
+
+
+def delivery_id(chat_id: str, message_id: str) -> str:
+    """The record key of a platform message: message ids are unique per chat on some platforms
+    (Telegram), so the chat is part of it."""
+    return f"{chat_id}/{message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resumption:
+    """How to answer one cut turn: `records` are the messages it answers (a debounced batch
+    shares one turn), the last one is replied to."""
+
+    action: Literal["redeliver", "resend", "continue", "give_up"]
+    records: list[Inbound]
+    text: str = ""  # the stored answer, for `resend`
+
+    @property
+    def last(self) -> Inbound:
+        return self.records[-1]
+
+
+def plan(records: list[Inbound], history: list[Message] | None) -> Resumption:
+    """The resumption of one group of records that share a turn (`group`); `history` is the
+    active session's messages (None for records whose turn never started)."""
+    if any(record.restarts >= MAX_RESTARTS for record in records):
+        return Resumption("give_up", records)
+    base = records[0].base
+    if history is None or base is None or len(history) <= base:
+        return Resumption("redeliver", records)
+    tail = history[base:]
+    last = tail[-1]
+    if last.role == "assistant" and not last.tool_calls and len(tail) > 1:
+        return Resumption("resend", records, last.text)
+    return Resumption("continue", records)
+
+
+def group(records: list[Inbound]) -> list[list[Inbound]]:
+    """Records in the order they arrived, those of one started turn (same session and base)
+    together; every record that has not started is a group of its own."""
+    groups: dict[tuple[str, ...], list[Inbound]] = {}
+    for record in records:
+        if record.state == "started" and record.session_key is not None:
+            key: tuple[str, ...] = (record.channel, record.session_key, str(record.base))
+        else:
+            key = (record.channel, record.delivery_id)
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())
