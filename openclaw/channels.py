@@ -46,6 +46,9 @@ class InboundMessage:
     message_id: str | None = None  # the platform's id, so that the answer can reply to it
     raw: Any = None
     private: bool | None = None  # a one-to-one chat with the bot; None: the channel does not say
+    problem: str = ""
+    """Why the message could not be read (a file download failed, say): the gateway answers
+    with it instead of running a turn, so the user always hears back."""
 
     def session_key(self, agent: str) -> str:
         return f"{self.channel}:{agent}:{self.user_id}:{self.chat_id}"

@@ -453,6 +453,10 @@ class Gateway:
         await bus.emit(MessageReceived(key, channel=message.channel, user_id=message.user_id))
         if not await self._admit(channel, message):
             return True
+        if message.problem:
+            text = f"⚠️ {message.problem}"
+            await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
+            return True
         claimed = apply_inbound_hooks(self.app, message)
         if isinstance(claimed, str):
             await send_reply(channel, message.chat_id, claimed, reply_to=message.message_id)

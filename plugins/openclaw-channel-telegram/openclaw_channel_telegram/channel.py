@@ -1,19 +1,26 @@
-"""The Telegram channel: aiogram long polling (or a webhook) in, the kernel's reply surface out.
+"""The Telegram channel: long polling (or a webhook) in, the kernel's reply surface out.
 
 Transport only: every message becomes an `InboundMessage` handed to `gateway.handle`; commands,
 limits, sessions and the streaming reply are the kernel's. aiogram is imported when the channel
 is built, never when the plugin loads.
+
+Delivery: each update is read on its own and recorded in the gateway's store before Telegram is
+told it arrived (the next `getUpdates` offset, or the webhook's 200), so a crash loses nothing
+and a redelivered update is dropped. An update that cannot be read is skipped and counted, not
+retried: aiogram's own polling rejects a whole batch for one bad update and asks again forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
+from openclaw.channel_support import IMAGE_PROMPT, Backoff, InboundHandlers
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw.mime import image_mime
 from openclaw_channel_telegram.markdown import to_markdown_v2
@@ -21,7 +28,7 @@ from openclaw_channel_telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
-    from aiogram.types import Message
+    from aiogram.types import Message, Update
 
     from openclaw.gateway import Gateway
 
@@ -30,6 +37,7 @@ T = TypeVar("T")
 
 MAX_CAPTION = 1024
 DRAIN_SECONDS = 30.0
+MAX_DOWNLOAD_MB = 20  # the Bot API's limit for files a bot may download
 
 
 class TelegramChannel:
@@ -53,6 +61,7 @@ class TelegramChannel:
         self._idle = asyncio.Event()  # set while `run` is not receiving
         self._idle.set()
         self._handlers = InboundHandlers(self.name)
+        self._dispatcher: Dispatcher | None = None
 
     @property
     def bot(self) -> Bot:
@@ -100,52 +109,132 @@ class TelegramChannel:
         self.state = "stopped"
 
     def dispatcher(self) -> Dispatcher:
-        """An aiogram Dispatcher routing messages to this channel (also for `feed_update`)."""
-        from aiogram import Dispatcher
+        """The aiogram Dispatcher routing messages to this channel (`feed_update`)."""
+        if self._dispatcher is None:
+            from aiogram import Dispatcher
 
-        dispatcher = Dispatcher()
-        dispatcher.message.register(self._on_message)
-        return dispatcher
+            self._dispatcher = Dispatcher()
+            self._dispatcher.message.register(self._on_message)
+        return self._dispatcher
 
     async def _run_polling(self) -> None:
+        """Long polling of raw updates; the offset moves past an update only once it is
+        recorded (or skipped), so Telegram keeps whatever a crash interrupted."""
+        from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+        from aiohttp import ClientError
+
         # A webhook left over from webhook mode would make getUpdates fail with 409.
         await self._request(self.bot.delete_webhook)
-        dispatcher = self.dispatcher()
-        polling = asyncio.create_task(
-            dispatcher.start_polling(
-                self.bot,
-                polling_timeout=self.settings.poll_timeout,
-                handle_signals=False,  # the gateway owns SIGINT/SIGTERM
-                close_bot_session=False,  # replies of draining turns still need it
-            )
-        )
-        stopped = asyncio.create_task(self._stop.wait())
+        backoff = Backoff(self.settings.retry_delay, 30.0)
+        offset: int | None = None
         self.state = "running"
+        while not self._stop.is_set():
+            try:
+                updates = await self._until_stopped(self._get_updates(offset))
+            except (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError) as exc:
+                # shown in /health and /status while it lasts; no update content is logged
+                self.state = f"degraded: getUpdates failed ({type(exc).__name__})"
+                delay = backoff.delay()
+                log.warning("telegram: getUpdates failed (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                continue
+            if updates is None:  # stopped while waiting
+                return
+            backoff.connected()
+            self.state = "running"
+            for raw in updates:
+                update_id = raw.get("update_id") if isinstance(raw, dict) else None
+                if isinstance(update_id, int):
+                    offset = max(offset or 0, update_id + 1)
+                self.receive(raw)
+
+    async def _until_stopped(self, call: Awaitable[T]) -> T | None:
+        """`call`'s result, or None when the channel is stopped first (a long poll that is
+        cut confirms nothing)."""
+        work = asyncio.ensure_future(call)
+        stopped = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.cancel()
-            if not polling.done():
-                # Cancelling start_polling would orphan aiogram's inner polling task.
-                try:
-                    await dispatcher.stop_polling()
-                except RuntimeError:  # not started yet
-                    polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        return None
+
+    async def _get_updates(self, offset: int | None) -> list[dict[str, Any]]:
+        """One `getUpdates` call; the updates as JSON, each to be read on its own."""
+        method = _raw_get_updates()(offset=offset, timeout=self.settings.poll_timeout)
+        timeout = int((self.bot.session.timeout or 60) + self.settings.poll_timeout)
+        result = await self.bot(method, request_timeout=timeout)
+        return list(result)
+
+    def receive(self, raw: Any) -> None:
+        """Take one update: read it, record its message, then handle it in a task of its own.
+        An update that cannot be read is logged without its content and skipped."""
+        from aiogram.types import Update
+        from pydantic import ValidationError
+
+        try:
+            update = Update.model_validate(raw, context={"bot": self.bot})
+        except ValidationError as exc:
+            self._skip(raw, exc)
+            return
+        message = update.message
+        gateway = self._gateway
+        if message is not None and gateway is not None:
+            payload = json.dumps(raw, ensure_ascii=False)
+            if not gateway.record(self, str(message.chat.id), str(message.message_id), payload):
+                return  # a redelivery: recorded before, answered (or resumed) from there
+        self._feed(update)
+
+    async def redeliver(self, gateway: Gateway, payload: str) -> None:
+        """Hand a recorded update over again (the gateway resumes it after a restart)."""
+        from aiogram.types import Update
+
+        self._gateway = gateway
+        self._feed(Update.model_validate(json.loads(payload), context={"bot": self.bot}))
+
+    def _feed(self, update: Update) -> None:
+        task = asyncio.create_task(self.dispatcher().feed_update(self.bot, update))
+        self._handlers.track(task)
+
+    def _skip(self, raw: Any, exc: Exception) -> None:
+        """Log a poison update by id and by what is wrong with it (never its text) and count
+        it (`openclaw_updates_skipped_total`, `/status`)."""
+        from pydantic import ValidationError
+
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        problems = str(type(exc).__name__)
+        if isinstance(exc, ValidationError):
+            errors = exc.errors(include_input=False, include_url=False, include_context=False)
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in error['loc'])}: {error['type']}"
+                for error in errors[:5]
+            )
+        log.warning("telegram: skipped update %s that could not be read (%s)", update_id, problems)
+        if self._gateway is not None:
+            self._gateway.skipped(self)
 
     async def _run_webhook(self) -> None:
         from aiohttp import web
 
-        dispatcher = self.dispatcher()
         secret = self.settings.webhook_secret.get() if self.settings.webhook_secret else None
 
         async def receive(request: web.Request) -> web.Response:
             if secret and request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
                 return web.Response(status=401)
-            update = await request.json()
-            # Answer at once: Telegram redelivers updates whose request takes too long.
-            self._handlers.track(asyncio.create_task(dispatcher.feed_raw_update(self.bot, update)))
+            try:
+                update = await request.json()
+            except ValueError as exc:
+                self._skip(None, exc)
+                return web.Response(text="ok")  # a 4xx/5xx would only make Telegram resend it
+            # Recorded before the 200; handled in a task, since Telegram redelivers updates
+            # whose request takes too long.
+            self.receive(update)
             return web.Response(text="ok")
 
         app = web.Application()
@@ -171,11 +260,37 @@ class TelegramChannel:
         if message.from_user is None or message.from_user.is_bot:
             return None
         text = self._strip_bot_mention(message.text or message.caption or "")
-        attachments: list[Attachment] = []
         user_id = str(message.from_user.id)
         if self._gateway is not None and not self._gateway.knows(self.name, user_id):
-            pass  # a stranger's files are never downloaded; the gateway answers (or not)
-        elif message.photo:
+            attachments: list[Attachment] = []  # a stranger's files are never downloaded
+            problem = ""
+        else:
+            try:
+                text, attachments = await self._files(message, text)
+            except Exception as exc:
+                log.warning("telegram: downloading a file failed: %s", exc)
+                text, attachments = text, []
+                problem = _download_problem(exc)
+            else:
+                problem = ""
+        if not text and not attachments and not problem:
+            return None
+        return InboundMessage(
+            channel=self.prefix,
+            user_id=user_id,
+            chat_id=str(message.chat.id),
+            text=text,
+            attachments=attachments,
+            message_id=str(message.message_id),
+            raw=message,
+            private=message.chat.type == "private",
+            problem=problem,
+        )
+
+    async def _files(self, message: Message, text: str) -> tuple[str, list[Attachment]]:
+        """The message's file downloaded as an attachment, and the text to go with it."""
+        attachments: list[Attachment] = []
+        if message.photo:
             largest = max(message.photo, key=lambda size: size.width * size.height)
             data = await self.download(largest.file_id)
             # Telegram re-encodes photos as JPEG
@@ -196,18 +311,7 @@ class TelegramChannel:
             attachments.append(Attachment(kind, data, mime, document.file_name or ""))
             if kind == "image":
                 text = text or IMAGE_PROMPT
-        elif not text:
-            return None
-        return InboundMessage(
-            channel=self.prefix,
-            user_id=user_id,
-            chat_id=str(message.chat.id),
-            text=text,
-            attachments=attachments,
-            message_id=str(message.message_id),
-            raw=message,
-            private=message.chat.type == "private",
-        )
+        return text, attachments
 
     def _strip_bot_mention(self, text: str) -> str:
         """`/help@my_bot args` in a group → `/help args`, so kernel commands match."""
@@ -323,6 +427,39 @@ class TelegramChannel:
                 log.warning("telegram: %s, retrying in %.1fs", exc, delay)
             attempt += 1
             await asyncio.sleep(delay)
+
+
+@functools.cache
+def _raw_get_updates() -> Any:
+    """`getUpdates` answering plain JSON, so that each update is read (and maybe skipped) on
+    its own instead of one bad update failing the whole batch."""
+    from aiogram.methods import TelegramMethod
+
+    class RawGetUpdates(TelegramMethod[list[dict[str, Any]]]):
+        __returning__ = list[dict[str, Any]]
+        __api_method__ = "getUpdates"
+
+        offset: int | None = None
+        limit: int | None = None
+        timeout: int | None = None
+        allowed_updates: list[str] | None = None
+
+    return RawGetUpdates
+
+
+def _download_problem(exc: Exception) -> str:
+    """What the user is told when their file could not be downloaded."""
+    from aiogram.exceptions import TelegramBadRequest, TelegramEntityTooLarge
+
+    too_big = isinstance(exc, TelegramEntityTooLarge) or (
+        isinstance(exc, TelegramBadRequest) and "too big" in exc.message.lower()
+    )
+    if too_big:
+        return (
+            f"Your file is too large: bots may only download files up to {MAX_DOWNLOAD_MB} MB "
+            "from Telegram. Please send a smaller one."
+        )
+    return "I could not download your file from Telegram; please send it again."
 
 
 def _chat(chat_id: str) -> int | str:

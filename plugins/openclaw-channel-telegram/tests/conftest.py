@@ -22,8 +22,20 @@ class RecordingGateway:
         self.received: list[InboundMessage] = []
         self.hold: asyncio.Event | None = None
 
+        self.recorded: set[tuple[str, str]] = set()
+        self.skips = 0
+
     def knows(self, channel: str, user_id: str) -> bool:
         return True  # every user may talk: the transport tests see every message whole
+
+    def record(self, channel: Any, chat_id: str, message_id: str, payload: str = "") -> bool:
+        """Like the gateway: False for a message seen before."""
+        new = (chat_id, message_id) not in self.recorded
+        self.recorded.add((chat_id, message_id))
+        return new
+
+    def skipped(self, channel: Any) -> None:
+        self.skips += 1
 
     async def handle(self, channel: Any, message: InboundMessage) -> None:
         self.received.append(message)
