@@ -191,6 +191,7 @@ class FakeBotAPI(BackgroundServer):
         self.reject_markup = False
         """While True, every request with a `parse_mode` fails as if its markup were invalid."""
         self._updates: list[dict[str, Any]] = []
+        self._delivered: list[dict[str, Any]] = []  # every update getUpdates returned
         self._confirmed = 0
         self._update_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -294,6 +295,24 @@ class FakeBotAPI(BackgroundServer):
             message["caption"] = caption
         return self._push_message(user_id, chat_id, message)
 
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update as it is, malformed or not (one without `chat` or `date`, say);
+        an `update_id` is added when it has none. Returns the update_id."""
+        with self._lock:
+            update_id = int(update.get("update_id") or next(self._update_ids))
+            self._updates.append({**update, "update_id": update_id})
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._notify(), self._loop).result(timeout=10)
+        return update_id
+
+    def resend(self, update_id: int) -> int:
+        """Deliver an update's message again under a new update_id, as Telegram does when a
+        bot did not confirm it in time; returns the new update_id."""
+        with self._lock:
+            original = next(u for u in self._delivered if u["update_id"] == update_id)
+            update = {**original, "update_id": next(self._update_ids)}
+        return self.push_update(update)
+
     def fail(
         self,
         method: str,
@@ -317,6 +336,11 @@ class FakeBotAPI(BackgroundServer):
         with self._lock:
             for _ in range(times):
                 self._faults.append(_Fault(method, status, description, retry_after, False))
+
+    def clear_faults(self) -> None:
+        """Forget the failures scripted with `fail` and `disconnect` that have not happened."""
+        with self._lock:
+            self._faults.clear()
 
     def disconnect(self, method: str, *, times: int = 1) -> None:
         """Drop the connection of the next `times` calls of `method` without an answer."""
@@ -536,6 +560,7 @@ class FakeBotAPI(BackgroundServer):
                 if offset:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = self._updates[:limit]
+                self._delivered.extend(u for u in ready if u not in self._delivered)
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0 or self._closing:
                 return ready

@@ -261,20 +261,17 @@ class TelegramChannel:
             return None
         text = self._strip_bot_mention(message.text or message.caption or "")
         user_id = str(message.from_user.id)
-        if self._gateway is not None and not self._gateway.knows(self.name, user_id):
-            attachments: list[Attachment] = []  # a stranger's files are never downloaded
-            problem = ""
-        else:
+        attachments: list[Attachment] = []
+        problem = ""
+        stranger = self._gateway is not None and not self._gateway.knows(self.name, user_id)
+        if not stranger:  # a stranger's files are never downloaded; the gateway answers (or not)
             try:
                 text, attachments = await self._files(message, text)
             except Exception as exc:
                 log.warning("telegram: downloading a file failed: %s", exc)
-                text, attachments = text, []
                 problem = _download_problem(exc)
-            else:
-                problem = ""
-        if not text and not attachments and not problem:
-            return None
+            if not text and not attachments and not problem:
+                return None
         return InboundMessage(
             channel=self.prefix,
             user_id=user_id,
