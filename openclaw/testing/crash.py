@@ -149,9 +149,9 @@ class CrashRun:
                         waiting_since[user] = now
                 all_sent = all(len(mine) == self.per_user for mine in sent.values())
                 finished = all(self._final(api, u, m) for u in self.users for m, _ in sent[u])
-                if all_sent and report.kills >= self.kills:
-                    if finished:
-                        break
+                if all_sent and finished:
+                    break
+                if all_sent:  # the rest get `settle` seconds to be answered
                     settle_by = settle_by or now + self.settle
                     deadline = min(deadline, settle_by)
                 fresh = len(model.requests) > seen_requests

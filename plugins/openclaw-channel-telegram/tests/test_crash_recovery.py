@@ -1,0 +1,20 @@
+"""SIGKILL mid-turn, again and again, while several users send: after the restarts every
+message has exactly one answer, the database is intact and the model never saw a broken
+conversation (`benchmarks/crash_recovery.py` runs the same, larger)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openclaw.testing.crash import CrashRun
+
+
+def test_sigkill_mid_turn_answers_every_message_once(tmp_path: Path):
+    report = CrashRun(tmp_path / "home", users=3, messages=3, kills=3).run(timeout=55)
+    assert report.kills >= 2, report.line()
+    assert report.sent == 9, report.line()
+    assert (report.lost, report.duplicates) == (0, 0), report.problems
+    assert report.answered == 9
+    assert report.malformed == 0, report.problems
+    assert report.integrity == "ok"
+    assert report.resumed_notes >= 1, "no kill landed in a turn"
