@@ -278,6 +278,19 @@ class FakeDiscord(BackgroundServer):
 
     # -- driving the gateway ---------------------------------------------------------------
 
+    def resend(self, message_id: int) -> None:
+        """Dispatch a message's MESSAGE_CREATE once more, as Discord may after a RESUME."""
+        session = self._session
+        if session is None:
+            raise RuntimeError("no bot has identified yet")
+        with self._lock:
+            event = next(
+                e
+                for e in session.log
+                if e["t"] == "MESSAGE_CREATE" and e["d"]["id"] == str(message_id)
+            )
+        self._call(self._dispatch(session, "MESSAGE_CREATE", event["d"]))
+
     def reconnect(self) -> None:
         """Send op 7 RECONNECT: the client should come back and RESUME."""
         self._call(self._send_op(7, None))
@@ -722,8 +735,9 @@ class FakeDiscord(BackgroundServer):
         with self._lock:
             self.downloads.append(request.match_info["name"])
         data = self._files.get(request.match_info["name"])
-        if data is None:
-            return web.Response(status=404)
+        fault = self._take_fault("GET", f"/attachments/{request.match_info['name']}")
+        if data is None or fault is not None:
+            return web.Response(status=404 if fault is None else fault.status)
         return web.Response(body=data, content_type="application/octet-stream")
 
 

@@ -243,8 +243,24 @@ class DiscordChannel:
             return InboundMessage(
                 self.prefix, user_id, str(message.channel.id), text, private=private
             )
+        chat_id = str(message.channel.id)
+        if self._gateway is not None and not self._gateway.record(self, chat_id, str(message.id)):
+            return None  # delivered again (a RESUME replays what it thinks we missed)
         fitting = [a for a in message.attachments if a.size <= cap]
-        found = [await self._attachment(a) for a in fitting]
+        try:
+            found = [await self._attachment(a) for a in fitting]
+        except Exception as exc:
+            log.warning("discord: downloading an attachment failed: %s", exc)
+            problem = "I could not download your attachment from Discord; please send it again."
+            return InboundMessage(
+                self.prefix,
+                user_id,
+                chat_id,
+                text,
+                message_id=str(message.id),
+                private=message.guild is None,
+                problem=problem,
+            )
         if not text and any(a.kind == "image" for a in found):
             text = IMAGE_PROMPT
         # a file too large to download is named to the agent, so the answer can say so
@@ -260,7 +276,7 @@ class DiscordChannel:
         return InboundMessage(
             channel=self.prefix,
             user_id=user_id,
-            chat_id=str(message.channel.id),
+            chat_id=chat_id,
             text=text,
             attachments=found,
             message_id=str(message.id),

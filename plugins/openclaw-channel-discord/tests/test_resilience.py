@@ -111,14 +111,14 @@ async def test_an_unreachable_gateway_is_retried_with_backoff(
     await discord_api.wait_for(lambda: "connected at last" in dm_texts(discord_api))
 
 
-async def test_a_refused_intent_fails_clearly_and_the_gateway_stays_up(
+async def test_a_refused_intent_fails_clearly_and_health_says_degraded(
     start, state, discord_api, http_get
 ):
     discord_api.message_content_allowed = False
     gateway = await start(wait_running=False)
     await discord_api.wait_for(lambda: state(gateway).startswith("failed"))
     assert "Message Content Intent" in state(gateway)
-    assert await http_get(gateway, "/health") == "ok"
+    assert (await http_get(gateway, "/health")).startswith("degraded: discord (failed: ")
 
 
 async def test_a_wrong_token_fails_clearly(start, state, discord_api):
@@ -137,3 +137,32 @@ async def test_shutdown_mid_turn_drains(start, state, discord_api, mock_model):
     await gateway.stop()
     assert "finished in time" in dm_texts(discord_api)
     assert state(gateway) == "stopped"
+
+
+async def test_a_message_delivered_again_after_a_resume_is_answered_once(
+    start, discord_api, mock_model, http_get
+):
+    mock_model.enqueue("the one answer").enqueue("the next answer")
+    gateway = await start()
+    asked = discord_api.user_sends(USER, content="once please")
+    await discord_api.wait_for(lambda: "the one answer" in dm_texts(discord_api))
+    discord_api.reconnect()
+    await discord_api.wait_for(lambda: discord_api.resumes)
+    await back_up(discord_api, gateway)
+    discord_api.resend(asked)  # replayed after the RESUME
+    discord_api.user_sends(USER, content="next")
+    await discord_api.wait_for(lambda: "the next answer" in dm_texts(discord_api))
+    assert len(mock_model.requests) == 2
+    assert sum("round(s)" in text for text in discord_api.texts(discord_api.dm_channel(USER))) == 2
+    assert 'openclaw_inbound_duplicates_total{channel="dc"} 1.0' in await http_get(
+        gateway, "/metrics"
+    )
+
+
+async def test_an_attachment_that_cannot_be_downloaded_gets_a_reply(start, discord_api, mock_model):
+    await start()
+    discord_api.fail("GET", "/attachments/", 404)  # the CDN lost the file
+    discord_api.user_sends(USER, content="", attachments=[("a.png", b"\x89PNGdata", "image/png")])
+    await discord_api.wait_for(lambda: dm_texts(discord_api))
+    assert "could not download your attachment" in dm_texts(discord_api)
+    assert mock_model.requests == []
