@@ -627,3 +627,61 @@ async def test_the_gateway_warms_the_configured_models_provider_off_the_event_lo
     assert provider.warmed_by == ["openclaw-sdk-preload"]  # once, in its thread; unknown skipped
     async with make_app({"agent": {"model": "mock/test"}}) as app:
         assert preload_sdks(app) is None  # the mock provider has nothing to warm
+
+
+async def test_unanswered_messages_are_resumed_once_at_start_up(
+    make_app, start_gateway, mock_model
+):
+    from openclaw.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE
+    from openclaw.messages import Message
+
+    plugin = FakeChannels()
+    app = make_app(config=BASE, plugins=[plugin])
+    store = app.store
+    # cut three times already: given up with an apology
+    store.record_inbound("fake", "44/m4", "44", "m4")
+    store.claim_unanswered()
+    store.claim_unanswered()
+    # cut before its answer: continued from the stored user message
+    store.record_inbound("fake", "42/m1", "42", "m1")
+    store.start_inbound("fake", ["42/m1"], "fk:main:42:42", 0)
+    store.append("fk:main:42:42", Message(role="user", content="first question"))
+    # cut while its stored answer was being shown: that answer is sent again
+    store.record_inbound("fake", "43/m2", "43", "m2")
+    store.start_inbound("fake", ["43/m2"], "fk:main:43:43", 0)
+    store.append("fk:main:43:43", Message(role="user", content="second question"))
+    store.append("fk:main:43:43", Message(role="assistant", content="the stored answer"))
+    # recorded, never started, and the channel cannot hand it over again
+    store.record_inbound("fake", "45/m3", "45", "m3")
+    mock_model.enqueue("the continued answer")
+
+    gateway = await start_gateway(Gateway(app, port=0), channel="fake")
+    fake = plugin.created["fake"]
+    for _ in range(500):
+        if store.unanswered_count() == 0 and not gateway.running_turns:
+            break
+        await asyncio.sleep(0.01)
+    assert store.unanswered_count() == 0
+    assert fake.texts("42")[0] == RESUMED_NOTE
+    assert "the continued answer" in fake.texts("42")[1] and "round(s)" in fake.texts("42")[1]
+    assert fake.texts("43") == [f"{RESUMED_NOTE}\n\nthe stored answer"]
+    assert fake.texts("44") == [GAVE_UP_REPLY.format(n=3)]
+    assert fake.texts("45") == [RESEND_REPLY]
+    assert all(reply_to for _, _, reply_to in fake.messages.values())
+    [request] = mock_model.requests  # only the cut turn went to the model, its question once
+    assert [m.text for m in request.messages if m.role == "user"] == ["first question"]
+    history = store.history("fk:main:42:42")
+    assert [m.role for m in history] == ["user", "assistant"]
+    # a platform delivering one of them again is not answered again
+    await gateway.handle(fake, InboundMessage("fk", "42", "42", "first question", message_id="m1"))
+    assert len(fake.texts("42")) == 2 and len(mock_model.requests) == 1
+
+
+async def test_a_message_handed_over_twice_is_answered_once(start, mock_model):
+    gateway, channels = await start()
+    fake = channels.created["fake"]
+    message = InboundMessage("fk", "42", "42", "hello", message_id="same")
+    await asyncio.gather(gateway.handle(fake, message), gateway.handle(fake, message))
+    await gateway.handle(fake, message)
+    assert len(fake.texts("42")) == 1 and len(mock_model.requests) == 1
+    assert gateway.metrics.summary()["duplicates"] == 2

@@ -505,3 +505,27 @@ def test_session_model_reads_the_override_of_the_active_session(store: SqliteSto
     assert store.session_model(key) == "srv/other"
     store.reset(key)
     assert store.session_model(key) is None
+
+
+def test_inbound_records_are_kept_once_claimed_with_a_restart_count_and_finished(
+    db_path: Path,
+) -> None:
+    with SqliteStore(db_path) as store:
+        assert store.record_inbound("telegram", "42/7", "42", "7", '{"update_id": 1}')
+        assert not store.record_inbound("telegram", "42/7", "42", "7", "{}")  # a redelivery
+        assert store.record_inbound("discord", "42/7", "42", "7")  # another channel's id
+        store.start_inbound("telegram", ["42/7"], "tg:main:42:42", 3)
+    with SqliteStore(db_path) as store:  # after a restart
+        [first, second] = store.claim_unanswered()
+        assert (first.channel, first.state, first.base, first.restarts) == (
+            "telegram",
+            "started",
+            3,
+            1,
+        )
+        assert first.payload == '{"update_id": 1}' and second.state == "recorded"
+        store.finish_inbound("telegram", ["42/7"])
+        assert store.unanswered_count() == 1 and store.unanswered_count("telegram") == 0
+        record = store.inbound("telegram", "42/7")
+        assert record is not None and record.state == "finished" and record.payload == ""
+        assert [r.channel for r in store.claim_unanswered()] == ["discord"]
