@@ -26,7 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.delivery import GAVE_UP_REPLY, RESUMED_NOTE
-from openclaw.testing.servers import FakeOpenAIServer, Reply, last_user_text
+from openclaw.testing.servers import (
+    FakeOpenAIServer,
+    Reply,
+    last_user_text,
+    openai_sequence_problem,
+)
 from openclaw.testing.telegram import FakeBotAPI, SentMessage
 
 FOOTER = "round(s)"
@@ -36,26 +41,10 @@ GAVE_UP = GAVE_UP_REPLY.split(",", 1)[0]
 
 def malformed(body: dict[str, Any]) -> list[str]:
     """What is wrong with one chat-completions request as a conversation: a tool call without
-    its result, a result without its call, or a request that does not end with the user's
-    message or tool results. Empty when it is well formed."""
-    problems: list[str] = []
+    its result or a result without its call (what OpenAI refuses with a 400), or a request that
+    does not end with the user's message or tool results. Empty when it is well formed."""
     messages = body.get("messages", [])
-    waiting: set[str] = set()
-    for index, message in enumerate(messages):
-        role = message.get("role")
-        if role == "tool":
-            call = message.get("tool_call_id")
-            if call not in waiting:
-                problems.append(f"message {index}: result for unknown call {call}")
-            waiting.discard(call)
-            continue
-        if waiting:
-            problems.append(f"message {index}: calls {sorted(waiting)} have no result")
-            waiting = set()
-        if role == "assistant":
-            waiting = {call["id"] for call in message.get("tool_calls") or []}
-    if waiting:
-        problems.append(f"calls {sorted(waiting)} have no result")
+    problems = [problem] if (problem := openai_sequence_problem(messages)) else []
     if messages and messages[-1].get("role") not in ("user", "tool"):
         problems.append(f"the last message is a {messages[-1].get('role')} message")
     return problems
