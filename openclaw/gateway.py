@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.channel_support import Backoff
-from openclaw.channels import Channel, InboundMessage, apply_inbound_hooks
+from openclaw.channels import Channel, InboundMessage, MarkupRejected, apply_inbound_hooks
 from openclaw.commands import CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
 from openclaw.cron_executor import CronExecutor
@@ -421,8 +421,7 @@ class Gateway:
             text = GAVE_UP_REPLY.format(n=last.restarts)
             await send_reply(channel, last.chat_id, text, reply_to=last.message_id)
         elif resumption.action == "resend":
-            text = f"{RESUMED_NOTE}\n\n{resumption.text}"
-            await send_reply(channel, last.chat_id, text, reply_to=last.message_id)
+            await self._resend(channel, last, resumption.text)
         elif resumption.action == "continue":
             await send_reply(channel, last.chat_id, RESUMED_NOTE, reply_to=last.message_id)
             assert first.session_key is not None
@@ -430,7 +429,13 @@ class Gateway:
             user_id = first.session_key.split(":")[2]
             principal = Principal(channel.name, user_id, channel.prefix)
             await self._run_turn(
-                channel, last.chat_id, last.message_id, first.session_key, None, principal
+                channel,
+                last.chat_id,
+                last.message_id,
+                first.session_key,
+                None,
+                principal,
+                resumed=keys,
             )
         else:
             redeliver = getattr(channel, "redeliver", None)
@@ -444,6 +449,25 @@ class Gateway:
                         channel, record.chat_id, RESEND_REPLY, reply_to=record.message_id
                     )
         self._finish(channel.name, keys)
+
+    async def _resend(self, channel: Channel, record: Inbound, answer: str) -> None:
+        """A stored answer whose showing was cut: its first message is edited to the whole
+        answer when that fits (idempotent: the user sees it once, even if the cut came after the
+        last edit), else it is sent again under the restart note."""
+        if record.reply_id is not None and len(answer) <= channel.max_len:
+            for markdown in (True, False):
+                try:
+                    await channel.edit_text(
+                        record.chat_id, record.reply_id, answer, markdown=markdown
+                    )
+                    return
+                except MarkupRejected:
+                    continue
+                except Exception:
+                    log.warning("editing the cut answer failed; sending it again", exc_info=True)
+                    break
+        text = f"{RESUMED_NOTE}\n\n{answer}"
+        await send_reply(channel, record.chat_id, text, reply_to=record.message_id)
 
     async def _handle(self, channel: Channel, message: InboundMessage) -> bool:
         """The pipeline; False when the message joined another one's batch (that message's
@@ -614,10 +638,12 @@ class Gateway:
         content: str | list[ContentPart] | None,
         principal: Principal,
         deliveries: Sequence[str] = (),
+        resumed: Sequence[str] = (),
     ) -> None:
         """One streamed turn in a turn slot; `content` None continues the stored session. The
         `deliveries` it answers are marked started with where the session stood, so a restart
-        knows what this turn had done."""
+        knows what this turn had done (`resumed`: those of a continued turn, already started);
+        both keep the id of the reply's first message."""
         async with self.turns:
             self.running_turns += 1
             try:
@@ -626,7 +652,13 @@ class Gateway:
                     base = info.message_count if info is not None else 0
                     self.app.store.start_inbound(channel.name, list(deliveries), key, base)
                 events = self.app.run_turn(content, session_key=key, principal=principal)
-                reply = StreamingReply(channel, chat_id, reply_to=reply_to)
+                keys = list(deliveries or resumed)
+
+                def noted(reply_id: str) -> None:
+                    if keys:
+                        self.app.store.note_reply(channel.name, keys, reply_id)
+
+                reply = StreamingReply(channel, chat_id, reply_to=reply_to, on_first_message=noted)
                 await reply.consume(events)
             finally:
                 self.running_turns -= 1

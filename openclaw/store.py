@@ -96,6 +96,7 @@ class Inbound:
     restarts: int
     session_key: str | None
     base: int | None
+    reply_id: str | None  # the platform id of the first message of its answer, once sent
 
 
 @runtime_checkable
@@ -154,6 +155,8 @@ class SessionStore(Protocol):
     def start_inbound(
         self, channel: str, delivery_ids: list[str], session_key: str, base: int
     ) -> None: ...
+
+    def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None: ...
 
     def finish_inbound(self, channel: str, delivery_ids: list[str]) -> None: ...
 
@@ -220,6 +223,7 @@ def inbound_table(db: Database) -> None:
             restarts INTEGER NOT NULL DEFAULT 0,
             session_key TEXT,
             base INTEGER,
+            reply_id TEXT,
             received_at REAL NOT NULL,
             updated_at REAL NOT NULL
         )"""
@@ -366,7 +370,8 @@ def _within(rows_newest_first: Iterable[dict[str, Any]], tokens: int) -> list[di
 
 
 _INBOUND_COLUMNS = (
-    "channel, delivery_id, chat_id, message_id, payload, state, restarts, session_key, base"
+    "channel, delivery_id, chat_id, message_id, payload, state, restarts, session_key, base, "
+    "reply_id"
 )
 
 
@@ -726,6 +731,16 @@ class SqliteStore:
                     """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
                     updated_at = ? WHERE channel = ? AND delivery_id = ?""",
                     [session_key, base, now, channel, delivery_id],
+                )
+
+    def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None:
+        """Keep the id of the answer's first message: an answer sent again after a restart
+        edits that message, so the user never sees it twice."""
+        with self._write() as db:
+            for delivery_id in delivery_ids:
+                db.execute(
+                    "UPDATE inbound SET reply_id = ? WHERE channel = ? AND delivery_id = ?",
+                    [reply_id, channel, delivery_id],
                 )
 
     def finish_inbound(self, channel: str, delivery_ids: list[str]) -> None:

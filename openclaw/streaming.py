@@ -179,9 +179,13 @@ class StreamingReply:
         typing_delay: float = 1.0,
         typing_interval: float = 4.0,
         clock: Callable[[], float] = time.monotonic,
+        on_first_message: Callable[[str], None] | None = None,
     ) -> None:
         self.surface = surface
         self.chat_id = chat_id
+        self.on_first_message = on_first_message
+        """Called with the platform id of the reply's first message once it is sent (the
+        gateway keeps it, so an answer resent after a restart edits it instead of adding one)."""
         self.reply_to = reply_to
         self.edit_chars = edit_chars
         self.edit_interval = edit_interval
@@ -366,6 +370,8 @@ class StreamingReply:
                     markdown=markdown,
                     reply_to=self.reply_to if first else None,
                 )
+                if first and self.on_first_message is not None:
+                    self.on_first_message(message.id)
             else:
                 await self.surface.edit_text(self.chat_id, message.id, text, markdown=markdown)
             return text

@@ -129,7 +129,7 @@ class CrashRun:
                 now = time.monotonic()
                 for user in self.users:
                     mine = sent[user]
-                    done = not mine or self._final(api, user, mine[-1][0])
+                    done = not mine or self._final(api, user, mine[-1])
                     stale = now - waiting_since.get(user, now) > self.answer_wait
                     if len(mine) < self.per_user and (done or stale):
                         text = f"u{user} m{len(mine)}"
@@ -137,7 +137,7 @@ class CrashRun:
                         mine.append((message_id, text))
                         waiting_since[user] = now
                 all_sent = all(len(mine) == self.per_user for mine in sent.values())
-                finished = all(self._final(api, u, m) for u in self.users for m, _ in sent[u])
+                finished = all(self._final(api, u, m) for u in self.users for m in sent[u])
                 if all_sent and finished:
                     break
                 if all_sent:  # the rest get `settle` seconds to be answered
@@ -228,16 +228,24 @@ class CrashRun:
     # -- what the users saw ----------------------------------------------------------------
 
     @staticmethod
-    def _answers(api: FakeBotAPI, user: int, message_id: int) -> list[SentMessage]:
+    def _answers(api: FakeBotAPI, user: int, message_id: int, text: str) -> list[SentMessage]:
+        """The final answers to one message: a streamed one ends with its footer; one resent
+        after a restart is the stored answer alone (an edit of the cut reply) or follows the
+        restart note; a message given up gets the apology."""
         return [
             m
             for m in api.messages(user)
             if m.reply_to == message_id
-            and (FOOTER in m.text or GAVE_UP in m.text or m.text.startswith(f"{RESUMED_NOTE}\n"))
+            and (
+                FOOTER in m.text
+                or GAVE_UP in m.text
+                or m.text.startswith(f"{RESUMED_NOTE}\n")
+                or m.text == f"echo: {text}"
+            )
         ]
 
-    def _final(self, api: FakeBotAPI, user: int, message_id: int) -> bool:
-        return bool(self._answers(api, user, message_id))
+    def _final(self, api: FakeBotAPI, user: int, message: tuple[int, str]) -> bool:
+        return bool(self._answers(api, user, *message))
 
     def _count(
         self,
@@ -249,7 +257,7 @@ class CrashRun:
         for user, mine in sent.items():
             for message_id, text in mine:
                 report.sent += 1
-                answers = self._answers(api, user, message_id)
+                answers = self._answers(api, user, message_id, text)
                 if not answers:
                     report.lost += 1
                     report.problems.append(f"{text}: no answer")
