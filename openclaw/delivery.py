@@ -57,7 +57,8 @@ class Resumption:
 
 def plan(records: list[Inbound], history: list[Message] | None) -> Resumption:
     """The resumption of one group of records that share a turn (`group`); `history` is the
-    active session's messages (None for records whose turn never started)."""
+    active session's messages (None for records whose turn never started). The group is given
+    up as soon as one of its messages was cut `MAX_RESTARTS` times."""
     if any(record.restarts >= MAX_RESTARTS for record in records):
         return Resumption("give_up", records)
     base = records[0].base
@@ -71,12 +72,12 @@ def plan(records: list[Inbound], history: list[Message] | None) -> Resumption:
 
 
 def group(records: list[Inbound]) -> list[list[Inbound]]:
-    """Records in the order they arrived, those of one started turn (same session and base)
+    """Records in the order they arrived, those one started turn answers (a debounced batch)
     together; every record that has not started is a group of its own."""
     groups: dict[tuple[str, ...], list[Inbound]] = {}
     for record in records:
-        if record.state == "started" and record.session_key is not None:
-            key: tuple[str, ...] = (record.channel, record.session_key, str(record.base))
+        if record.state == "started" and record.turn_id is not None:
+            key: tuple[str, ...] = (record.channel, record.turn_id)
         else:
             key = (record.channel, record.delivery_id)
         groups.setdefault(key, []).append(record)

@@ -418,7 +418,7 @@ class Gateway:
         last = resumption.last
         keys = [r.delivery_id for r in records]
         if resumption.action == "give_up":
-            text = GAVE_UP_REPLY.format(n=last.restarts)
+            text = GAVE_UP_REPLY.format(n=max(r.restarts for r in records))
             await send_reply(channel, last.chat_id, text, reply_to=last.message_id)
         elif resumption.action == "resend":
             await self._resend(channel, last, resumption.text)

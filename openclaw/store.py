@@ -16,6 +16,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ class Inbound:
     restarts: int
     session_key: str | None
     base: int | None
+    turn_id: str | None  # the same for the messages one (debounced) turn answers
     reply_id: str | None  # the platform id of the first message of its answer, once sent
 
 
@@ -223,6 +225,7 @@ def inbound_table(db: Database) -> None:
             restarts INTEGER NOT NULL DEFAULT 0,
             session_key TEXT,
             base INTEGER,
+            turn_id TEXT,
             reply_id TEXT,
             received_at REAL NOT NULL,
             updated_at REAL NOT NULL
@@ -371,7 +374,7 @@ def _within(rows_newest_first: Iterable[dict[str, Any]], tokens: int) -> list[di
 
 _INBOUND_COLUMNS = (
     "channel, delivery_id, chat_id, message_id, payload, state, restarts, session_key, base, "
-    "reply_id"
+    "turn_id, reply_id"
 )
 
 
@@ -725,12 +728,13 @@ class SqliteStore:
         """Mark messages as answered by a turn that starts now, when the session holds `base`
         messages (what a resumed turn finds after that point is this turn's)."""
         now = self._clock()
+        turn_id = uuid.uuid4().hex
         with self._write() as db:
             for delivery_id in delivery_ids:
                 db.execute(
                     """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
-                    updated_at = ? WHERE channel = ? AND delivery_id = ?""",
-                    [session_key, base, now, channel, delivery_id],
+                    turn_id = ?, updated_at = ? WHERE channel = ? AND delivery_id = ?""",
+                    [session_key, base, turn_id, now, channel, delivery_id],
                 )
 
     def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None:
