@@ -32,6 +32,14 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--delay", type=float, default=0.03, help="seconds between records")
     parser.add_argument("--answer-wait", type=float, default=15.0)
+    parser.add_argument(
+        "--gap",
+        type=float,
+        nargs=2,
+        default=(2.5, 4.5),
+        metavar=("LO", "HI"),
+        help="seconds after start-up before the next kill (random in the range)",
+    )
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument(
         "--against",
@@ -52,6 +60,7 @@ def main() -> int:
             kills=args.kills,
             delay=args.delay,
             answer_wait=args.answer_wait,
+            gap=tuple(args.gap),
             seed=args.seed,
             pythonpath=pythonpath,
         )

@@ -81,7 +81,9 @@ class CrashReport:
 
 
 class CrashRun:
-    """`users` users each send `messages` messages; the gateway is killed `kills` times."""
+    """`users` users each send `messages` messages; the gateway is killed `kills` times, each
+    time `gap` (a random number of seconds in that range) after it came up, as soon as a turn
+    asks the model."""
 
     def __init__(
         self,
@@ -93,6 +95,7 @@ class CrashRun:
         delay: float = 0.03,
         answer_wait: float = 20.0,
         settle: float = 20.0,
+        gap: tuple[float, float] = (1.0, 2.5),
         seed: int = 16,
         pythonpath: str = "",
     ) -> None:
@@ -103,6 +106,7 @@ class CrashRun:
         self.delay = delay
         self.answer_wait = answer_wait
         self.settle = settle
+        self.gap = gap
         self.pythonpath = pythonpath
         self.random = random.Random(seed)
         self.process: subprocess.Popen[str] | None = None
@@ -222,8 +226,8 @@ class CrashRun:
         return "openclaw gateway on http" in Path(self.logs[-1]).read_text(errors="replace")
 
     def _gap(self) -> float:
-        """Time after start-up before the next kill: room for the resumed turns."""
-        return self.random.uniform(1.0, 2.5)
+        """Time after start-up before the next kill (room for the resumed turns)."""
+        return self.random.uniform(*self.gap)
 
     # -- what the users saw ----------------------------------------------------------------
 
