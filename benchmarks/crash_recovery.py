@@ -30,13 +30,13 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--messages", type=int, default=10, help="messages per user")
     parser.add_argument("--kills", type=int, default=10)
-    parser.add_argument("--delay", type=float, default=0.03, help="seconds between records")
+    parser.add_argument("--delay", type=float, default=0.06, help="seconds between records")
     parser.add_argument("--answer-wait", type=float, default=15.0)
     parser.add_argument(
         "--gap",
         type=float,
         nargs=2,
-        default=(2.5, 4.5),
+        default=(1.5, 3.0),
         metavar=("LO", "HI"),
         help="seconds after start-up before the next kill (random in the range)",
     )
