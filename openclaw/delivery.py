@@ -10,7 +10,8 @@ the record and what the session holds since its turn began:
   had just arrived (`Channel.redeliver`; a channel that cannot asks the user to send it again);
 - the turn stored its final answer but was cut while showing it: that answer is sent again;
 - the turn was cut before its answer: it is continued from the stored history (the user's
-  message, finished tool rounds), so nothing already done is repeated.
+  message, finished tool rounds), so nothing already done is repeated; when a later message of
+  the same chat has been answered meanwhile, it is handed over again instead.
 
 A resumed answer starts with `RESUMED_NOTE`. A message whose turns were cut `MAX_RESTARTS`
 times is given up with `GAVE_UP_REPLY`, so a message that crashes the gateway cannot loop.
@@ -18,6 +19,7 @@ times is given up with `GAVE_UP_REPLY`, so a message that crashes the gateway ca
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -64,10 +66,15 @@ def plan(records: list[Inbound], history: list[Message] | None) -> Resumption:
     base = records[0].base
     if history is None or base is None or len(history) <= base:
         return Resumption("redeliver", records)
+    # this turn's messages: its user message and what followed up to the next user message
+    # (a later message of the same chat may have started its own turn meanwhile)
     tail = history[base:]
-    last = tail[-1]
-    if last.role == "assistant" and not last.tool_calls and len(tail) > 1:
+    own = tail[:1] + list(itertools.takewhile(lambda m: m.role != "user", tail[1:]))
+    last = own[-1]
+    if last.role == "assistant" and not last.tool_calls and len(own) > 1:
         return Resumption("resend", records, last.text)
+    if len(own) < len(tail):  # the session went on without it: answer it afresh
+        return Resumption("redeliver", records)
     return Resumption("continue", records)
 
 

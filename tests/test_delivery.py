@@ -37,4 +37,7 @@ def test_the_action_follows_what_the_session_holds_since_the_turn_began(tmp_path
     answer = Message(role="assistant", content="the answer")
     resumption = plan([record], [*before[:1], question, answer])
     assert (resumption.action, resumption.text) == ("resend", "the answer")
+    later = [Message(role="user", content="a later question"), answer]
+    assert plan([record], [*before[:1], question, *later]).action == "redeliver"
+
     assert plan([replace(record, restarts=MAX_RESTARTS)], None).action == "give_up"
