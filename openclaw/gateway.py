@@ -160,6 +160,9 @@ class Gateway:
         self._done = asyncio.Event()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._handling: set[tuple[str, str]] = set()  # (channel, delivery id) handled now
+        # one turn at a time per session, so a session's history is never interleaved (a
+        # resumed turn and a newer message of the same chat); a lock per session key ever seen
+        self._sessions: dict[str, asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
         self.cron = CronExecutor(
             app, channels=self.channels, allowed=lambda user: self.knows(user.channel, user.user_id)
@@ -644,7 +647,8 @@ class Gateway:
         `deliveries` it answers are marked started with where the session stood, so a restart
         knows what this turn had done (`resumed`: those of a continued turn, already started);
         both keep the id of the reply's first message."""
-        async with self.turns:
+        lock = self._sessions.setdefault(key, asyncio.Lock())
+        async with lock, self.turns:
             self.running_turns += 1
             try:
                 if deliveries:
