@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from openclaw.app import App
-    from openclaw.messages import ContentPart
+    from openclaw.messages import ContentPart, Message
     from openclaw.store import Inbound
 
 log = logging.getLogger("openclaw.gateway")
@@ -408,15 +408,25 @@ class Gateway:
                 self._handling.difference_update(keys)
 
     async def _resume_one(self, records: list[Inbound]) -> None:
+        """Resume one turn's messages; the session is held while its history is read and the
+        turn continued, so no newer message of the chat slips in between."""
         first = records[0]
         supervised = self.channels.get(first.channel)
         if supervised is None:
             log.warning("channel %s is not enabled: its unanswered messages wait", first.channel)
             return
-        channel = supervised.channel
-        store = self.app.store
-        started = first.state == "started" and first.session_key is not None
-        resumption = plan(records, store.history(first.session_key) if started else None)
+        if first.state == "started" and first.session_key is not None:
+            async with self._sessions.setdefault(first.session_key, asyncio.Lock()):
+                history = self.app.store.history(first.session_key)
+                await self._resume_as_planned(supervised.channel, records, history)
+        else:
+            await self._resume_as_planned(supervised.channel, records, None)
+
+    async def _resume_as_planned(
+        self, channel: Channel, records: list[Inbound], history: list[Message] | None
+    ) -> None:
+        first = records[0]
+        resumption = plan(records, history)
         self.metrics.resumed.labels(channel.prefix, resumption.action).inc()
         last = resumption.last
         keys = [r.delivery_id for r in records]
@@ -439,6 +449,7 @@ class Gateway:
                 None,
                 principal,
                 resumed=keys,
+                locked=True,
             )
         else:
             redeliver = getattr(channel, "redeliver", None)
@@ -642,13 +653,17 @@ class Gateway:
         principal: Principal,
         deliveries: Sequence[str] = (),
         resumed: Sequence[str] = (),
+        locked: bool = False,
     ) -> None:
         """One streamed turn in a turn slot; `content` None continues the stored session. The
         `deliveries` it answers are marked started with where the session stood, so a restart
         knows what this turn had done (`resumed`: those of a continued turn, already started);
-        both keep the id of the reply's first message."""
-        lock = self._sessions.setdefault(key, asyncio.Lock())
-        async with lock, self.turns:
+        both keep the id of the reply's first message. `locked`: the caller holds the
+        session already."""
+        session = (
+            contextlib.nullcontext() if locked else self._sessions.setdefault(key, asyncio.Lock())
+        )
+        async with session, self.turns:
             self.running_turns += 1
             try:
                 if deliveries:
