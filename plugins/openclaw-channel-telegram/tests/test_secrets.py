@@ -46,7 +46,7 @@ async def test_a_failed_photo_download_logs_no_token(start, telegram_api, caplog
     telegram_api.fail("file", 500, times=10)  # every attempt, retries included
     telegram_api.user_sends_photo(42, 42)
     await telegram_api.wait_for(
-        lambda: "handling a message failed" in caplog.text, what="the failure was not logged"
+        lambda: "downloading a file failed" in caplog.text, what="the failure was not logged"
     )
     assert "/file/bot[REDACTED]/photos/" in caplog.text  # aiohttp's error names the URL...
     assert telegram_api.token not in caplog.text  # ...its traceback included, token masked
@@ -109,5 +109,5 @@ def test_the_gateway_process_log_holds_no_token(openclaw_home: Path, telegram_ap
         env = {"OPENCLAW_LOAD_PLUGINS": "telegram", "TELEGRAM_BOT_TOKEN": telegram_api.token}
         returncode, stderr = sigterm_mid_turn(openclaw_home, server, env, after_start=users_write)
     assert returncode == 0, stderr
-    assert "handling a message failed" in stderr and "/file/bot[REDACTED]/" in stderr
+    assert "downloading a file failed" in stderr and "/file/bot[REDACTED]/" in stderr
     assert telegram_api.token not in stderr
