@@ -10,11 +10,12 @@ from openclaw.testing.crash import CrashRun
 
 
 def test_sigkill_mid_turn_answers_every_message_once(tmp_path: Path):
-    report = CrashRun(tmp_path / "home", users=3, messages=3, kills=3).run(timeout=55)
+    run = CrashRun(tmp_path / "home", users=3, messages=4, kills=3, delay=0.06)
+    report = run.run(timeout=55)
     assert report.kills >= 2, report.line()
-    assert report.sent == 9, report.line()
+    assert report.sent == 12, report.line()
     assert (report.lost, report.duplicates) == (0, 0), report.problems
-    assert report.answered == 9
+    assert report.answered == 12
     assert report.malformed == 0, report.problems
     assert report.integrity == "ok"
     assert report.resumed_notes >= 1, "no kill landed in a turn"
