@@ -198,7 +198,7 @@ async def test_sessions_lists_only_the_users_own(start, mock_model):
     await fake.say("43", "hello")
     await fake.say("42", "/sessions")
     listed = fake.texts("42")[-1]
-    assert "fk:main:42:42" in listed and "43" not in listed
+    assert "fk:main:42:42" in listed and "fk:main:43" not in listed and ":43:43" not in listed
 
 
 async def test_an_unlisted_user_gets_nothing(start, mock_model, recording_sink):
