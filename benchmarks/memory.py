@@ -37,22 +37,11 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from openclaw.testing.gateway_process import MODULE_LISTING_CLI
+
 SETTLE = 3.0  # seconds idle after the channel runs, before RSS is read
 TARGETS_MIB = {"telegram": 175, "discord": 90, "none": 60}
 
-# Runs `openclaw ARGS...`; on SIGUSR1 writes the names of the imported modules, in import
-# order, to $MEMORY_MODULES_FILE.
-GATEWAY = """
-import json, os, runpy, signal, sys
-
-def dump(*_):
-    with open(os.environ["MEMORY_MODULES_FILE"], "w") as out:
-        json.dump(list(sys.modules), out)
-
-signal.signal(signal.SIGUSR1, dump)
-sys.argv = ["openclaw", *sys.argv[1:]]
-runpy.run_module("openclaw", run_name="__main__", alter_sys=True)
-"""
 
 # Imports the modules named in argv[1] (a JSON list), with those in argv[2] made unimportable
 # (optional packages the gateway kept out, as `openclaw.lean_import` does), then prints VmRSS.
@@ -142,13 +131,13 @@ def measure_gateway(name: str, settle: float, plugins: str | None = None) -> dic
         env.update(
             OPENCLAW_HOME=str(home),
             OPENAI_API_KEY="sk-idle",
-            MEMORY_MODULES_FILE=str(modules_file),
+            OPENCLAW_MODULES_FILE=str(modules_file),
         )
         if plugins is not None:
             env["OPENCLAW_LOAD_PLUGINS"] = plugins
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-c", GATEWAY, "gateway", "--port", str(port)],
+            [sys.executable, "-c", MODULE_LISTING_CLI, "gateway", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

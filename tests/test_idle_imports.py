@@ -14,18 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-# runs `openclaw gateway ...`; on SIGUSR1 writes the imported module names to $MODULES_FILE
-GATEWAY = """
-import json, os, runpy, signal, sys
+from openclaw.testing.gateway_process import MODULE_LISTING_CLI
 
-def dump(*_):
-    with open(os.environ["MODULES_FILE"], "w") as out:
-        json.dump(list(sys.modules), out)
-
-signal.signal(signal.SIGUSR1, dump)
-sys.argv = ["openclaw", *sys.argv[1:]]
-runpy.run_module("openclaw", run_name="__main__", alter_sys=True)
-"""
 # the configured model's SDK (openai here) is imported at start, on purpose; anthropic is not
 NOT_AT_IDLE = {
     "aiogram",
@@ -55,10 +45,10 @@ def test_an_idle_gateway_without_channels_imports_no_channel_sdk_nor_numpy(openc
     (openclaw_home / "openclaw.json").write_text(json.dumps({"agent": {"model": "openai/x"}}))
     modules_file = openclaw_home / "modules.json"
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPENCLAW_")}
-    env.update(OPENCLAW_HOME=str(openclaw_home), MODULES_FILE=str(modules_file))
+    env.update(OPENCLAW_HOME=str(openclaw_home), OPENCLAW_MODULES_FILE=str(modules_file))
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", GATEWAY, "gateway", "--port", str(port)],
+        [sys.executable, "-c", MODULE_LISTING_CLI, "gateway", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -14,6 +14,21 @@ from typing import Any
 
 from openclaw.testing.secret_scan import current_scan
 
+MODULE_LISTING_CLI = """
+import json, os, runpy, signal, sys
+
+def dump(*_):
+    with open(os.environ["OPENCLAW_MODULES_FILE"], "w") as out:
+        json.dump(list(sys.modules), out)
+
+signal.signal(signal.SIGUSR1, dump)
+sys.argv = ["openclaw", *sys.argv[1:]]
+runpy.run_module("openclaw", run_name="__main__", alter_sys=True)
+"""
+"""`python -c MODULE_LISTING_CLI ARGS...` runs `openclaw ARGS...`; on SIGUSR1 it writes the
+names of the modules imported so far, in import order, to `$OPENCLAW_MODULES_FILE` (what an
+idle gateway holds in memory)."""
+
 
 def sigterm_mid_turn(
     home: Path,
