@@ -9,7 +9,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
-from click.utils import make_default_short_help
 
 if TYPE_CHECKING:
     from openclaw.cli.plugin_commands import DeclaredCommand
@@ -98,7 +97,7 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, help_text) for name, (_, help_text) in SUBCOMMANDS.items()]
         rows += [
-            (name, make_default_short_help(declared.summary, 65))
+            (name, click.Command(name, help=declared.summary).get_short_help_str(65))
             for name, declared in self._declared_commands(ctx).items()
         ]
         rows += [(name, cmd.get_short_help_str()) for name, cmd in self._hook_commands(ctx).items()]
