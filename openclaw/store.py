@@ -235,7 +235,40 @@ def inbound_table(db: Database) -> None:
     db.execute("CREATE INDEX inbound_unanswered ON inbound (state) WHERE state != 'finished'")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [initial_schema, inbound_table]
+def session_counters(db: Database) -> None:
+    """Each session's message count and tokens, kept by triggers in the transaction of every
+    insert, update and delete of a message, so `/db`, `/status` and the turn's start never
+    count messages (a kill -9 mid-write loses the counts with the rows, never one without the
+    other). Filled here from the messages an existing database holds."""
+    db.execute("ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """UPDATE sessions SET (message_count, tokens) = (
+            SELECT COUNT(*), COALESCE(SUM(m.tokens), 0) FROM messages m
+            WHERE m.session_id = sessions.id
+        )"""
+    )
+    add = "UPDATE sessions SET message_count = message_count + 1, tokens = tokens + NEW.tokens"
+    remove = "UPDATE sessions SET message_count = message_count - 1, tokens = tokens - OLD.tokens"
+    db.execute(
+        f"""CREATE TRIGGER messages_counted AFTER INSERT ON messages BEGIN
+            {add} WHERE id = NEW.session_id;
+        END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER messages_uncounted AFTER DELETE ON messages BEGIN
+            {remove} WHERE id = OLD.session_id;
+        END"""
+    )
+    db.execute(
+        f"""CREATE TRIGGER messages_recounted AFTER UPDATE OF session_id, tokens ON messages BEGIN
+            {remove} WHERE id = OLD.session_id;
+            {add} WHERE id = NEW.session_id;
+        END"""
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [initial_schema, inbound_table, session_counters]
 
 
 # --- message (de)serialisation -----------------------------------------------------------------
@@ -283,16 +316,22 @@ def _message_row(message: Message) -> dict[str, Any]:
     }
 
 
-def _row_message(row: dict[str, Any]) -> Message:
-    calls = json.loads(row["tool_calls"]) if row["tool_calls"] else []
+# The columns `_row_message` reads, in its order: tuples, not dicts, on the turn's hot path.
+_MESSAGE_COLUMNS = "id, role, content, parts, tool_calls, tool_call_id, name, is_error, created_at"
+_MessageRow = tuple[int, str, str, str | None, str | None, str | None, str | None, int, float]
+
+
+def _row_message(row: _MessageRow) -> Message:
+    _, role, content, parts, tool_calls, tool_call_id, name, is_error, created_at = row
+    calls = json.loads(tool_calls) if tool_calls else []
     return Message(
-        role=row["role"],
-        content=_decode_parts(row["parts"]) if row["parts"] is not None else row["content"],
+        role=role,  # type: ignore[arg-type]
+        content=_decode_parts(parts) if parts is not None else content,
         tool_calls=[ToolCall(c["id"], c["name"], c["arguments"]) for c in calls],
-        tool_call_id=row["tool_call_id"],
-        name=row["name"],
-        is_error=bool(row["is_error"]),
-        created_at=row["created_at"],
+        tool_call_id=tool_call_id,
+        name=name,
+        is_error=bool(is_error),
+        created_at=created_at,
     )
 
 
@@ -345,30 +384,33 @@ def _markdown_message(message: Message) -> str:
 # --- the SQLite backend ------------------------------------------------------------------------
 
 _INFO_SQL = """
-SELECT s.key, s.channel, s.created_at, s.updated_at, s.model,
-       COUNT(m.id) AS message_count, COALESCE(SUM(m.tokens), 0) AS tokens
-FROM sessions s LEFT JOIN messages m ON m.session_id = s.id
+SELECT s.key, s.channel, s.created_at, s.updated_at, s.model, s.message_count, s.tokens
+FROM sessions s
 WHERE s.archived = 0 AND ({where})
-GROUP BY s.id
 ORDER BY s.updated_at DESC, s.id DESC
 """
 
 
-_HISTORY_SQL = "SELECT * FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
-_OLDER_SQL = "SELECT * FROM messages WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT 1"
+_HISTORY_SQL = (
+    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
+)
+_OLDER_SQL = (
+    f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND id < ? "
+    "ORDER BY id DESC LIMIT 1"
+)
 
 
-def _within(rows_newest_first: Iterable[dict[str, Any]], tokens: int) -> list[dict[str, Any]]:
+def _within(rows_newest_first: Iterable[_MessageRow], tokens: int) -> list[_MessageRow]:
     """The newest rows whose newer rows cost at most `tokens` by the lower bound of
     `message_tokens`: a superset of what `select_history` keeps for that budget. Reads
     no further rows than that from the cursor."""
-    kept: list[dict[str, Any]] = []
+    kept: list[_MessageRow] = []
     used = 0
     for row in rows_newest_first:
         if used > tokens:
             break
         kept.append(row)
-        used += 4 + (len(row["content"]) + 3) // 4
+        used += 4 + (len(row[2]) + 3) // 4
     return kept
 
 
@@ -550,16 +592,19 @@ class SqliteStore:
             if row is None:
                 return []
             session_id = row[0]
-            newest_first = db.query(_HISTORY_SQL, [session_id, -1 if limit is None else limit])
-            rows = list(newest_first) if tokens is None else _within(newest_first, tokens)
+            # the plain connection: sqlite-utils would build a dict per row
+            newest_first = db.conn.execute(
+                _HISTORY_SQL, [session_id, -1 if limit is None else limit]
+            )
+            rows = newest_first.fetchall() if tokens is None else _within(newest_first, tokens)
             newest_first.close()  # the rows left unread: release the statement now
             if tokens is not None:
                 # results at the cut: reach back to the call they answer
-                while rows and rows[-1]["role"] == "tool":
-                    older = db.query(_OLDER_SQL, [session_id, rows[-1]["id"]])
-                    if (row := next(older, None)) is None:
+                while rows and rows[-1][1] == "tool":
+                    older = db.conn.execute(_OLDER_SQL, [session_id, rows[-1][0]]).fetchone()
+                    if older is None:
                         break
-                    rows.append(row)
+                    rows.append(older)
         return [_row_message(row) for row in reversed(rows)]
 
     def session(self, key: str) -> SessionInfo | None:
@@ -603,12 +648,12 @@ class SqliteStore:
             )
 
     def stats(self) -> StoreStats:
+        """From the sessions' counters (see `session_counters`): the cost grows with the
+        number of sessions, not of messages."""
         with self._read() as db:
-            sessions, oldest, newest = db.execute(
-                "SELECT COUNT(*), MIN(created_at), MAX(updated_at) FROM sessions"
-            ).fetchone()
-            messages, tokens = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM messages"
+            sessions, messages, tokens, oldest, newest = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(message_count), 0), COALESCE(SUM(tokens), 0), "
+                "MIN(created_at), MAX(updated_at) FROM sessions"
             ).fetchone()
             by_channel = dict(
                 db.execute(

@@ -294,6 +294,7 @@ def test_schema_migrations_are_applied_once_across_reopens(
     assert [(version, name) for version, name, _ in first] == [
         (1, "initial_schema"),
         (2, "inbound_table"),
+        (3, "session_counters"),
     ]
 
     SqliteStore(db_path).close()
@@ -310,7 +311,12 @@ def test_schema_migrations_are_applied_once_across_reopens(
         SqliteStore(db_path).close()
     assert calls == [1]
     versions = rows(db_path, "SELECT version, name FROM schema_migrations ORDER BY version")
-    assert versions == [(1, "initial_schema"), (2, "inbound_table"), (3, "add_notes")]
+    assert versions == [
+        (1, "initial_schema"),
+        (2, "inbound_table"),
+        (3, "session_counters"),
+        (4, "add_notes"),
+    ]
 
 
 def test_a_failing_migration_leaves_nothing_behind(
@@ -529,3 +535,139 @@ def test_inbound_records_are_kept_once_claimed_with_a_restart_count_and_finished
         record = store.inbound("telegram", "42/7")
         assert record is not None and record.state == "finished" and record.payload == ""
         assert [r.channel for r in store.claim_unanswered()] == ["discord"]
+
+
+# --- maintained counters -----------------------------------------------------------------------
+
+COUNTED = """
+SELECT s.id, s.message_count, s.tokens, COUNT(m.id), COALESCE(SUM(m.tokens), 0)
+FROM sessions s LEFT JOIN messages m ON m.session_id = s.id GROUP BY s.id ORDER BY s.id
+"""
+
+
+def assert_counters_exact(db_path: Path) -> None:
+    """Every session's counters equal the aggregate of its messages, and `stats()` the totals."""
+    counted = rows(db_path, COUNTED)
+    assert [(sid, n, t) for sid, n, t, _, _ in counted] == [(r[0], r[3], r[4]) for r in counted]
+    [(messages, tokens)] = rows(db_path, "SELECT COUNT(*), COALESCE(SUM(tokens), 0) FROM messages")
+    with SqliteStore(db_path) as opened:
+        stats = opened.stats()
+    assert (stats.messages, stats.tokens, stats.sessions) == (
+        messages,
+        tokens,
+        len(counted),
+    )
+
+
+def test_counters_stay_exact_through_appends_rounds_resets_prune_and_deletes(
+    store: SqliteStore, db_path: Path, clock: Clock
+) -> None:
+    now = clock.now
+    clock.now = now - 40 * DAY
+    store.append("tg:main:1:1", Message("user", "old"), tokens=7)
+    clock.now = now
+    store.append(KEY, Message("user", "hello there"))
+    call = Message("assistant", "", tool_calls=[ToolCall("c1", "read_file", "{}")])
+    store.append_round(
+        KEY, call, [Message("tool", "x" * 400, tool_call_id="c1", name="read_file")], tokens=11
+    )
+    store.reset(KEY)
+    store.append(KEY, Message("assistant", "fresh session"), tokens=3)
+    info = store.session(KEY)
+    assert info is not None and (info.message_count, info.tokens) == (1, 3)
+    assert_counters_exact(db_path)
+    before = store.stats()
+    assert before.messages == 5
+
+    assert store.prune(older_than_days=30) == 1
+    assert store.stats().messages == 4
+    assert_counters_exact(db_path)
+
+    # a row deleted or moved by hand (a repair in the sqlite3 shell) is counted too
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("DELETE FROM messages WHERE id = (SELECT MIN(id) FROM messages)")
+        conn.execute(
+            "UPDATE messages SET tokens = tokens + 100 WHERE id = (SELECT MAX(id) FROM messages)"
+        )
+    conn.close()
+    assert_counters_exact(db_path)
+    assert (
+        store.stats().tokens
+        == before.tokens - 7 - message_tokens(Message("user", "hello there")) + 100
+    )
+
+
+def test_the_counter_migration_fills_counts_of_an_existing_database(db_path: Path) -> None:
+    import sqlite_utils
+
+    db_path.parent.mkdir(parents=True)
+    db = sqlite_utils.Database(db_path)
+    db.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    for version, migration in enumerate(store_module.MIGRATIONS[:2], start=1):
+        migration(db)
+        db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [version, migration.__name__])
+    db.execute(
+        "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES ('a:m:1:1', 'a', 1, 1)"
+    )
+    db.execute(
+        "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES ('a:m:2:2', 'a', 1, 1)"
+    )
+    for n in range(5):
+        db.execute(
+            "INSERT INTO messages (session_id, role, content, tokens, created_at) "
+            "VALUES (1, 'user', 'hi', ?, 1)",
+            [n + 1],
+        )
+    db.conn.commit()
+    db.close()
+
+    with SqliteStore(db_path) as opened:
+        info = opened.session("a:m:1:1")
+        assert info is not None and (info.message_count, info.tokens) == (5, 15)
+        empty = opened.session("a:m:2:2")
+        assert empty is not None and (empty.message_count, empty.tokens) == (0, 0)
+        assert (opened.stats().messages, opened.stats().tokens) == (5, 15)
+    assert_counters_exact(db_path)
+
+
+def test_counters_stay_exact_after_a_kill_9_mid_appends(db_path: Path) -> None:
+    """A real process appending as fast as it can, killed with SIGKILL at an arbitrary point."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from openclaw.messages import Message, ToolCall
+        from openclaw.store import SqliteStore
+
+        store = SqliteStore(sys.argv[1])
+        print("ready", flush=True)
+        for n in range(200_000):
+            key = f"tg:main:{n % 7}:{n % 7}"
+            store.append(key, Message("user", "x" * (n % 50)))
+            call = Message("assistant", "", tool_calls=[ToolCall(f"c{n}", "t", "{}")])
+            result = Message("tool", "r", tool_call_id=f"c{n}", name="t")
+            store.append_round(key, call, [result], tokens=n % 13)
+        """
+    )
+    repo = Path(openclaw.__file__).resolve().parents[1]
+    for delay in (0.3, 0.45, 0.6):
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, str(db_path)],
+            cwd=repo,
+            env={**os.environ, "PYTHONPATH": str(repo)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdout is not None and process.stdout.readline() == "ready\n"
+            threading.Event().wait(delay)
+        finally:
+            process.kill()  # SIGKILL: no rollback, no close
+            process.wait(timeout=30)
+        assert process.returncode == -9
+        assert rows(db_path, "PRAGMA integrity_check") == [("ok",)]
+        assert rows(db_path, "SELECT COUNT(*) FROM messages")[0][0] > 0
+        assert_counters_exact(db_path)
