@@ -104,10 +104,7 @@ class App:
     def store(self) -> SessionStore:
         """The session store, opened on first use."""
         if self._store is None:
-            from openclaw.lean_import import import_sqlite_utils
             from openclaw.store import SqliteStore
-
-            import_sqlite_utils()  # before the store imports it: without numpy
 
             self._store = SqliteStore(self.config.sessions_db)
         return self._store

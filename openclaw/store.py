@@ -4,8 +4,9 @@
 `SqliteStore` when a user outgrows one machine. The API is synchronous on purpose: each call is
 sub-millisecond, so the async code calls it directly instead of paying for a thread hop.
 
-`sqlite_utils` costs ~280 ms to import, so it is imported when a store is opened, never at module
-import (the CLI imports this module for commands that never touch the database).
+The store runs on plain `sqlite3`. `sqlite_utils` (~280 ms and ~10 MB to import) is the schema
+tool: it is imported only when a migration is due, which opening an up-to-date file finds out
+with one plain query.
 """
 
 from __future__ import annotations
@@ -420,6 +421,20 @@ _INBOUND_COLUMNS = (
 )
 
 
+_INSERT_MESSAGE = """
+INSERT INTO messages (session_id, role, content, parts, tool_calls, tool_call_id, name, is_error,
+                      tokens, model, created_at)
+VALUES (:session_id, :role, :content, :parts, :tool_calls, :tool_call_id, :name, :is_error,
+        :tokens, :model, :created_at)
+"""
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """A query's rows as dicts keyed by column name (for the dataclasses built from them)."""
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
 def _channel(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -439,18 +454,16 @@ class SqliteStore:
         busy_timeout: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        import sqlite_utils
-
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
-        conn = sqlite3.connect(self.path, check_same_thread=False)
-        # No sqlite-utils plugins: nothing outside openclaw should reconfigure this connection.
-        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        # autocommit mode: every transaction is the explicit BEGIN of `_write` or `_read`
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db = conn
         try:
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._db.enable_wal()
+            self._db.execute("PRAGMA journal_mode = wal")
             # NORMAL is durable against application crashes in WAL mode; only an OS crash or
             # power loss can drop the last commits, never corrupt the file.
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -476,7 +489,7 @@ class SqliteStore:
             self._db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Database]:
+    def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; taking the write lock up front (IMMEDIATE) lets SQLite wait for
         another process instead of failing when a read would upgrade to a write."""
         with self._lock:
@@ -489,7 +502,7 @@ class SqliteStore:
                 raise
 
     @contextmanager
-    def _read(self) -> Iterator[Database]:
+    def _read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction, so queries made together see one snapshot."""
         with self._lock:
             self._db.execute("BEGIN")
@@ -499,8 +512,26 @@ class SqliteStore:
                 self._db.rollback()
 
     def _migrate(self) -> None:
-        """Apply pending `MIGRATIONS` in one transaction; a failing one leaves nothing behind."""
-        with self._write() as db:
+        """Apply pending `MIGRATIONS` in one transaction; a failing one leaves nothing behind.
+
+        Whether any is due is read with plain `sqlite3`; only then is sqlite-utils imported
+        (without numpy, `openclaw.lean_import`), for the migrations' `Database`."""
+        with self._read() as conn:
+            known = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            applied = (
+                {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+                if known
+                else set()
+            )
+        if applied >= set(range(1, len(MIGRATIONS) + 1)):
+            return
+        from openclaw.lean_import import import_sqlite_utils
+
+        # No sqlite-utils plugins: nothing outside openclaw should reconfigure this connection.
+        db = import_sqlite_utils().Database(self._db, execute_plugins=False)
+        with self._write():
             db.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
                     version INTEGER PRIMARY KEY,
@@ -512,21 +543,26 @@ class SqliteStore:
             for version, migration in enumerate(MIGRATIONS, start=1):
                 if version not in applied:
                     migration(db)
-                    db.table("schema_migrations").insert(
-                        {"version": version, "name": migration.__name__, "applied_at": time.time()}
+                    db.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        [version, migration.__name__, time.time()],
                     )
 
-    def _active_id(self, db: Database, key: str, now: float) -> int:
+    def _active_id(self, db: sqlite3.Connection, key: str, now: float) -> int:
         """The active session's id, created if absent (inside the caller's write transaction)."""
         row = db.execute("SELECT id FROM sessions WHERE key = ? AND archived = 0", [key]).fetchone()
         if row:
             return int(row[0])
-        session = {"key": key, "channel": _channel(key), "created_at": now, "updated_at": now}
-        return cast(int, db.table("sessions").insert(session).last_pk)
+        cursor = db.execute(
+            "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            [key, _channel(key), now, now],
+        )
+        return cast(int, cursor.lastrowid)
 
     def _infos(self, where: str, params: list[Any]) -> list[SessionInfo]:
         with self._read() as db:
-            rows = list(db.query(_INFO_SQL.format(where=where), params))
+            rows = _dicts(db.execute(_INFO_SQL.format(where=where), params))
         return [SessionInfo(**row) for row in rows]
 
     def append(
@@ -563,13 +599,18 @@ class SqliteStore:
             db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, session_id])
 
     def _insert(
-        self, db: Database, session_id: int, message: Message, tokens: int | None, model: str | None
+        self,
+        db: sqlite3.Connection,
+        session_id: int,
+        message: Message,
+        tokens: int | None,
+        model: str | None,
     ) -> None:
         row = _message_row(message)
         row["tokens"] = message_tokens(message) if tokens is None else tokens
         row["model"] = model
         row["session_id"] = session_id
-        db.table("messages").insert(row)
+        db.execute(_INSERT_MESSAGE, row)
 
     def history(
         self, key: str, limit: int | None = None, *, tokens: int | None = None
@@ -592,16 +633,14 @@ class SqliteStore:
             if row is None:
                 return []
             session_id = row[0]
-            # the plain connection: sqlite-utils would build a dict per row
-            newest_first = db.conn.execute(
-                _HISTORY_SQL, [session_id, -1 if limit is None else limit]
-            )
+            # tuples: a dict per row would double the cost of a long history
+            newest_first = db.execute(_HISTORY_SQL, [session_id, -1 if limit is None else limit])
             rows = newest_first.fetchall() if tokens is None else _within(newest_first, tokens)
             newest_first.close()  # the rows left unread: release the statement now
             if tokens is not None:
                 # results at the cut: reach back to the call they answer
                 while rows and rows[-1][1] == "tool":
-                    older = db.conn.execute(_OLDER_SQL, [session_id, rows[-1][0]]).fetchone()
+                    older = db.execute(_OLDER_SQL, [session_id, rows[-1][0]]).fetchone()
                     if older is None:
                         break
                     rows.append(older)
@@ -759,8 +798,8 @@ class SqliteStore:
 
     def inbound(self, channel: str, delivery_id: str) -> Inbound | None:
         with self._read() as db:
-            rows = list(
-                db.query(
+            rows = _dicts(
+                db.execute(
                     f"SELECT {_INBOUND_COLUMNS} FROM inbound WHERE channel = ? AND delivery_id = ?",
                     [channel, delivery_id],
                 )
@@ -813,8 +852,8 @@ class SqliteStore:
                 "WHERE state != 'finished'",
                 [now],
             )
-            rows = list(
-                db.query(
+            rows = _dicts(
+                db.execute(
                     f"SELECT {_INBOUND_COLUMNS} FROM inbound WHERE state != 'finished' ORDER BY id"
                 )
             )

@@ -375,39 +375,38 @@ def test_concurrent_writers_on_one_file_lose_nothing(db_path: Path) -> None:
         store.close()
 
 
-def _fail_after(sql_prefix: str, action: Callable[[], None]) -> Callable[..., Any]:
-    """Wrap sqlite-utils' execute to run `action` right after a statement inside a transaction."""
-    import sqlite_utils
+class FailAfter:
+    """The store's connection, running `action` right after a statement inside a transaction."""
 
-    original = sqlite_utils.Database.execute
+    def __init__(self, conn: sqlite3.Connection, sql_prefix: str, action: Callable[[], None]):
+        self.conn, self.sql_prefix, self.action = conn, sql_prefix, action
 
-    def execute(self: Any, sql: str, parameters: Any = None) -> Any:
-        cursor = original(self, sql, parameters)
-        if sql.startswith(sql_prefix):
-            action()
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        cursor = self.conn.execute(sql, parameters)
+        if sql.startswith(self.sql_prefix):
+            self.action()
         return cursor
 
-    return execute
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
 
 
 def test_an_exception_mid_append_rolls_everything_back(
     store: SqliteStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sqlite_utils
-
     store.append(KEY, Message("user", "committed"))
 
     def boom() -> None:
         raise RuntimeError("crash after the message insert")
 
-    monkeypatch.setattr(sqlite_utils.Database, "execute", _fail_after("UPDATE sessions", boom))
+    monkeypatch.setattr(store, "_db", FailAfter(store._db, "UPDATE sessions", boom))
     with pytest.raises(RuntimeError):
         store.append("tg:main:7:7", Message("user", "lost"))
     with pytest.raises(RuntimeError):
         store.append(KEY, Message("user", "lost too"))
     monkeypatch.undo()
 
-    assert not store._db.conn.in_transaction
+    assert not store._db.in_transaction
     assert rows(db_path, "SELECT content FROM messages") == [("committed",)]
     assert store.session("tg:main:7:7") is None
     store.append(KEY, Message("user", "still works"))
@@ -418,21 +417,24 @@ def test_a_process_killed_mid_append_leaves_a_consistent_file(db_path: Path) -> 
     script = textwrap.dedent(
         """
         import os, sys
-        import sqlite_utils
         from openclaw.messages import ImagePart, Message
         from openclaw.store import SqliteStore
 
         store = SqliteStore(sys.argv[1])
         store.append("tg:main:42:42", Message("user", "committed"))
-        original = sqlite_utils.Database.execute
+        conn = store._db
 
-        def execute(self, sql, parameters=None):
-            cursor = original(self, sql, parameters)
-            if sql.startswith("UPDATE sessions"):
-                os._exit(17)  # no rollback, no close: like a kill -9
-            return cursor
+        class Exiting:
+            def execute(self, sql, parameters=()):
+                cursor = conn.execute(sql, parameters)
+                if sql.startswith("UPDATE sessions"):
+                    os._exit(17)  # no rollback, no close: like a kill -9
+                return cursor
 
-        sqlite_utils.Database.execute = execute
+            def __getattr__(self, name):
+                return getattr(conn, name)
+
+        store._db = Exiting()
         big = Message("user", [ImagePart(data=os.urandom(2_000_000))])
         store.append("tg:main:7:7", big)
         """
@@ -671,3 +673,36 @@ def test_counters_stay_exact_after_a_kill_9_mid_appends(db_path: Path) -> None:
         assert rows(db_path, "PRAGMA integrity_check") == [("ok",)]
         assert rows(db_path, "SELECT COUNT(*) FROM messages")[0][0] > 0
         assert_counters_exact(db_path)
+
+
+# --- the schema check at open ------------------------------------------------------------------
+
+OPEN_TWICE = """
+import json, sys
+from openclaw.messages import Message
+from openclaw.store import SqliteStore
+
+SqliteStore(sys.argv[1]).close()  # a new file: the migrations are due
+first = "sqlite_utils" in sys.modules
+for name in [name for name in sys.modules if name.split(".")[0] == "sqlite_utils"]:
+    del sys.modules[name]
+store = SqliteStore(sys.argv[1])  # up to date: checked with plain sqlite3
+store.append("tg:main:1:1", Message("user", "hi"))
+store.history("tg:main:1:1", tokens=1000)
+store.stats()
+print(json.dumps({"migrating": first, "up_to_date": "sqlite_utils" in sys.modules}))
+"""
+
+
+def test_opening_an_up_to_date_store_does_not_import_sqlite_utils(db_path: Path) -> None:
+    repo = Path(openclaw.__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", OPEN_TWICE, str(db_path)],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == '{"migrating": true, "up_to_date": false}'

@@ -16,10 +16,8 @@ if TYPE_CHECKING:
 
 
 def open_store(ctx: click.Context) -> SqliteStore:
-    from openclaw.lean_import import import_sqlite_utils
     from openclaw.store import SqliteStore
 
-    import_sqlite_utils()  # without numpy
     return SqliteStore(load(ctx).sessions_db)
 
 
