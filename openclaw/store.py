@@ -324,11 +324,15 @@ _MessageRow = tuple[int, str, str, str | None, str | None, str | None, str | Non
 
 def _row_message(row: _MessageRow) -> Message:
     _, role, content, parts, tool_calls, tool_call_id, name, is_error, created_at = row
-    calls = json.loads(tool_calls) if tool_calls else []
+    calls = (
+        [ToolCall(c["id"], c["name"], c["arguments"]) for c in json.loads(tool_calls)]
+        if tool_calls
+        else []
+    )
     return Message(
         role=role,  # type: ignore[arg-type]
         content=_decode_parts(parts) if parts is not None else content,
-        tool_calls=[ToolCall(c["id"], c["name"], c["arguments"]) for c in calls],
+        tool_calls=calls,
         tool_call_id=tool_call_id,
         name=name,
         is_error=bool(is_error),
