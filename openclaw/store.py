@@ -533,8 +533,11 @@ class SqliteStore:
             return
         from openclaw.lean_import import import_sqlite_utils
 
-        # No sqlite-utils plugins: nothing outside openclaw should reconfigure this connection.
-        db = import_sqlite_utils().Database(self._db, execute_plugins=False)
+        # Nothing reconfigures this connection (no sqlite-utils plugins, SQLite's own trigger
+        # setting): it behaves the same whether this open migrated or not.
+        db = import_sqlite_utils().Database(
+            self._db, execute_plugins=False, recursive_triggers=False
+        )
         with self._write():
             db.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
