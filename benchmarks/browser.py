@@ -37,6 +37,7 @@ from openclaw_browser.settings import BrowserSettings
 
 from openclaw.app import App
 from openclaw.config import load_config
+from openclaw.services import Services
 from openclaw.tools import Tool, ToolCallContext
 
 PARAGRAPH = "<p>" + "The tide turns around the amphidromic point, anticlockwise. " * 6 + "</p>\n"
@@ -98,8 +99,8 @@ def _browser_tool(app: App) -> Tool:
     return app.registry.tools["browser"].value
 
 
-async def _call(tool: Tool, session: str, workspace: Path, **arguments: Any) -> str:
-    result = await tool.run(arguments, ToolCallContext(session, workspace))
+async def _call(tool: Tool, session: str, services: Services, **arguments: Any) -> str:
+    result = await tool.run(arguments, ToolCallContext(session, services))
     if result.startswith("Error"):
         raise RuntimeError(result)
     return result
@@ -133,28 +134,28 @@ async def run(launches: int, navigations: int) -> dict[str, Any]:
     launch_times = []
     for number in range(launches):
         async with new_app() as app:
-            tool, workspace = _browser_tool(app), app.config.workspace
+            tool, services = _browser_tool(app), app.services
             started = time.perf_counter()
-            await _call(tool, "bench", workspace, action="evaluate", script="1")
+            await _call(tool, "bench", services, action="evaluate", script="1")
             launch_times.append(time.perf_counter() - started)
         print(f"launch {number + 1}/{launches}: {launch_times[-1] * 1000:.0f} ms", file=sys.stderr)
 
     async with new_app() as app:
-        tool, workspace = _browser_tool(app), app.config.workspace
+        tool, services = _browser_tool(app), app.services
         await asyncio.sleep(2)
         before = memory()
-        await _call(tool, "bench", workspace, action="navigate", url=url)  # launch + warm-up
+        await _call(tool, "bench", services, action="navigate", url=url)  # launch + warm-up
         warm, fresh = [], []
         for _ in range(navigations):
             started = time.perf_counter()
-            text = await _call(tool, "bench", workspace, action="navigate", url=url)
+            text = await _call(tool, "bench", services, action="navigate", url=url)
             warm.append(time.perf_counter() - started)
         assert "amphidromic point" in text
         await asyncio.sleep(2)
         idle = memory()
         for number in range(navigations):
             started = time.perf_counter()
-            await _call(tool, f"bench-{number}", workspace, action="navigate", url=url)
+            await _call(tool, f"bench-{number}", services, action="navigate", url=url)
             fresh.append(time.perf_counter() - started)
         await asyncio.sleep(2)
         idle_many = memory()

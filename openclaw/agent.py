@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from openclaw.context import build_system_prompt, select_history
+from openclaw.context import PromptFiles, build_system_prompt, select_history
 from openclaw.events import (
     Event,
     ProviderFallback,
@@ -39,12 +39,13 @@ from openclaw.providers import (
     FallbackEvent,
     NoProviderAvailable,
     ProviderError,
-    split_ref,
 )
 from openclaw.tools import Tool, ToolCallContext, execute
 
 if TYPE_CHECKING:
-    from openclaw.app import App
+    from openclaw.plugins import PluginManager
+    from openclaw.registry import Registry
+    from openclaw.services import Events, Services
 
 log = logging.getLogger("openclaw.agent")
 
@@ -69,57 +70,38 @@ class TurnState:
 
 
 class Agent:
-    """Runs turns for an App: builds the prompt, talks to the chain, runs tools, persists."""
+    """Runs turns with an App's services: builds the prompt, talks to the models, runs the
+    registered tools (and those of tool sources), persists."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    @functools.cached_property
-    def _last_resort(self) -> list[str]:
-        refs = []
-        for declaring in self.app.registry.provider_types_of("chat"):
-            if not declaring.last_resort:
-                continue
-            try:
-                provider_type, _ = self.app.providers.settings(split_ref(declaring.last_resort)[0])
-            except (ValueError, LookupError):
-                continue
-            if provider_type is declaring:  # not a user's own entry that reuses the name
-                refs.append(declaring.last_resort)
-        return refs
-
-    def last_resort_refs(self) -> list[str]:
-        """Offline models declared by provider types, tried after every configured one."""
-        return self._last_resort if self.app.config.agent.offline_fallback else []
+    def __init__(self, services: Services, registry: Registry, plugins: PluginManager) -> None:
+        self.services = services
+        self.registry = registry
+        self.plugins = plugins
+        self.prompt_files = PromptFiles(services.workspace, files=services.files)
 
     def model_refs(self, session_key: str, override: str | None = None) -> list[str]:
         """The chain for a turn: the override or the session's model, then the configured
         model and fallbacks, then any last-resort offline model."""
-        agent = self.app.config.agent
-        first = override or self.app.store.session_model(session_key) or agent.model
-        refs: list[str] = []
-        for ref in (first, agent.model, *agent.fallbacks, *self.last_resort_refs()):
-            if ref not in refs:
-                refs.append(ref)
-        return refs
+        preferred = override or self.services.store.session_model(session_key)
+        return self.services.models.refs(preferred)
 
     def system_prompt(self, session_key: str) -> str:
-        app = self.app
+        services = self.services
         extras = collect(
-            app.plugins,
+            self.plugins,
             "extend_system_prompt",
             session_key=session_key,
-            workspace=str(app.config.workspace),
+            workspace=str(services.workspace),
         )
-        return build_system_prompt(app.config.agent.name, app.prompt_files, reversed(extras))
+        return build_system_prompt(services.config.agent.name, self.prompt_files, extras)
 
     def tools_for(self, context: ToolCallContext) -> dict[str, Tool]:
-        tools = {name: r.value for name, r in self.app.registry.tools.items()}
-        for source in self.app.registry.tool_sources:
+        tools = {name: r.value for name, r in self.registry.tools.items()}
+        for source in self.registry.tool_sources:
             try:
                 listed = source.value.tools(context)
             except Exception as exc:
-                self.app.log_problem(f"tool source {source.value.name!r} failed: {exc}")
+                self.services.log_problem(f"tool source {source.value.name!r} failed: {exc}")
                 continue
             for tool in listed:
                 tools.setdefault(tool.name, tool)
@@ -137,7 +119,7 @@ class Agent:
         The turn's tools act for `principal`. `content` None continues the session as stored
         (a turn cut by a restart)."""
         turn = functools.partial(self._turn, session_key, content, model, principal)
-        return _EventStream(turn, self.app)
+        return _EventStream(turn, self.services.events)
 
     async def _turn(
         self,
@@ -147,15 +129,15 @@ class Agent:
         principal: Principal,
         emit: Any,
     ) -> None:
-        app = self.app
-        config = app.config.agent
+        services = self.services
+        config = services.config.agent
         state = TurnState(session_key, principal)
         refs = self.model_refs(session_key, model)
         await emit(TurnStarted(session_key=session_key, model=refs[0]))
         try:
             async with asyncio.timeout(config.turn_timeout):
                 if content is not None:
-                    app.store.append(session_key, Message(role="user", content=content))
+                    services.store.append(session_key, Message(role="user", content=content))
                 await self._rounds(state, refs, emit)
         except TimeoutError:
             self._tidy(state, "timed out")
@@ -181,23 +163,22 @@ class Agent:
             await emit(TurnFailed(session_key=session_key, error=f"{type(exc).__name__}: {exc}"))
 
     async def _rounds(self, state: TurnState, refs: list[str], emit: Any) -> None:
-        app = self.app
-        config = app.config.agent
+        services = self.services
+        store, models = services.store, services.models
+        config = services.config.agent
         key = state.session_key
         system = Message(role="system", content=self.system_prompt(key))
-        call_context = ToolCallContext(
-            session_key=key, workspace=app.config.workspace, app=app, principal=state.principal
-        )
+        call_context = ToolCallContext(key, services, principal=state.principal)
         tools = self.tools_for(call_context)
         specs = [tool.spec() for tool in tools.values()]
 
         def request_for(model_name: str, provider: ChatProvider) -> ChatRequest:
-            recent = app.store.history(key, tokens=config.history_tokens)
+            recent = store.history(key, tokens=config.history_tokens)
             history = select_history(recent, config.history_tokens)
             offered = specs if getattr(provider, "supports_tools", True) else []
             return ChatRequest(model=model_name, messages=[system, *history], tools=offered)
 
-        last_resort = set(self.last_resort_refs())
+        last_resort = set(models.last_resort_refs())
 
         async def on_fallback(event: FallbackEvent) -> None:
             await emit(
@@ -209,7 +190,7 @@ class Agent:
         while True:
             if state.rounds >= config.max_rounds:
                 note = MAX_ROUNDS_NOTE.format(n=config.max_rounds)
-                app.store.append(key, Message(role="assistant", content=note))
+                store.append(key, Message(role="assistant", content=note))
                 state.text = f"{state.text}\n\n{note}".strip()
                 await self._finish(state, emit, stopped="max_rounds")
                 return
@@ -217,7 +198,7 @@ class Agent:
             await emit(RoundStarted(session_key=key, round=state.rounds))
             result: ChatResult | None = None
             time_left = config.turn_timeout - (time.perf_counter() - state.started)
-            async for event in app.chain.stream(
+            async for event in models.stream(
                 refs,
                 request_for,
                 on_fallback,
@@ -232,15 +213,13 @@ class Agent:
             assert result is not None, "a provider stream ended without a result"
             state.usage.add(result.usage)
             state.model = result.model
-            state.tools_offered = getattr(
-                app.providers.resolve(result.model), "supports_tools", True
-            )
+            state.tools_offered = getattr(models.resolve(result.model), "supports_tools", True)
             state.partial = ""
             text = result.text
             if text:
                 state.text = f"{state.text}\n\n{text}".strip() if state.text else text
             if not result.tool_calls:
-                app.store.append(
+                store.append(
                     key,
                     Message(role="assistant", content=text),
                     tokens=result.usage.output_tokens,
@@ -252,7 +231,7 @@ class Agent:
             state.tools += len(result.tool_calls)
             assistant = Message(role="assistant", content=text, tool_calls=result.tool_calls)
             results = await self._run_tools(result.tool_calls, tools, call_context, emit)
-            app.store.append_round(
+            store.append_round(
                 key,
                 assistant,
                 [Message.tool_result(tool_result) for tool_result in results],
@@ -268,12 +247,11 @@ class Agent:
         context: ToolCallContext,
         emit: Any,
     ) -> list[ToolResult]:
-        app = self.app
-        config = app.config.agent
+        config = self.services.config.agent
 
         def before_call(name: str, arguments: dict[str, Any], ctx: ToolCallContext) -> Any:
             return first_result(
-                app.plugins,
+                self.plugins,
                 "before_tool_call",
                 lambda plugin, exc: f"the policy plugin {plugin!r} failed ({exc})",
                 name=name,
@@ -328,7 +306,7 @@ class Agent:
     def _tidy(self, state: TurnState, why: str) -> None:
         """Leave the session consistent after an interrupted turn: keep streamed text and
         answer every started tool call, so the next turn's history is valid."""
-        store = self.app.store
+        store = self.services.store
         key = state.session_key
         if state.pending_calls:
             calls, state.pending_calls = state.pending_calls, []
@@ -350,9 +328,9 @@ class Agent:
 class _EventStream:
     """Runs a turn coroutine in its own task and yields its events (also sent to the bus)."""
 
-    def __init__(self, turn: Any, app: App) -> None:
+    def __init__(self, turn: Any, events: Events) -> None:
         self._turn = turn
-        self._app = app
+        self._events = events
         self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -360,7 +338,7 @@ class _EventStream:
         return self
 
     async def _emit(self, event: Event) -> None:
-        await self._app.bus.emit(event)
+        await self._events.emit(event)
         self._queue.put_nowait(event)
 
     async def _run(self) -> None:

@@ -1,62 +1,33 @@
-"""`App`: the kernel in one object. It owns the config, the plugins and what they registered,
-the session store, the event bus, the provider chain and the agent. Embed it to run turns from
-your own program; the CLI and the gateway are built on it too."""
+"""`App`: the kernel with the agent, in one object. Embed it to run turns from your own program;
+the CLI and the gateway are built on it too."""
 
 from __future__ import annotations
 
-import inspect
-import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from openclaw.agent import Agent
-from openclaw.config import Config, load_config
-from openclaw.context import PromptFiles
-from openclaw.events import Event, EventBus, TurnFailed, TurnFinished
-from openclaw.messages import ContentPart
-from openclaw.plugins import call_each, create_plugin_manager
+from openclaw.events import Event, TurnError, TurnFailed, TurnFinished
+from openclaw.kernel import DEFAULT_SESSION, Kernel
 from openclaw.principal import OWNER, Principal
-from openclaw.providers import ProviderChain, ProviderPool
-from openclaw.redaction import install_log_redaction, remember
-from openclaw.registry import build_registry
-from openclaw.sandbox import SandboxPolicy, WorkspaceFiles
-from openclaw.tools import ToolContext
 
 if TYPE_CHECKING:
+    from openclaw.config import Config
+    from openclaw.messages import ContentPart
     from openclaw.store import SessionStore
 
-log = logging.getLogger("openclaw")
-
-DEFAULT_SESSION = "cli:{agent}:local:default"
+__all__ = ["DEFAULT_SESSION", "App", "TurnError"]
 
 
-class TurnError(Exception):
-    """A turn ended without an answer; `event` says why (timeout, providers down, ...)."""
-
-    def __init__(self, event: TurnFailed) -> None:
-        super().__init__(event.error)
-        self.event = event
-
-
-def _named(plugins: Iterable[object]) -> list[tuple[str, object]]:
-    named = []
-    for plugin in plugins:
-        if isinstance(plugin, tuple):
-            named.append(plugin)
-        else:
-            name = getattr(plugin, "name", None) or getattr(plugin, "__name__", None)
-            named.append((str(name or type(plugin).__name__), plugin))
-    return named
-
-
-class App:
+class App(Kernel):
     """The kernel. Build it, `await startup()`, run turns, `await shutdown()` (or use
     `async with App(...) as app`).
 
     `plugins` are extra in-process plugin objects (modules or instances with hook
-    implementations), optionally as `(name, object)` pairs. `entry_points=False` leaves out
-    installed plugins (useful in tests and when embedding).
+    implementations), optionally as `(name, object)` pairs; they are asked first and win name
+    clashes. `entry_points=False` leaves out installed plugins (useful in tests and when
+    embedding). `environ` replaces `os.environ` for the config's `$VAR` secrets and the
+    providers' key variables. `store` is a session store to use instead of the config's.
     """
 
     def __init__(
@@ -68,101 +39,13 @@ class App:
         environ: Mapping[str, str] | None = None,
         store: SessionStore | None = None,
     ) -> None:
-        self.config = config if config is not None else load_config(environ=environ)
-        install_log_redaction()
-        self.plugins = create_plugin_manager(
-            plugins=_named(plugins),
-            disable=self.config.plugins.disable,
-            entry_points=entry_points,
-            environ=dict(environ) if environ is not None else None,
+        super().__init__(
+            config, plugins=plugins, entry_points=entry_points, environ=environ, store=store
         )
-        self._on_shutdown: list[Callable[[], Any]] = []  # filled by plugins while registering
-        self.registry = build_registry(
-            self.plugins, ToolContext(self.config, self.config.workspace, self)
+        self.agent = Agent(self.services, self.registry, self.plugins)
+        self.services.attach(
+            turns=self, tool_names=lambda: set(self.registry.tools), status=self.status
         )
-        self._environ = environ
-        remember(self.secret_values())
-        self.problems: list[str] = [str(p) for p in self.plugins.problems]
-        self.problems += self.registry.problems
-        for problem in self.problems:
-            log.warning(problem)
-        self.bus = EventBus()
-        for sink in self.registry.sinks:
-            self.bus.add(sink.value)
-        self.providers = ProviderPool(
-            self.registry.provider_types_of, self.config.providers, self.config.source
-        )
-        self.chain = ProviderChain(self.providers.resolve)
-        self.prompt_files = PromptFiles(
-            self.config.workspace, files=WorkspaceFiles.of(SandboxPolicy.from_config(self.config))
-        )
-        self.agent = Agent(self)
-        self._store = store
-        self.started = False
-
-    @property
-    def store(self) -> SessionStore:
-        """The session store, opened on first use."""
-        if self._store is None:
-            from openclaw.store import SqliteStore
-
-            self._store = SqliteStore(self.config.sessions_db)
-        return self._store
-
-    def secret_values(self) -> set[str]:
-        """Every key, token and password the config holds (providers' preset key variables
-        included), as masked by `openclaw.redaction.redact`."""
-        presets = [r.value.presets for r in self.registry.provider_types.values()]
-        return self.config.secret_values(presets, self._environ)
-
-    def default_session(self) -> str:
-        return DEFAULT_SESSION.format(agent=self.config.agent.name)
-
-    def log_problem(self, problem: str) -> None:
-        log.warning(problem)
-        self.problems.append(problem)
-
-    def on_shutdown(self, callback: Callable[[], Any]) -> None:
-        """Run `callback` (sync or async) at shutdown, after the `shutdown` hooks: for resources
-        a plugin opened for this App (background processes, browsers, clients)."""
-        self._on_shutdown.append(callback)
-
-    async def startup(self) -> App:
-        if not self.started:
-            self.started = True
-            for problem in await call_each(self.plugins, "startup", app=self):
-                self.log_problem(problem)
-        return self
-
-    async def shutdown(self) -> None:
-        if not self.started:
-            return
-        self.started = False
-        for problem in await call_each(self.plugins, "shutdown", app=self):
-            self.log_problem(problem)
-        for callback in reversed(self._on_shutdown):
-            try:
-                result = callback()
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("a shutdown callback failed")
-        await self.bus.aclose()
-        await self.providers.aclose()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    async def __aenter__(self) -> App:
-        return await self.startup()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.shutdown()
 
     def run_turn(
         self,
@@ -200,36 +83,3 @@ class App:
             if close is not None:
                 await close()
         raise RuntimeError("the turn ended without a result")  # pragma: no cover
-
-    def validate_sections(self) -> list[str]:
-        """Validate the sections plugins own (providers, channels); raise ConfigError on a bad
-        one, and return warnings for entries no installed plugin understands."""
-        from openclaw.config import validate_part
-
-        warnings = []
-        for name in self.config.providers:
-            self.providers.settings(name)
-        for name, data in self.config.channels.items():
-            channel = self.registry.channels.get(name)
-            if channel is None:
-                warnings.append(f"channels.{name}: no installed plugin provides this channel")
-                continue
-            validate_part(
-                channel.value.settings_model, data, f"channels.{name}", self.config.source
-            )
-        return warnings
-
-    def status(self) -> dict[str, Any]:
-        """A JSON-ready summary with no secrets (for `/status` and `openclaw doctor`)."""
-        from openclaw import __version__
-
-        return {
-            "version": __version__,
-            "agent": self.config.public_dict()["agent"],
-            "last_model": self.chain.last_model,
-            "plugins": self.plugins.names(),
-            "tools": sorted(self.registry.tools),
-            "commands": sorted(self.registry.commands),
-            "channels": sorted(self.registry.channels),
-            "problems": list(self.problems),
-        }

@@ -1,6 +1,6 @@
 """What every chat-app channel needs the same way, so that no channel plugin copies it: the prompt
 for an image sent without words, reading the channel's required secret with an error a user can
-act on, handing messages to the gateway in tasks that `stop` lets finish, and the delays between
+act on, handing messages to the inbox in tasks that `stop` lets finish, and the delays between
 attempts to connect again (the gateway's restarts use them too). (A file's type from its bytes is
 `openclaw.mime`.)
 """
@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw.config import ConfigError, Secret
 
 if TYPE_CHECKING:
-    from openclaw.channels import Channel, InboundMessage
-    from openclaw.gateway import Gateway
+    from openclaw.channels import Channel, InboundMessage, Inbox
 
 log = logging.getLogger("openclaw.channels")
 
@@ -37,7 +36,7 @@ def required_secret(secret: Secret | None, setting: str, hint: str) -> str:
 
 
 class InboundHandlers:
-    """The platform messages a channel is handing to the gateway right now, each in its own
+    """The platform messages a channel is handing to the kernel right now, each in its own
     task, so that stopping the channel lets them finish (bounded) before the connection
     closes, and so that one bad message is logged instead of stopping the channel."""
 
@@ -48,18 +47,18 @@ class InboundHandlers:
     async def handle(
         self,
         channel: Channel,
-        gateway: Gateway | None,
+        inbox: Inbox | None,
         inbound: Callable[[], Awaitable[InboundMessage | None]],
     ) -> None:
         """Turn a platform message into an InboundMessage (`inbound`, None to ignore it) and
-        hand it to the gateway; never raises."""
+        hand it to the kernel's inbox; never raises."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
         try:
             message = await inbound()
-            if message is not None and gateway is not None:
-                await gateway.handle(channel, message)
+            if message is not None and inbox is not None:
+                await inbox.deliver(channel, message)
         except Exception:
             log.exception("%s: handling a message failed", self.channel_name)
         finally:

@@ -7,6 +7,7 @@ limits, sessions and the streaming reply come from the kernel, the same for ever
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -16,8 +17,8 @@ from openclaw.config import ChannelSettings
 from openclaw.messages import ContentPart, ImagePart, TextPart
 
 if TYPE_CHECKING:
-    from openclaw.app import App
-    from openclaw.gateway import Gateway
+    from openclaw.commands import Command
+    from openclaw.services import Services
 
 
 @dataclass(slots=True)
@@ -66,16 +67,6 @@ class InboundMessage:
         return [TextPart(self.text), *images]
 
 
-def apply_inbound_hooks(app: App, message: InboundMessage) -> InboundMessage | str:
-    """Let plugins transform or claim a message (`inbound_message` hook): returns the message
-    to process, or the text a plugin answered with instead of an agent turn. A plugin that
-    raises is logged and passed over."""
-    from openclaw.plugins import first_result
-
-    result = first_result(app.plugins, "inbound_message", lambda plugin, exc: None, message=message)
-    return message if result is None else result
-
-
 class MarkupRejected(Exception):
     """Raised by a surface when the platform refused the message's markup; the streaming reply
     then sends the same text as plain text."""
@@ -112,9 +103,35 @@ class ChannelSurface(Protocol):
     def format_markdown(self, text: str) -> str: ...
 
 
+class Inbox(Protocol):
+    """How a running channel talks to the kernel (the gateway implements it)."""
+
+    async def deliver(self, channel: Channel, message: InboundMessage) -> None:
+        """Take one message through the pipeline (access, hooks, commands, the agent turn)
+        and answer it on `channel`'s surface; returns when it is answered. Never raises."""
+
+    def knows(self, channel: str, user_id: str) -> bool:
+        """Whether `user_id` may talk on channel `channel` (listed or paired). Ask before
+        downloading a message's files, so that a stranger's uploads cost nothing."""
+        ...
+
+    def record(self, channel: Channel, chat_id: str, message_id: str, payload: str = "") -> bool:
+        """Store a platform message durably before confirming it to the platform; `payload`
+        is what the channel's `redeliver(inbox, payload)` needs to hand it over again after
+        a crash. False when it was recorded before (a redelivery): drop it."""
+        ...
+
+    def skipped(self, channel: Channel) -> None:
+        """Count a platform update the channel could not read and skipped."""
+
+    def commands(self) -> Mapping[str, Command]:
+        """The App's slash commands (a platform that lists commands shows these)."""
+        ...
+
+
 @runtime_checkable
 class Channel(ChannelSurface, Protocol):
-    """A running channel: receives messages and hands them to `gateway.handle(self, message)`.
+    """A running channel: receives messages and hands them to `inbox.deliver(self, message)`.
 
     `run` returns when `stop` is called (and raises when the connection is lost for good: the
     gateway restarts it with backoff). `state` is shown in `/status` and the metrics.
@@ -124,17 +141,17 @@ class Channel(ChannelSurface, Protocol):
     prefix: str  # the session-key prefix, e.g. "tg"
     state: str  # "starting", "running", "reconnecting", "stopped", "failed: <why>"
 
-    async def run(self, gateway: Gateway) -> None: ...
+    async def run(self, inbox: Inbox) -> None: ...
 
     async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelType:
-    """A kind of channel a plugin offers: `create(app, settings)` builds a `Channel` from its
-    validated `channels.<name>` settings (`settings_model`)."""
+    """A kind of channel a plugin offers: `create(services, settings)` builds a `Channel` from
+    the App's services and its validated `channels.<name>` settings (`settings_model`)."""
 
     name: str
-    create: Any
+    create: Callable[[Services, Any], Channel]
     settings_model: type[BaseModel] = ChannelSettings
     description: str = ""

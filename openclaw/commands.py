@@ -13,18 +13,21 @@ from typing import TYPE_CHECKING
 from openclaw.principal import OWNER, Principal
 
 if TYPE_CHECKING:
-    from openclaw.app import App
+    from openclaw.services import Services
 
 COMMAND_PREFIXES = ("/", "!")
 
 
 @dataclass(slots=True)
 class CommandContext:
-    """Who ran a command, where, and with what arguments. `principal` is the user a command
-    acts for (the owner at the terminal): commands on shared state show only what is theirs."""
+    """Who ran a command, where, and with what arguments, and the App's services and
+    commands. `principal` is the user a command acts for (the owner at the terminal):
+    commands on shared state show only what is theirs."""
 
-    app: App
+    services: Services
     session_key: str
+    commands: Mapping[str, Command] = field(default_factory=dict)
+    """Every command of the App (set by `run_command`), for `/help`."""
     args: str = ""
     channel: str = ""
     user_id: str = ""
@@ -91,6 +94,7 @@ async def run_command(
     if found is None:
         return None
     command, context.args = found
+    context.commands = commands
     reply = await command.run(context)
     return reply if isinstance(reply, CommandReply) else CommandReply(reply)
 

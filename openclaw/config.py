@@ -260,7 +260,7 @@ class HeartbeatConfig(Strict):
     @field_validator("active_hours")
     @classmethod
     def _check_hours(cls, value: str | None) -> str | None:
-        from openclaw.heartbeat import parse_active_hours
+        from openclaw.active_hours import parse_active_hours
 
         if value is not None:
             parse_active_hours(value)

@@ -15,9 +15,9 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from openclaw.errors import ToolError
 from openclaw.messages import Message, ToolResult, message_tokens
 from openclaw.sandbox import WorkspaceFiles
-from openclaw.tools import ToolError
 
 log = logging.getLogger("openclaw.context")
 

@@ -19,22 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from openclaw.app import TurnError
 from openclaw.channels import Channel, MarkupRejected
-from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, job_session_key, jobs_path
+from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, jobs_path
+from openclaw.cron_run import Allowed, Deliver, DeliveryError, run_job
+from openclaw.events import TurnError
 from openclaw.heartbeat import Heartbeat, in_active_hours, is_ok
-from openclaw.principal import OWNER, Principal
+from openclaw.principal import Principal
 from openclaw.streaming import send_reply
 
 if TYPE_CHECKING:
-    from openclaw.app import App
     from openclaw.gateway import Supervised
+    from openclaw.services import Services
 
 log = logging.getLogger("openclaw.cron")
 
@@ -44,17 +43,6 @@ HEARTBEAT = "heartbeat"  # the heartbeat's task name; job ids are hex, so they n
 HEARTBEAT_PRINCIPAL = Principal("cron", HEARTBEAT, "cron")
 """Who the heartbeat's turns act for: nobody's sessions, jobs or processes but its own, since
 any user's agent can edit HEARTBEAT.md in the shared workspace."""
-
-Deliver = Callable[[Mapping[str, str], str], Awaitable[None]]
-"""Sends a text to a target `{"channel": ..., "chat": ...}`; raises DeliveryError."""
-Allowed = Callable[[Principal], bool]
-"""Whether a user may use the agent now (listed in the channel's allowlist, or paired)."""
-
-_EXECUTORS: weakref.WeakKeyDictionary[App, CronExecutor] = weakref.WeakKeyDictionary()
-
-
-class DeliveryError(Exception):
-    """An answer could not be delivered: the channel is not running or refused it."""
 
 
 class Clock(Protocol):
@@ -73,78 +61,16 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
-@dataclass(frozen=True, slots=True)
-class JobRun:
-    """How one run went: the answer, or why there is none."""
-
-    answer: str
-    error: str | None
-
-
-def executor_for(app: App) -> CronExecutor | None:
-    """The executor running for `app` (inside `openclaw gateway`), if any."""
-    return _EXECUTORS.get(app)
-
-
-async def run_job(
-    app: App,
-    store: JobStore,
-    job: Job,
-    *,
-    deliver: Deliver | None,
-    now: Callable[[], datetime],
-    allowed: Allowed | None = None,
-) -> JobRun:
-    """Run `job` once as a turn in its session (acting for the job's user), deliver the answer
-    when `deliver` is given and the job has a target, and record the outcome. With `allowed`,
-    a job whose user may no longer use the agent is skipped, before the turn or before the
-    delivery. Raises JobBusy when it is running already."""
-    with store.running(job.id):
-        started = now()
-        answer, error = "", None
-        try:
-            refused = _refusal(job, allowed)
-            if refused is not None:  # logged by the caller, as every error of a run
-                store.record(job.id, started, refused)
-                return JobRun("", refused)
-            key = job_session_key(app.config.agent.name, job)
-            principal = job.owner or OWNER
-            answer = (await app.ask(job.prompt, session_key=key, principal=principal)).text
-            if job.target is not None and deliver is not None:
-                refused = _refusal(job, allowed)
-                if refused is not None:
-                    raise DeliveryError(f"not delivered: {refused}")
-                await deliver(job.target, answer)
-        except TurnError as exc:
-            error = f"the turn failed: {exc}"
-        except DeliveryError as exc:
-            error = str(exc)
-        except asyncio.CancelledError:
-            with contextlib.suppress(CronStoreError):
-                store.record(job.id, started, "interrupted: stopped during the run")
-            raise
-        except Exception as exc:
-            log.exception("cron job %s failed", job.name)
-            error = f"{type(exc).__name__}: {exc}"
-        store.record(job.id, started, error)
-    return JobRun(answer, error)
-
-
-def _refusal(job: Job, allowed: Allowed | None) -> str | None:
-    """Why `job` may not run for its user now, or None when it may."""
-    if job.owner is None or allowed is None or allowed(job.owner):
-        return None
-    return f"skipped: {job.owner} may no longer use the agent (revoked or not allowed)"
-
-
 class CronExecutor:
-    """Runs the jobs of one `$OPENCLAW_HOME` for an App. Answers go out through the gateway's
-    running `channels`, or through `deliver` when given; with neither they stay in the job's
-    session. `allowed` is asked before each run of a job a chat user added."""
+    """Runs the jobs of one `$OPENCLAW_HOME` with an App's services; while it runs it is
+    `services.cron`, which the `cron` tool and `/cron` use to wake or trigger it. Answers go
+    out through the gateway's running `channels`, or through `deliver` when given; with
+    neither they stay in the job's session. `allowed` is asked before each run of a job a
+    chat user added."""
 
     def __init__(
         self,
-        app: App,
+        services: Services,
         *,
         channels: Mapping[str, Supervised] | None = None,
         deliver: Deliver | None = None,
@@ -153,12 +79,14 @@ class CronExecutor:
         tick: float = TICK,
         allowed: Allowed | None = None,
     ) -> None:
-        self.app = app
+        self.services = services
         self.allowed = allowed
         self.channels: Mapping[str, Supervised] = channels if channels is not None else {}
         self.deliver = deliver or (channel_delivery(channels) if channels is not None else None)
         self.clock: Clock = clock or SystemClock()
-        self.store = store or JobStore(jobs_path(app.config.home), clock=lambda: self.clock.now())
+        self.store = store or JobStore(
+            jobs_path(services.config.home), clock=lambda: self.clock.now()
+        )
         self.tick = tick
         self.heartbeat: Heartbeat | None = None
         self.problem: str | None = None  # why jobs.json cannot be used, while it cannot
@@ -170,17 +98,18 @@ class CronExecutor:
 
     def start(self) -> None:
         """Run the loop in a task of its own until `stop`."""
-        config = self.app.config
+        config = self.services.config
         if config.heartbeat.enabled:
             self.heartbeat = Heartbeat.starting(
                 config.heartbeat, config.workspace, self.clock.now()
             )
-        _EXECUTORS[self.app] = self
+        self.services.cron = self
         self._loop = asyncio.create_task(self.run())
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop the loop, give running jobs `timeout` seconds to finish, cancel the rest."""
-        _EXECUTORS.pop(self.app, None)
+        if self.services.cron is self:
+            self.services.cron = None
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -294,7 +223,7 @@ class CronExecutor:
     async def _execute(self, job: Job) -> None:
         try:
             result = await run_job(
-                self.app,
+                self.services,
                 self.store,
                 job,
                 deliver=self.deliver,
@@ -330,9 +259,9 @@ class CronExecutor:
             beat.last_status = "skipped: HEARTBEAT.md is missing or empty"
             return
         beat.last_run, beat.last_error = now, None
-        key = f"cron:{self.app.config.agent.name}:{HEARTBEAT}:{HEARTBEAT}"
+        key = f"cron:{self.services.config.agent.name}:{HEARTBEAT}:{HEARTBEAT}"
         try:
-            turn = self.app.ask(message, session_key=key, principal=HEARTBEAT_PRINCIPAL)
+            turn = self.services.turns.ask(message, session_key=key, principal=HEARTBEAT_PRINCIPAL)
             answer = (await turn).text
             if is_ok(answer):
                 beat.last_status = "ok (nothing to report)"

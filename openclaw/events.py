@@ -98,6 +98,14 @@ class TurnFailed(Event):
     kind: str = "error"  # "error", "timeout", "cancelled", "providers", "provider"
 
 
+class TurnError(Exception):
+    """A turn ended without an answer; `event` says why (timeout, providers down, ...)."""
+
+    def __init__(self, event: TurnFailed) -> None:
+        super().__init__(event.error)
+        self.event = event
+
+
 @dataclass(slots=True)
 class MessageReceived(Event):
     type: ClassVar[str] = "message.received"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.channel_support import Backoff
-from openclaw.channels import Channel, InboundMessage, MarkupRejected, apply_inbound_hooks
-from openclaw.commands import CommandContext, match_command, run_command
+from openclaw.channels import Channel, InboundMessage, MarkupRejected
+from openclaw.commands import Command, CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
 from openclaw.cron_executor import CronExecutor
 from openclaw.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE, delivery_id, group, plan
@@ -33,7 +33,7 @@ from openclaw.streaming import StreamingReply, keep_typing, send_reply
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from openclaw.app import App
+    from openclaw.kernel import Kernel
     from openclaw.messages import ContentPart, Message
     from openclaw.store import Inbound
 
@@ -91,16 +91,16 @@ def human_duration(seconds: float) -> str:
     return " ".join([*parts, f"{seconds}s"])
 
 
-def preload_sdks(app: App) -> threading.Thread | None:
+def preload_sdks(kernel: Kernel) -> threading.Thread | None:
     """Warm the providers of the configured models (`agent.model` and the fallbacks) in a
     background thread: their vendor SDK imported and client built, so that the first user's
     message does not wait for it (about half a second for `openai`). A provider without a
     `warm` method, or one that cannot be resolved here, is skipped: it does this on first use.
     """
     providers: dict[int, Any] = {}
-    for ref in (app.config.agent.model, *app.config.agent.fallbacks):
+    for ref in (kernel.config.agent.model, *kernel.config.agent.fallbacks):
         try:
-            provider = app.providers.resolve(ref)
+            provider = kernel.models.resolve(ref)
         except Exception:  # the turn reports a broken provider; here it is only not warmed
             continue
         providers.setdefault(id(provider), provider)
@@ -121,7 +121,7 @@ def preload_sdks(app: App) -> threading.Thread | None:
 
 
 class Gateway:
-    """Runs an App's channels and HTTP endpoints until stopped.
+    """Runs an App's channels and HTTP endpoints until stopped; it is the channels' `Inbox`.
 
     `host`/`port` override `gateway.*` (port 0 picks a free one; `port` then holds the bound
     one). `backoff` is the first and the longest delay before a crashed channel is restarted;
@@ -131,7 +131,7 @@ class Gateway:
 
     def __init__(
         self,
-        app: App,
+        app: Kernel,
         *,
         host: str | None = None,
         port: int | None = None,
@@ -165,7 +165,9 @@ class Gateway:
         self._sessions: dict[str, asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
         self.cron = CronExecutor(
-            app, channels=self.channels, allowed=lambda user: self.knows(user.channel, user.user_id)
+            app.services,
+            channels=self.channels,
+            allowed=lambda user: self.knows(user.channel, user.user_id),
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -194,7 +196,7 @@ class Gateway:
                     "can talk to the agent there",
                     name,
                 )
-            channel = kind.create(self.app, settings)
+            channel = kind.create(self.app.services, settings)
             self.channels[channel.name] = Supervised(channel, settings)
 
     async def run(self) -> None:
@@ -226,9 +228,7 @@ class Gateway:
 
     def _log_isolation(self) -> None:
         """Say once at start-up how commands are confined (a warning when they are not)."""
-        from openclaw.sandbox import SandboxPolicy
-
-        isolated, line = SandboxPolicy.from_config(self.app.config).describe_isolation()
+        isolated, line = self.app.services.sandbox.describe_isolation()
         (log.info if isolated else log.warning)("sandbox: %s", line)
 
     def request_stop(self) -> None:
@@ -290,7 +290,7 @@ class Gateway:
 
     # -- the pipeline -------------------------------------------------------------------------
 
-    async def handle(self, channel: Channel, message: InboundMessage) -> None:
+    async def deliver(self, channel: Channel, message: InboundMessage) -> None:
         """Take one inbound message through the pipeline; returns when it is answered (or
         batched into another message's turn, or refused). Never raises."""
         if not self.accepting:
@@ -495,7 +495,7 @@ class Gateway:
             text = f"⚠️ {message.problem}"
             await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
             return True
-        claimed = apply_inbound_hooks(self.app, message)
+        claimed = self.app.inbound(message)
         if isinstance(claimed, str):
             await send_reply(channel, message.chat_id, claimed, reply_to=message.message_id)
             return True
@@ -542,7 +542,8 @@ class Gateway:
 
         audio = [a for a in message.attachments if a.kind == "audio"]
         try:
-            texts = [await transcribe(self.app, a.data, a.mime_type) for a in audio]
+            models = self.app.models
+            texts = [await transcribe(models, a.data, a.mime_type) for a in audio]
         except NoSpeechProvider:
             reply = VOICE_REPLY
         except SpeechUnavailable as exc:
@@ -559,6 +560,10 @@ class Gateway:
             reply = "🎤 I could not make out any words in your voice message."
         await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
         return None
+
+    def commands(self) -> dict[str, Command]:
+        """The App's slash commands (Discord lists them as application commands)."""
+        return self.app.registry.command_map()
 
     def knows(self, channel: str, user_id: str) -> bool:
         """Whether `user_id` may talk on `channel` (listed or paired). Channels ask this before
@@ -605,7 +610,7 @@ class Gateway:
         if match_command(commands, message.text) is None:
             return False
         context = CommandContext(
-            self.app,
+            self.app.services,
             key,
             channel=message.channel,
             user_id=message.user_id,
@@ -670,7 +675,8 @@ class Gateway:
                     info = self.app.store.session(key)
                     base = info.message_count if info is not None else 0
                     self.app.store.start_inbound(channel.name, list(deliveries), key, base)
-                events = self.app.run_turn(content, session_key=key, principal=principal)
+                turns = self.app.services.turns
+                events = turns.run_turn(content, session_key=key, principal=principal)
                 keys = list(deliveries or resumed)
 
                 def noted(reply_id: str) -> None:

@@ -15,8 +15,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from openclaw.app import App
     from openclaw.channels import InboundMessage
+    from openclaw.services import Services
     from openclaw.tools import ToolCallContext, ToolContext
 
 PROJECT = "openclaw"
@@ -40,7 +40,8 @@ def register_tools(register: Callable[[Any], None], context: ToolContext) -> Non
 
     :param register: call with a :class:`openclaw.tools.Tool`, or a
         :class:`openclaw.tools.ToolSource` whose tools are listed afresh at each turn.
-    :param context: the config (its ``sandbox`` section included) and the workspace.
+    :param context: the App's services (``context.config``, ``context.workspace``,
+        ``context.sandbox``; the store, models and shutdown callbacks for when tools run).
     :return: nothing.
     When: once per App, while the registry is built.
     """
@@ -98,20 +99,20 @@ def add_hookspecs(pm: pluggy.PluginManager) -> None:
 
 
 @hookspec
-def startup(app: App) -> None:
+def startup(services: Services) -> None:
     """Set up resources once the App is built.
 
-    :param app: the App, with config, registry, store and event bus ready.
+    :param services: the App's services (config, store, models, events, turns, ...).
     :return: nothing, or an awaitable that the kernel awaits.
     When: at the end of ``App.startup()``.
     """
 
 
 @hookspec
-def shutdown(app: App) -> None:
+def shutdown(services: Services) -> None:
     """Release resources.
 
-    :param app: the App being shut down.
+    :param services: the services of the App being shut down.
     :return: nothing, or an awaitable that the kernel awaits.
     When: at the start of ``App.shutdown()``, before the store is closed.
     """
@@ -125,7 +126,7 @@ def before_tool_call(
 
     :param name: the tool's name.
     :param arguments: the parsed arguments.
-    :param context: the session key, workspace and App of the call.
+    :param context: the session key, the principal and the services of the call.
     :return: ``None`` to allow; a ``str`` to deny with that reason (sent to the model as an
         error result); a ``dict`` to run the tool with these arguments instead.
     When: before each tool call; the first non-None answer wins. An implementation that

@@ -23,7 +23,7 @@ from openclaw.config import ConfigError
 from openclaw.providers import ProviderError, SpeechToText, TextToSpeech
 
 if TYPE_CHECKING:
-    from openclaw.app import App
+    from openclaw.models import Models
 
 SpeechKind = Literal["stt", "tts"]
 
@@ -49,13 +49,13 @@ class Candidate:
     detail: str = ""  # what `check()` said it checked
 
 
-def candidate_names(app: App, kind: SpeechKind) -> list[tuple[str, bool]]:
+def candidate_names(models: Models, kind: SpeechKind) -> list[tuple[str, bool]]:
     """The instance names of a kind, with whether each is a `providers` entry: the configured
     entries first (config order), then the types' presets (registration order)."""
-    type_names = [t.name for t in app.registry.provider_types_of(kind)]
-    presets = [name for t in app.registry.provider_types_of(kind) for name in t.presets]
+    type_names = [t.name for t in models.types_of(kind)]
+    presets = [name for t in models.types_of(kind) for name in t.presets]
     configured = []
-    for name, data in app.config.providers.items():
+    for name, data in models.configured.items():
         declared = data.get("type") if isinstance(data, dict) else None
         if declared in type_names or (declared is None and name in presets):
             configured.append(name)
@@ -64,10 +64,12 @@ def candidate_names(app: App, kind: SpeechKind) -> list[tuple[str, bool]]:
     ]
 
 
-async def check_candidate(app: App, kind: SpeechKind, name: str, configured: bool) -> Candidate:
+async def check_candidate(
+    models: Models, kind: SpeechKind, name: str, configured: bool
+) -> Candidate:
     """Build instance `name` and run its `check()`; a problem becomes `Candidate.problem`."""
     try:
-        provider = app.providers.get(name, kind)
+        provider = models.get(name, kind)
         check = getattr(provider, "check", None)
         detail = ""
         if check is not None:
@@ -80,11 +82,11 @@ async def check_candidate(app: App, kind: SpeechKind, name: str, configured: boo
     return Candidate(name, configured, provider, detail=detail)
 
 
-async def candidates(app: App, kind: SpeechKind) -> list[Candidate]:
+async def candidates(models: Models, kind: SpeechKind) -> list[Candidate]:
     """Every instance of a kind, checked (for `openclaw doctor`)."""
     return [
-        await check_candidate(app, kind, name, configured)
-        for name, configured in candidate_names(app, kind)
+        await check_candidate(models, kind, name, configured)
+        for name, configured in candidate_names(models, kind)
     ]
 
 
@@ -98,16 +100,16 @@ def preferred(found: list[Candidate]) -> Candidate | None:
     return next((c for c in considered(found) if c.problem is None), None)
 
 
-async def pick(app: App, kind: SpeechKind, name: str | None = None) -> Any:
+async def pick(models: Models, kind: SpeechKind, name: str | None = None) -> Any:
     """The provider to use for `kind`: instance `name` when given, else the configured or best
     available one (see the module doc). Raises SpeechUnavailable with every reason."""
     what = KIND_NAMES[kind]
     if name is not None:
-        named = await check_candidate(app, kind, name, True)
+        named = await check_candidate(models, kind, name, True)
         if named.problem is not None:
             raise SpeechUnavailable(f"{what} provider {name!r} cannot be used: {named.problem}")
         return named.provider
-    found = await candidates(app, kind)
+    found = await candidates(models, kind)
     if not found:
         raise NoSpeechProvider(f"no {what} provider is installed (openclaw-voice has some)")
     chosen = preferred(found)
@@ -117,18 +119,18 @@ async def pick(app: App, kind: SpeechKind, name: str | None = None) -> Any:
     return chosen.provider
 
 
-async def transcribe(app: App, audio: bytes, mime_type: str) -> str:
+async def transcribe(models: Models, audio: bytes, mime_type: str) -> str:
     """The words in an audio attachment, by the chosen speech-to-text provider; raises
     SpeechUnavailable when there is none, ProviderError when it fails on this audio."""
-    provider = await pick(app, "stt")
+    provider = await pick(models, "stt")
     if not isinstance(provider, SpeechToText):
         raise SpeechUnavailable(f"provider {provider.name!r} cannot transcribe (no transcribe())")
     return (await provider.transcribe(audio, mime_type)).strip()
 
 
-async def pick_tts(app: App, name: str | None = None) -> TextToSpeech:
+async def pick_tts(models: Models, name: str | None = None) -> TextToSpeech:
     """`pick` for text-to-speech, checked against the protocol."""
-    provider = await pick(app, "tts", name)
+    provider = await pick(models, "tts", name)
     if not isinstance(provider, TextToSpeech):
         raise SpeechUnavailable(f"provider {provider.name!r} cannot speak (no synthesize())")
     return provider

@@ -16,34 +16,52 @@ from typing import TYPE_CHECKING, Any, Protocol, get_type_hints, runtime_checkab
 
 from pydantic import BaseModel, ValidationError, create_model
 
+from openclaw.errors import ToolError
 from openclaw.messages import ToolCall, ToolResult, valid_text
 from openclaw.principal import OWNER, Principal
 from openclaw.providers import ToolSpec
 
 if TYPE_CHECKING:
-    from openclaw.app import App
     from openclaw.config import Config
+    from openclaw.sandbox import SandboxPolicy
+    from openclaw.services import Services
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What `register_tools` gets: the config, the workspace and (when running) the App."""
+    """What `register_tools` gets: the App's services. Tools keep it (or `services`) and use
+    the store, the models or the shutdown callbacks when they run, not while registering."""
 
-    config: Config
-    workspace: Path
-    app: App | None = None
+    services: Services
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def workspace(self) -> Path:
+        return self.services.workspace
+
+    @property
+    def sandbox(self) -> SandboxPolicy:
+        """The App's one sandbox policy: every tool confines paths, URLs and commands by it."""
+        return self.services.sandbox
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallContext:
-    """What a running tool gets: who is calling and where. `principal` is the user the turn
-    acts for; a tool that reaches shared state shows and changes only what is theirs."""
+    """What a running tool gets: who is calling, where, and the App's services. `principal` is
+    the user the turn acts for; a tool that reaches shared state shows and changes only what
+    is theirs."""
 
     session_key: str
-    workspace: Path
-    app: App | None = None
+    services: Services
     call_id: str = ""
     principal: Principal = OWNER
+
+    @property
+    def workspace(self) -> Path:
+        return self.services.workspace
 
 
 ToolFunction = Callable[[dict[str, Any], ToolCallContext], Awaitable[str]]
@@ -81,10 +99,6 @@ class ToolSource(Protocol):
     problems: list[str]
 
     def tools(self, context: ToolCallContext) -> list[Tool]: ...
-
-
-class ToolError(Exception):
-    """A tool failed in a way the model should be told about (the message is the result)."""
 
 
 def _signature_model(func: Callable[..., Any]) -> type[BaseModel]:

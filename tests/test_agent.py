@@ -233,7 +233,7 @@ async def test_fallback_to_next_model_and_all_down(make_app, mock_model):
     async with make_app(config=config) as app:
         events = [event async for event in app.run_turn("hi")]
         assert events[-1].model == "mock/second"
-        assert app.chain.last_model == "mock/second"
+        assert app.models.last_model == "mock/second"
         mock_model.enqueue(error="down 1").enqueue(error="down 2")
         failed = [event async for event in app.run_turn("again")][-1]
     fallback = next(e for e in events if e.type == "provider.fallback")
@@ -284,7 +284,7 @@ def test_tool_decorator_schema_and_context():
     assert read.description == "Read a file." and read.timeout == 5
     assert lookup.name == "look"
     assert lookup.parameters["properties"]["query"]["description"] == "what to look for"
-    context = ToolCallContext("k", workspace=None)  # type: ignore[arg-type]
+    context = ToolCallContext("k", services=None)  # type: ignore[arg-type]
     assert asyncio.run(read.run({"path": "a"}, context)) == "a:10:k"
     assert asyncio.run(lookup.run({"query": "x"}, context)) == "X"
     assert json.dumps(read.spec().parameters)
@@ -337,6 +337,6 @@ async def test_last_resort_skipped_when_a_user_entry_takes_its_name(make_app, mo
     mock_model.enqueue(error="down").enqueue(error="the user's own 'offline' is down too")
     config = {"providers": {"offline": {"type": "mock"}}}
     async with make_app(plugins=[offline], config=config) as app:
-        assert app.agent.last_resort_refs() == []
+        assert app.models.last_resort_refs() == []
         failed = [event async for event in app.run_turn("hi")][-1]
     assert failed.type == "turn.failed" and offline.model.requests == []

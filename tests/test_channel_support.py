@@ -46,26 +46,26 @@ def test_a_required_secret_names_the_setting_never_the_value(monkeypatch):
     assert required_secret(Secret(env="SOME_BOT_TOKEN"), "channels.x.token", "hint") == "s3cret"
 
 
-class SlowGateway:
+class SlowInbox:
     def __init__(self) -> None:
         self.handled: list[str] = []
 
-    async def handle(self, channel, message: InboundMessage) -> None:
+    async def deliver(self, channel, message: InboundMessage) -> None:
         await asyncio.sleep(0.2)
         self.handled.append(message.text)
 
 
 async def test_drain_waits_for_messages_being_handled():
     handlers = InboundHandlers("test")
-    gateway = SlowGateway()
+    inbox = SlowInbox()
 
     async def inbound() -> InboundMessage:
         return InboundMessage("t", "1", "1", "hello")
 
-    task = asyncio.create_task(handlers.handle(None, gateway, inbound))
+    task = asyncio.create_task(handlers.handle(None, inbox, inbound))
     await asyncio.sleep(0.01)
     await handlers.drain(5)
-    assert gateway.handled == ["hello"] and task.done()
+    assert inbox.handled == ["hello"] and task.done()
 
 
 async def test_a_failing_message_is_logged_not_raised(caplog):
@@ -75,7 +75,7 @@ async def test_a_failing_message_is_logged_not_raised(caplog):
         raise ValueError("unparseable update")
 
     with caplog.at_level(logging.ERROR):
-        await handlers.handle(None, SlowGateway(), broken)
+        await handlers.handle(None, SlowInbox(), broken)
     assert "test: handling a message failed" in caplog.text
 
 

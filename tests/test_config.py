@@ -71,9 +71,9 @@ def test_env_secrets_comments_and_masking(openclaw_home, monkeypatch):
 
     config = load_config()
     app = App(config, entry_points=False)
-    settings = app.providers.settings("moonshot")[1]
+    settings = app.models.settings("moonshot")[1]
     assert settings.api_key.get() == "sk-from-env"
-    assert app.providers.settings("literal")[1].api_key.get() == "sk-literal-secret-value"
+    assert app.models.settings("literal")[1].api_key.get() == "sk-literal-secret-value"
     shown = json.dumps(config.public_dict())
     assert "sk-literal-secret-value" not in shown and "ABCDEFsecret" not in shown
     assert "MY_MOONSHOT_KEY" in shown
@@ -96,7 +96,7 @@ def test_bad_secret_shape_is_reported(openclaw_home):
 
     app = App(load_config(), entry_points=False)
     with pytest.raises(ConfigError, match=r"providers\.x\.api_key: Value error, expected a string"):
-        app.providers.settings("x")
+        app.models.settings("x")
 
 
 def test_openclaw_model_env_overrides(openclaw_home, monkeypatch):

@@ -16,7 +16,8 @@ import pytest
 
 from openclaw.config import ConfigError, load_config
 from openclaw.cron import Job, JobBusy, JobStore, job_session_key, jobs_path
-from openclaw.cron_executor import CronExecutor, run_job
+from openclaw.cron_executor import CronExecutor
+from openclaw.cron_run import run_job
 from openclaw.heartbeat import in_active_hours, is_ok, parse_active_hours
 from openclaw.testing.cron_clock import VirtualClock
 
@@ -62,7 +63,7 @@ async def run_span(
     setup(store)
     sent = Deliveries(clock)
     async with app:
-        await clock.run(CronExecutor(app, deliver=sent, store=store, tick=tick))
+        await clock.run(CronExecutor(app.services, deliver=sent, store=store, tick=tick))
     return sent, store, clock, app
 
 
@@ -149,7 +150,7 @@ async def test_missed_runs_after_downtime_run_once(make_app):
     clock = VirtualClock(back_at, back_at + timedelta(minutes=30))
     sent = Deliveries(clock)
     async with app:
-        await clock.run(CronExecutor(app, deliver=sent, store=store))
+        await clock.run(CronExecutor(app.services, deliver=sent, store=store))
     assert sent.times("hourly") == [back_at]
     assert sent.times("interval") == [back_at]
     assert sent.times("disabled") == []
@@ -169,7 +170,7 @@ async def test_jobs_written_by_hand_are_scheduled_when_first_read(make_app):
     clock = VirtualClock(start, start + timedelta(minutes=25))
     sent = Deliveries(clock)
     async with app:
-        await clock.run(CronExecutor(app, deliver=sent, store=store))
+        await clock.run(CronExecutor(app.services, deliver=sent, store=store))
     assert sent.times("typed") == [utc(2026, 3, 1, 12, 10), utc(2026, 3, 1, 12, 20)]
     too_late = job(store, "late")
     assert not too_late.enabled and too_late.last_run is None
@@ -200,7 +201,7 @@ async def test_a_target_channel_that_is_not_running_is_a_recorded_error(make_app
     store.add("to discord", "every 1m", "p", target={"channel": "discord", "chat": "7"})
     store.add("kept", "every 1m", "remember this")
     async with app:
-        await clock.run(CronExecutor(app, channels={}, store=store))
+        await clock.run(CronExecutor(app.services, channels={}, store=store))
         kept = job(store, "kept")
         history = app.store.history(job_session_key("main", kept))
     failed = job(store, "to discord")
@@ -215,7 +216,7 @@ async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(make_app, m
     path = jobs_path(app.config.home)
     path.parent.mkdir(parents=True)
     path.write_bytes(b'{"jobs": [{"id": "a", "name": "x"')
-    executor = CronExecutor(app, deliver=None)
+    executor = CronExecutor(app.services, deliver=None)
     now = datetime.now(UTC)
     assert executor.run_due(now) is None
     assert str(path) in (executor.problem or "") and "not valid JSON" in executor.status()["error"]
@@ -227,7 +228,7 @@ async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(make_app, m
     store.add("slow", "every 1m", "p")
     mock_model.enqueue("late", delay=0.3)
     async with app:
-        executor = CronExecutor(app, store=store)
+        executor = CronExecutor(app.services, store=store)
         executor.run_due(now)
         assert executor.status()["running"] == [job(store, "slow").id]
         path.write_text("garbage")
@@ -244,7 +245,7 @@ async def test_the_same_job_never_runs_twice_at_once(make_app, mock_model, openc
     store.add("slow", "every 1m", "p")
     slow = job(store, "slow")
     async with app:
-        executor = CronExecutor(app, store=store)
+        executor = CronExecutor(app.services, store=store)
         assert executor.trigger(slow)
         assert not executor.trigger(slow)
         while not mock_model.requests:  # the run has the lock and is in its turn
@@ -252,7 +253,7 @@ async def test_the_same_job_never_runs_twice_at_once(make_app, mock_model, openc
         executor.run_due(now)  # due, but running: not started again
         assert executor.status()["running"] == [slow.id]
         with pytest.raises(JobBusy):
-            await run_job(app, store, slow, deliver=None, now=lambda: now)
+            await run_job(app.services, store, slow, deliver=None, now=lambda: now)
         env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
         cli = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "openclaw.cli", "cron", "run", "slow",
@@ -276,7 +277,7 @@ async def test_heartbeat_ok_is_silent_and_anything_else_is_delivered(make_app, m
     clock = VirtualClock(start, start + timedelta(minutes=65))
     sent = Deliveries(clock)
     async with app:
-        executor = CronExecutor(app, deliver=sent)
+        executor = CronExecutor(app.services, deliver=sent)
         await clock.run(executor)
     assert sent.sent == [(start + timedelta(hours=1), "5", "The build is red.")]
     asked = mock_model.requests[0].messages[-1].text
@@ -301,7 +302,7 @@ async def test_heartbeat_keeps_to_its_active_hours_and_needs_a_checklist(make_ap
     clock = VirtualClock(start, start + timedelta(hours=5))
     sent = Deliveries(clock)
     async with app:
-        await clock.run(CronExecutor(app, deliver=sent), timeout=10)
+        await clock.run(CronExecutor(app.services, deliver=sent), timeout=10)
     assert sent.sent == [] and mock_model.requests == []  # no HEARTBEAT.md: no turn
 
     app.config.workspace.mkdir(parents=True, exist_ok=True)
@@ -309,7 +310,7 @@ async def test_heartbeat_keeps_to_its_active_hours_and_needs_a_checklist(make_ap
     clock = VirtualClock(start, start + timedelta(hours=5))
     sent = Deliveries(clock)
     async with app:
-        await clock.run(CronExecutor(app, deliver=sent), timeout=10)
+        await clock.run(CronExecutor(app.services, deliver=sent), timeout=10)
     # beats at 07:30, 08:30, 09:30, 10:30 and 11:30 Berlin time: two in the active hours
     assert [when for when, _, _ in sent.sent] == [utc(2026, 1, 10, 7, 30), utc(2026, 1, 10, 8, 30)]
 

@@ -63,7 +63,7 @@ class FakeChannel:
         message = InboundMessage(
             self.prefix, user, chat or user, text, message_id=f"in{next(self._ids)}"
         )
-        await self.gateway.handle(self, message)
+        await self.gateway.deliver(self, message)
 
     def texts(self, chat: str) -> list[str]:
         """The messages shown in a chat, as they read now."""
@@ -242,7 +242,7 @@ async def test_a_voice_note_without_speech_to_text_gets_a_clear_reply(start, moc
     gateway, channels = await start()
     fake = channels.created["fake"]
     voice = InboundMessage("fk", "42", "42", "", [Attachment("audio", b"OggS", "audio/ogg")])
-    await gateway.handle(fake, voice)
+    await gateway.deliver(fake, voice)
     assert fake.texts("42") == [VOICE_REPLY] and mock_model.requests == []
 
 
@@ -488,7 +488,7 @@ class Channel:
     async def run(self, gateway):
         self.state = "running"
         self.task = asyncio.create_task(
-            gateway.handle(self, InboundMessage("fk", "42", "42", "tell me a story"))
+            gateway.deliver(self, InboundMessage("fk", "42", "42", "tell me a story"))
         )
         await self.stopped.wait()
 
@@ -619,7 +619,7 @@ async def test_the_gateway_warms_the_configured_models_provider_off_the_event_lo
         "providers": {"probe": {"type": "probe"}},
     }
     gateway, _ = await start(config, plugins=(WarmProbePlugin(),))
-    provider = gateway.app.providers.resolve("probe/one")
+    provider = gateway.app.models.resolve("probe/one")
     for _ in range(200):
         if provider.warmed_by:
             break
@@ -673,7 +673,7 @@ async def test_unanswered_messages_are_resumed_once_at_start_up(
     history = store.history("fk:main:42:42")
     assert [m.role for m in history] == ["user", "assistant"]
     # a platform delivering one of them again is not answered again
-    await gateway.handle(fake, InboundMessage("fk", "42", "42", "first question", message_id="m1"))
+    await gateway.deliver(fake, InboundMessage("fk", "42", "42", "first question", message_id="m1"))
     assert len(fake.texts("42")) == 2 and len(mock_model.requests) == 1
 
 
@@ -681,7 +681,7 @@ async def test_a_message_handed_over_twice_is_answered_once(start, mock_model):
     gateway, channels = await start()
     fake = channels.created["fake"]
     message = InboundMessage("fk", "42", "42", "hello", message_id="same")
-    await asyncio.gather(gateway.handle(fake, message), gateway.handle(fake, message))
-    await gateway.handle(fake, message)
+    await asyncio.gather(gateway.deliver(fake, message), gateway.deliver(fake, message))
+    await gateway.deliver(fake, message)
     assert len(fake.texts("42")) == 1 and len(mock_model.requests) == 1
     assert gateway.metrics.summary()["duplicates"] == 2

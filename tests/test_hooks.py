@@ -11,7 +11,7 @@ import pluggy
 from openclaw import hookimpl
 from openclaw.channels import ChannelType, InboundMessage
 from openclaw.commands import CommandContext, parse_command, run_command
-from openclaw.default_plugins.terminal_channel import chat_loop
+from openclaw.cli.chat import chat_loop
 from openclaw.tools import tool
 
 
@@ -32,16 +32,16 @@ async def test_startup_and_shutdown_hooks_run_in_isolation(make_app):
 
     class Lifecycle:
         @hookimpl
-        async def startup(self, app: Any) -> None:
+        async def startup(self, services: Any) -> None:
             calls.append("async startup")
 
         @hookimpl
-        def shutdown(self, app: Any) -> None:
+        def shutdown(self, services: Any) -> None:
             calls.append("shutdown")
 
     class Crashes:
         @hookimpl
-        def startup(self, app: Any) -> None:
+        def startup(self, services: Any) -> None:
             raise RuntimeError("no luck")
 
     app = make_app(plugins=[("life", Lifecycle()), ("crash", Crashes())])
@@ -147,7 +147,7 @@ async def test_core_commands(make_app, mock_model):
         key = app.default_session()
 
         async def run(text: str):
-            reply = await run_command(commands, text, CommandContext(app, key, channel="cli"))
+            reply = await run_command(commands, text, CommandContext(app.services, key, channel="cli"))
             assert reply is not None, text
             return reply
 
@@ -172,7 +172,7 @@ async def test_core_commands(make_app, mock_model):
         assert "new session" in (await run("/new")).text
         assert app.store.history(key) == []
         assert "I am main" in (await run("/start")).text
-        assert await run_command(commands, "/unknown", CommandContext(app, key)) is None
+        assert await run_command(commands, "/unknown", CommandContext(app.services, key)) is None
 
 
 async def test_runtime_hooks_isolate_a_raising_plugin(make_app, mock_model):

@@ -81,13 +81,13 @@ class SpeechKit:
 
 
 async def names_usable(app: Any, kind: str) -> list[tuple[str, bool, str | None]]:
-    return [(c.name, c.configured, c.problem) for c in await candidates(app, kind)]
+    return [(c.name, c.configured, c.problem) for c in await candidates(app.models, kind)]
 
 
 async def test_without_a_speech_plugin_there_is_no_provider(make_app):
     async with make_app() as app:
         with pytest.raises(NoSpeechProvider, match="no speech-to-text provider is installed"):
-            await transcribe(app, b"audio", "audio/ogg")
+            await transcribe(app.models, b"audio", "audio/ogg")
 
 
 async def test_the_first_usable_preset_is_used(make_app):
@@ -98,8 +98,8 @@ async def test_the_first_usable_preset_is_used(make_app):
             ("words", False, None),
             ("echo", False, None),
         ]
-        assert await transcribe(app, b"audio", "audio/ogg") == "hello"
-        assert preferred(await candidates(app, "stt")).name == "words"
+        assert await transcribe(app.models, b"audio", "audio/ogg") == "hello"
+        assert preferred(await candidates(app.models, "stt")).name == "words"
 
 
 async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignored(make_app):
@@ -119,14 +119,14 @@ async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignor
             ("deaf", False),
             ("words", False),
         ]
-        assert await transcribe(app, b"audio", "audio/ogg") == "from my config"
+        assert await transcribe(app.models, b"audio", "audio/ogg") == "from my config"
 
 
 async def test_a_configured_provider_that_cannot_work_is_not_passed_over(make_app):
     providers = {"big": {"type": "words", "missing": "/models/big"}}
     async with make_app(config={"providers": providers}, plugins=[SpeechKit()]) as app:
         with pytest.raises(SpeechUnavailable) as raised:
-            await transcribe(app, b"audio", "audio/ogg")
+            await transcribe(app.models, b"audio", "audio/ogg")
         assert str(raised.value) == (
             "no speech-to-text provider is usable (big: /models/big not found)"
         )
@@ -134,13 +134,13 @@ async def test_a_configured_provider_that_cannot_work_is_not_passed_over(make_ap
 
 async def test_a_named_provider(make_app):
     async with make_app(plugins=[SpeechKit()]) as app:
-        assert (await pick(app, "stt", "echo")).name == "echo"
+        assert (await pick(app.models, "stt", "echo")).name == "echo"
         with pytest.raises(SpeechUnavailable, match="'deaf' cannot be used: the deaf model"):
-            await pick(app, "stt", "deaf")
+            await pick(app.models, "stt", "deaf")
         with pytest.raises(SpeechUnavailable, match="unknown provider 'nope'"):
-            await pick(app, "stt", "nope")
+            await pick(app.models, "stt", "nope")
         with pytest.raises(SpeechUnavailable, match="'mute' cannot speak"):
-            await pick_tts(app)
+            await pick_tts(app.models)
 
 
 class MemoryChannel:
@@ -211,7 +211,7 @@ def voice_note(make_app):
         audio = Attachment("audio", b"OggS...", "audio/ogg")
         async with running_gateway(Gateway(app, port=0)) as gateway:
             note = InboundMessage("mem", "42", "42", "", [audio], "m1")
-            await gateway.handle(channels.channel, note)
+            await gateway.deliver(channels.channel, note)
         return [text for _, text, _ in channels.channel.sent]
 
     return send

@@ -47,7 +47,7 @@ def agent(
     as_json: bool,
 ) -> None:
     """Send one message and stream the answer, with tool indicators and a stats footer."""
-    from openclaw.default_plugins.terminal_channel import render_turn
+    from openclaw.cli.chat import render_turn
     from openclaw.events import TurnFailed
 
     config = load(ctx)
@@ -86,7 +86,7 @@ async def print_events(events: AsyncIterator[Event], out: TextIO) -> Event | Non
 @click.pass_context
 def chat(ctx: click.Context, session_key: str | None, model: str | None) -> None:
     """Talk with the agent in the terminal; slash commands work as on every channel."""
-    from openclaw.default_plugins.terminal_channel import chat_loop
+    from openclaw.cli.chat import chat_loop
 
     config = load(ctx)
     config.logging.level = "error"

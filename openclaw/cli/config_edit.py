@@ -186,7 +186,7 @@ def import_upstream(ctx: click.Context, path: Path, output: Path | None, force: 
         raise click.ClickException(str(exc)) from None
     if not isinstance(data, dict):
         raise click.ClickException(f"{path}: the config must be an object")
-    presets = set(make_app(ctx, Config(), warn=False).providers.known_names())
+    presets = set(make_app(ctx, Config(), warn=False).models.known_names())
     result = convert(data, presets)
     try:
         config_from_data(result.config, target)

@@ -122,7 +122,7 @@ def run(ctx: click.Context, job: str) -> None:
 
     from openclaw.cli.common import load, make_app
     from openclaw.cron import CronStoreError, JobStore, jobs_path
-    from openclaw.cron_executor import run_job
+    from openclaw.cron_run import run_job
 
     config = load(ctx)
     config.logging.level = "error"
@@ -135,7 +135,7 @@ def run(ctx: click.Context, job: str) -> None:
 
     async def once() -> str | None:
         async with app:
-            result = await run_job(app, store, found, deliver=None, now=store.clock)
+            result = await run_job(app.services, store, found, deliver=None, now=store.clock)
         click.echo(result.answer)
         return result.error
 

@@ -99,7 +99,7 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
     for problem in app.problems:
         report.add("failure", "plugin", problem)
     refs = [config.agent.model, *config.agent.fallbacks]
-    refs += [ref for ref in app.agent.last_resort_refs() if ref not in refs]
+    refs += [ref for ref in app.models.last_resort_refs() if ref not in refs]
     asyncio.run(check_models(app, refs, report))
     asyncio.run(check_speech(app, report))
     for binary, purpose in OPTIONAL_BINARIES.items():
@@ -129,8 +129,8 @@ async def check_model(app: App, ref: str) -> tuple[bool, str]:
 
     try:
         provider_name, _ = split_ref(ref)
-        provider_type, _settings = app.providers.settings(provider_name)
-        provider = app.providers.get(provider_name)
+        provider_type, _settings = app.models.settings(provider_name)
+        provider = app.models.get(provider_name)
     except (ValueError, LookupError) as exc:
         return False, f"model {ref}: {exc}"
     tools = "" if getattr(provider, "supports_tools", True) else " (no tool support)"
@@ -153,7 +153,7 @@ async def check_models(app: App, refs: list[str], report: Report) -> None:
     try:
         results = [(ref, *await check_model(app, ref)) for ref in refs]
     finally:
-        await app.providers.aclose()
+        await app.models.aclose()
     answering = next((ref for ref, usable, _ in results if usable), None)
     for ref, usable, text in results:
         status = "ok" if usable else ("warning" if answering else "failure")
@@ -170,7 +170,7 @@ async def check_speech(app: App, report: Report) -> None:
     from openclaw.speech import KIND_NAMES, candidates, preferred
 
     for kind, what in KIND_NAMES.items():
-        found = await candidates(app, kind)
+        found = await candidates(app.models, kind)
         chosen = preferred(found)
         for candidate in found:
             if candidate.problem is None:

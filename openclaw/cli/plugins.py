@@ -62,7 +62,7 @@ def tools(ctx: click.Context, as_json: bool) -> None:
     from openclaw.tools import ToolCallContext
 
     app = make_app(ctx)
-    context = ToolCallContext(app.default_session(), app.config.workspace, app)
+    context = ToolCallContext(app.default_session(), app.services)
     owners = {name: r.plugin for name, r in app.registry.tools.items()}
     for source in app.registry.tool_sources:
         for tool in source.value.tools(context):

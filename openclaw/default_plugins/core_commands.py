@@ -11,25 +11,26 @@ from openclaw.providers import split_ref
 
 
 def _session_model(ctx: CommandContext) -> str:
-    session = ctx.app.store.session(ctx.session_key)
-    return (session.model if session and session.model else None) or ctx.app.config.agent.model
+    session = ctx.services.store.session(ctx.session_key)
+    default = ctx.services.config.agent.model
+    return (session.model if session and session.model else None) or default
 
 
 async def help_command(ctx: CommandContext) -> str:
     lines = ["Commands:"]
-    for name, command in sorted(ctx.app.registry.command_map().items()):
+    for name, command in sorted(ctx.commands.items()):
         usage = f" {command.usage}" if command.usage else ""
         lines.append(f"/{name}{usage} — {command.description}")
     return "\n".join(lines)
 
 
 async def start_command(ctx: CommandContext) -> str:
-    name = ctx.app.config.agent.name
+    name = ctx.services.config.agent.name
     return f"Hi, I am {name}. Send a message to talk to me, or /help for the commands."
 
 
 async def new_command(ctx: CommandContext) -> str:
-    ctx.app.store.reset(ctx.session_key)
+    ctx.services.store.reset(ctx.session_key)
     return "Started a new session; the previous conversation is kept in the history."
 
 
@@ -38,20 +39,20 @@ async def ping_command(ctx: CommandContext) -> str:
 
 
 async def model_command(ctx: CommandContext) -> str:
-    app = ctx.app
+    services = ctx.services
     ref = ctx.args.strip()
     if not ref:
-        last = app.chain.last_model or "none yet"
+        last = services.models.last_model or "none yet"
         return f"Model: {_session_model(ctx)} (last answer from: {last})"
     if ref in ("default", "reset"):
-        app.store.set_model(ctx.session_key, None)
-        return f"Model reset to the default: {app.config.agent.model}"
+        services.store.set_model(ctx.session_key, None)
+        return f"Model reset to the default: {services.config.agent.model}"
     try:
         provider, _ = split_ref(ref)
-        app.providers.settings(provider)
+        services.models.settings(provider)
     except (ValueError, LookupError) as exc:
         return f"Cannot use {ref!r}: {exc}"
-    app.store.set_model(ctx.session_key, ref)
+    services.store.set_model(ctx.session_key, ref)
     return f"Model for this session: {ref}"
 
 
@@ -59,7 +60,7 @@ async def sessions_command(ctx: CommandContext) -> str:
     """The user's own sessions on this channel: other users' keys would show their ids."""
     channel = ctx.session_key.split(":", 1)[0]
     own = ":".join(ctx.session_key.split(":")[:3]) + ":"  # {channel}:{agent}:{user}:
-    sessions = [s for s in ctx.app.store.list_sessions(channel) if s.key.startswith(own)][:10]
+    sessions = [s for s in ctx.services.store.list_sessions(channel) if s.key.startswith(own)][:10]
     if not sessions:
         return "No sessions yet."
     lines = ["Sessions:"]
@@ -71,14 +72,12 @@ async def sessions_command(ctx: CommandContext) -> str:
 
 
 async def status_command(ctx: CommandContext) -> str:
-    from openclaw.sandbox import SandboxPolicy
-
-    status = ctx.app.status()
-    _, isolation = SandboxPolicy.from_config(ctx.app.config).describe_isolation()
+    status = ctx.services.status()
+    _, isolation = ctx.services.sandbox.describe_isolation()
     return "\n".join(
         [
             f"openclaw {status['version']}",
-            f"agent: {ctx.app.config.agent.name}",
+            f"agent: {ctx.services.config.agent.name}",
             f"model: {_session_model(ctx)} (last answer from: {status['last_model'] or 'none'})",
             f"tools: {len(status['tools'])} · commands: {len(status['commands'])}",
             f"plugins: {', '.join(status['plugins'])}",
@@ -88,15 +87,15 @@ async def status_command(ctx: CommandContext) -> str:
 
 
 async def export_command(ctx: CommandContext) -> CommandReply:
-    if ctx.app.store.session(ctx.session_key) is None:
+    if ctx.services.store.session(ctx.session_key) is None:
         return CommandReply("Nothing to export yet: this session has no messages.")
-    text = ctx.app.store.export_markdown(ctx.session_key)
+    text = ctx.services.store.export_markdown(ctx.session_key)
     filename = ctx.session_key.replace(":", "_") + ".md"
     return CommandReply(text, file=(filename, text.encode("utf-8")))
 
 
 async def db_command(ctx: CommandContext) -> str:
-    stats = ctx.app.store.stats()
+    stats = ctx.services.store.stats()
     channels = ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_channel.items())) or "none"
     return (
         f"sessions: {stats.sessions} · messages: {stats.messages} · tokens: {stats.tokens}\n"
@@ -108,9 +107,8 @@ async def cron_command(ctx: CommandContext) -> str:
     """The asker's own cron jobs (the owner, at the terminal, sees all; so does `openclaw
     cron`): other users' jobs would show their prompts and chats."""
     from openclaw.cron import CronStoreError, JobStore, describe, describe_all, jobs_path, owned
-    from openclaw.cron_executor import executor_for
 
-    store = JobStore(jobs_path(ctx.app.config.home))
+    store = JobStore(jobs_path(ctx.services.config.home))
     action, _, ref = ctx.args.partition(" ")
     action, ref = action.lower(), ref.strip()
     try:
@@ -121,9 +119,8 @@ async def cron_command(ctx: CommandContext) -> str:
             return "\n".join(["Cron jobs:", *describe_all(jobs)])
         if action in ("enable", "disable") and ref:
             job = store.set_enabled(ref, action == "enable", ctx.principal)
-            executor = executor_for(ctx.app)
-            if executor is not None:
-                executor.wake()
+            if ctx.services.cron is not None:
+                ctx.services.cron.wake()
             return f"{action.capitalize()}d: {describe(job)}"
     except CronStoreError as exc:
         return f"⚠️ {exc}"

@@ -89,9 +89,9 @@ def register_sinks(register: Any) -> None:
 
 
 @hookimpl
-def startup(app: Any) -> None:
+def startup(services: Any) -> None:
     """Apply the config's `logging` section to this App's sink."""
-    for sink in app.bus.sinks:
+    for sink in services.events.sinks:
         if isinstance(sink, LogSink):
-            sink.level = LEVELS[app.config.logging.level]
-            sink.format = app.config.logging.format
+            sink.level = LEVELS[services.config.logging.level]
+            sink.format = services.config.logging.format

@@ -1,127 +1,168 @@
-"""The terminal channel: streams a turn's events to a text stream, and the `openclaw chat` REPL."""
+"""The terminal channel: the gateway's own stdin and stdout as a chat (enable
+`channels.terminal` to talk to a running gateway from its console).
+
+Transport only, like every channel: each line read is an `InboundMessage` from user `local`
+handed to the inbox; the reply surface writes to the output. Editing a message writes what was
+added to it (the streamed answer grows on screen), or the whole new text on a line of its own
+when it changed otherwise. (`openclaw chat` is the REPL without a gateway: `openclaw.cli.chat`.)
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TextIO
+import os
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
-from openclaw.channels import ChannelType, InboundMessage, apply_inbound_hooks
-from openclaw.commands import CommandContext, match_command, run_command, unknown_command
-from openclaw.events import (
-    Event,
-    ProviderFallback,
-    RoundStarted,
-    TextDelta,
-    ToolFinished,
-    ToolStarted,
-    TurnFailed,
-    TurnFinished,
-)
+from pydantic import Field
+
+from openclaw.channels import ChannelType, InboundMessage
+from openclaw.config import ChannelSettings
 from openclaw.hookspecs import hookimpl
 
-CHANNEL = "cli"
-EXIT_HELP = "\n/exit — leave the chat (also /quit or Ctrl-D)"
+if TYPE_CHECKING:
+    from openclaw.channels import Inbox
+    from openclaw.services import Services
+
+PREFIX = "cli"
+USER = "local"
 
 
-async def render_turn(events: AsyncIterator[Event], out: TextIO) -> TurnFinished | TurnFailed:
-    """Write the answer as it streams, with tool and round indicators and the stats footer."""
-    at_line_start = True
-    final: TurnFinished | TurnFailed | None = None
+class TerminalSettings(ChannelSettings):
+    """`channels.terminal`: the person at the gateway's console is user `local`, allowed by
+    default."""
 
-    def line(text: str) -> None:
-        nonlocal at_line_start
-        out.write(("" if at_line_start else "\n") + text + "\n")
-        at_line_start = True
-
-    async for event in events:
-        if isinstance(event, TextDelta):
-            out.write(event.text)
-            at_line_start = event.text.endswith("\n")
-        elif isinstance(event, RoundStarted) and event.round > 1:
-            line(f"🔄 round {event.round}")
-        elif isinstance(event, ToolStarted):
-            line(f"⚙️ {event.name} running…")
-        elif isinstance(event, ToolFinished):
-            mark = "✅" if event.ok else "❌"
-            line(f"{mark} {event.name} ({event.elapsed_ms:.0f} ms)")
-        elif isinstance(event, ProviderFallback) and event.last_resort:
-            line(
-                f"ℹ️ {event.failed} did not answer ({event.error}); a small offline model "
-                f"({event.next}) is answering. For a real model set agent.model in the config "
-                "or OPENCLAW_MODEL=provider/model (see `openclaw doctor`)."
-            )
-        elif isinstance(event, ProviderFallback):
-            line(f"↪ {event.failed} failed ({event.error}); trying {event.next}")
-        elif isinstance(event, TurnFinished):
-            if event.stopped:
-                line(event.text.rsplit("\n", 1)[-1])
-            line(f"— {event.footer()}")
-            final = event
-        elif isinstance(event, TurnFailed):
-            final = event
-        out.flush()
-    assert final is not None, "a turn ended without a final event"
-    return final
-
-
-async def chat_loop(
-    app: Any,
-    session_key: str,
-    read_line: Callable[[str], str],
-    out: TextIO,
-    model: str | None = None,
-) -> None:
-    """Read a line, answer it (a slash command or an agent turn), repeat until EOF or /exit."""
-    out.write(f"{app.config.agent.name} is listening. /help for commands, /exit to leave.\n")
-    while True:
-        try:
-            text = await asyncio.to_thread(read_line, "you › ")
-        except (EOFError, KeyboardInterrupt):
-            out.write("\n")
-            return
-        text = text.strip()
-        if not text:
-            continue
-        if text in ("/exit", "/quit"):
-            return
-        inbound = apply_inbound_hooks(app, InboundMessage(CHANNEL, "local", "default", text))
-        if isinstance(inbound, str):
-            out.write(inbound + "\n")
-            continue
-        commands = app.registry.command_map()
-        unknown = unknown_command(commands, inbound.text)
-        if unknown is not None:
-            out.write(unknown + "\n")
-            continue
-        context = CommandContext(app, session_key, channel=CHANNEL, user_id="local")
-        reply = await run_command(commands, inbound.text, context)
-        if reply is not None:
-            found = match_command(commands, inbound.text)
-            extra = EXIT_HELP if found is not None and found[0].name == "help" else ""
-            out.write(reply.text + extra + "\n")
-            continue
-        turn = app.run_turn(inbound.content(), session_key=session_key, model=model)
-        result = await render_turn(turn, out)
-        if isinstance(result, TurnFailed):
-            out.write(f"error: {result.error}\n")
+    allowed_user_ids: list[int | str] = Field(default_factory=lambda: [USER])
 
 
 class TerminalChannel:
-    """The terminal as a channel: the REPL on this process's stdin and stdout."""
+    """Reads lines from `stdin` (a file descriptor, the process's stdin by default) and writes
+    replies to `out`. `run` returns at `stop` or when the input ends."""
 
-    def __init__(self, app: Any, settings: Any = None) -> None:
-        self.app = app
+    name = "terminal"
+    prefix = PREFIX
+    max_len = 1_000_000
+    max_caption_len = 1_000_000
 
-    async def run(self) -> None:
-        import sys
+    def __init__(
+        self,
+        services: Services,
+        settings: ChannelSettings | None = None,
+        *,
+        stdin: int | None = None,
+        out: TextIO | None = None,
+    ) -> None:
+        self.services = services
+        self.settings = settings
+        self.stdin = sys.stdin.fileno() if stdin is None else stdin
+        self.out = out if out is not None else sys.stdout
+        self.state = "starting"
+        self._shown: dict[str, str] = {}  # message id -> the text on screen
+        self._next_id = 0
+        self._stopped = asyncio.Event()
 
-        key = f"{CHANNEL}:{self.app.config.agent.name}:local:default"
-        await chat_loop(self.app, key, input, sys.stdout)
+    async def run(self, inbox: Inbox) -> None:
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+        pending = b""
+
+        def readable() -> None:
+            nonlocal pending
+            try:
+                chunk = os.read(self.stdin, 65536)
+            except BlockingIOError:
+                return
+            if not chunk:
+                loop.remove_reader(self.stdin)
+                lines.put_nowait(None)
+                return
+            pending += chunk
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                lines.put_nowait(line.decode("utf-8", "replace"))
+
+        try:
+            loop.add_reader(self.stdin, readable)
+        except (OSError, ValueError) as exc:  # a regular file cannot be watched
+            raise RuntimeError(f"the terminal channel cannot read its input: {exc}") from None
+        self.state = "running"
+        self._stopped.clear()
+        try:
+            while not self._stopped.is_set():
+                line = await self._next(lines)
+                if line is None:
+                    break
+                if line.strip():
+                    message = InboundMessage(PREFIX, USER, "default", line.strip(), private=True)
+                    await inbox.deliver(self, message)
+        finally:
+            loop.remove_reader(self.stdin)
+            self.state = "stopped"
+        if not self._stopped.is_set():  # the input ended: wait for the gateway to stop
+            await self._stopped.wait()
+
+    async def _next(self, lines: asyncio.Queue[str | None]) -> str | None:
+        getter = asyncio.ensure_future(lines.get())
+        stopper = asyncio.ensure_future(self._stopped.wait())
+        done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (getter, stopper):
+            task.cancel()
+        return getter.result() if getter in done else None
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+    # -- the reply surface ----------------------------------------------------------------------
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    async def send_text(
+        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
+    ) -> str:
+        self._next_id += 1
+        message_id = str(self._next_id)
+        self._shown = {message_id: text}  # only the latest message can still grow
+        self._write(f"\n{text}")
+        return message_id
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
+    ) -> None:
+        shown = self._shown.get(message_id)
+        if shown is not None and text.startswith(shown):
+            self._write(text[len(shown) :])
+        else:
+            self._write(f"\n{text}")
+        self._shown = {message_id: text}
+
+    async def send_typing(self, chat_id: str) -> None:
+        return None
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
+        note = f"{caption}\n" if caption else ""
+        self._write(f"\n{note}[file {filename}: {len(data)} bytes, not shown here]\n")
+
+    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
+        note = f"{caption}\n" if caption else ""
+        self._write(f"\n{note}[a voice message: {len(ogg_opus)} bytes, not played here]\n")
+
+    def format_markdown(self, text: str) -> str:
+        return text
+
+
+def create(services: Services, settings: Any) -> TerminalChannel:
+    return TerminalChannel(services, settings)
 
 
 @hookimpl
 def register_channels(register: Any) -> None:
     register(
-        ChannelType("terminal", create=TerminalChannel, description="the `openclaw chat` REPL")
+        ChannelType(
+            "terminal",
+            create=create,
+            settings_model=TerminalSettings,
+            description="the gateway's console (stdin and stdout) as a chat",
+        )
     )

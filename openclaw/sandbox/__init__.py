@@ -21,11 +21,12 @@ under Landlock; `urls` the SSRF guard; `policy` holds `SandboxPolicy`, which tie
 """
 
 from openclaw.sandbox.errors import SandboxDenied
+from openclaw.sandbox.fetch import guarded_get
 from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.sandbox.policy import SandboxPolicy
 from openclaw.sandbox.processes import Isolation, ProcessResult, kill_process_group
 from openclaw.sandbox.rules import COMMAND_RULES, CommandRule
-from openclaw.sandbox.urls import USER_AGENT, guarded_get
+from openclaw.sandbox.urls import USER_AGENT
 
 __all__ = [
     "COMMAND_RULES",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openclaw.tools import ToolError
+from openclaw.errors import ToolError
 
 
 class SandboxDenied(ToolError):

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from openclaw.errors import ToolError
 from openclaw.sandbox.errors import deny
 from openclaw.sandbox.paths import ensure_workspace, resolve
-from openclaw.tools import ToolError
 
 if TYPE_CHECKING:
     from openclaw.sandbox.policy import SandboxPolicy

@@ -11,8 +11,8 @@ import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
+from openclaw.errors import ToolError
 from openclaw.sandbox.errors import deny
-from openclaw.tools import ToolError
 
 
 def resolve(path: Path) -> Path:

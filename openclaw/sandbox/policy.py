@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from openclaw.errors import ToolError
 from openclaw.sandbox.errors import SandboxDenied, deny
 from openclaw.sandbox.landlock_exec import abi_version
 from openclaw.sandbox.paths import ensure_workspace, resolve, resolve_path
@@ -33,7 +34,6 @@ from openclaw.sandbox.processes import (
 )
 from openclaw.sandbox.rules import check_blocklist, user_rule
 from openclaw.sandbox.urls import UrlGuard
-from openclaw.tools import ToolError
 
 if TYPE_CHECKING:
     import aiohttp

@@ -9,20 +9,18 @@ address each connection actually opens, against DNS rebinding and redirects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from openclaw.sandbox.errors import SandboxDenied, deny
-from openclaw.tools import ToolError
+from openclaw.errors import ToolError
+from openclaw.sandbox.errors import deny
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from openclaw.sandbox.policy import SandboxPolicy
 
 USER_AGENT = "Mozilla/5.0 (compatible; openclaw)"
 MAX_REDIRECTS = 10
@@ -170,45 +168,3 @@ class UrlGuard:
         return aiohttp.TCPConnector(
             resolver=AllowedHostsResolver(), socket_factory=guarded_socket, **kwargs
         )
-
-
-@contextlib.asynccontextmanager
-async def guarded_get(
-    policy: SandboxPolicy, url: str, *, timeout: float, action: str
-) -> AsyncIterator[tuple[aiohttp.ClientResponse, str]]:
-    """GET `url` for a tool: `(response, its URL)` for the first answer that is not a redirect.
-
-    Redirects are followed by hand so that every hop is checked against SSRF before connecting
-    (a refused hop is named); the guarded connector checks the address actually connected to as
-    well, which defeats DNS rebinding. `timeout` covers the whole `with` block, reading the
-    body included. A timeout or transport error is a ToolError saying `action` ("fetching"...)
-    failed and at which hop; so is a chain of more than MAX_REDIRECTS redirects."""
-    import aiohttp
-
-    current = url
-    try:
-        async with (
-            asyncio.timeout(timeout),
-            aiohttp.ClientSession(
-                connector=policy.ssrf_guarded_connector(), headers={"User-Agent": USER_AGENT}
-            ) as session,
-        ):
-            for _ in range(MAX_REDIRECTS + 1):
-                try:
-                    await policy.check_url_async(current)
-                except SandboxDenied as exc:
-                    if current == url:
-                        raise
-                    raise SandboxDenied(f"{url} redirects to {current}: {exc}") from None
-                async with session.get(current, allow_redirects=False) as response:
-                    location = response.headers.get("Location")
-                    if response.status in (301, 302, 303, 307, 308) and location:
-                        current = urljoin(current, location)
-                        continue
-                    yield response, current
-                    return
-    except TimeoutError:
-        raise ToolError(f"{action} {url} timed out after {timeout:g}s") from None
-    except aiohttp.ClientError as exc:
-        raise ToolError(f"{action} {current} failed: {type(exc).__name__}: {exc}") from None
-    raise ToolError(f"{url} redirected more than {MAX_REDIRECTS} times")

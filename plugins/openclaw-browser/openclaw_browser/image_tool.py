@@ -11,7 +11,6 @@ HTTP client, so every provider type a plugin registers can see.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,17 +24,15 @@ from openclaw.providers import (
     ChatRequest,
     ChatResult,
     NoProviderAvailable,
-    ProviderChain,
     ProviderError,
-    ProviderPool,
 )
-from openclaw.sandbox import SandboxPolicy
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_browser.images import load_image
 from openclaw_browser.settings import ImageSettings
 
 if TYPE_CHECKING:
-    from openclaw.app import App
+    from openclaw.models import Models
+    from openclaw.services import Services
 
 VISION_INSTANCE = "vision"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -86,36 +83,32 @@ class ImageArguments(BaseModel):
 class ImageTool:
     """Loads the image and asks the chosen vision model about it."""
 
-    def __init__(
-        self, app: App, policy: SandboxPolicy, settings: ImageSettings, models: VisionModels
-    ) -> None:
-        self.app = app
-        self.policy = policy
+    def __init__(self, services: Services, settings: ImageSettings, models: VisionModels) -> None:
+        self.services = services
+        self.policy = services.sandbox
         self.settings = settings
         self.models = models
-        self._chain: ProviderChain | None = None
+        self._chain: Models | None = None
 
     @property
-    def chain(self) -> ProviderChain:
-        """The App's chain, or one over a provider of the tool's own (built on first use: the
-        App is still being built when tools are registered)."""
+    def chain(self) -> Models:
+        """The App's models, or models over a provider entry of the tool's own (built on
+        first use, and closed with the App's)."""
         if self._chain is None:
             if self.models.provider is None:
-                self._chain = self.app.chain
+                self._chain = self.services.models
             else:
-                app = self.app
                 entries = {VISION_INSTANCE: self.models.provider}
-                pool = ProviderPool(app.registry.provider_types_of, entries, app.config.source)
-                app.on_shutdown(pool.aclose)
-                self._chain = ProviderChain(pool.resolve)
+                self._chain = self.services.models.separate(entries)
         return self._chain
 
     def refs(self, session_key: str) -> list[str]:
         if self.models.refs:
             return list(self.models.refs)
-        agent = self.app.agent
-        offline = set(agent.last_resort_refs())  # small local text models see no images
-        return [ref for ref in agent.model_refs(session_key) if ref not in offline]
+        models = self.services.models
+        offline = set(models.last_resort_refs())  # small local text models see no images
+        preferred = self.services.store.session_model(session_key)
+        return [ref for ref in models.refs(preferred) if ref not in offline]
 
     async def run(self, image: str, prompt: str, context: ToolCallContext) -> str:
         settings = self.settings
@@ -144,8 +137,8 @@ class ImageTool:
         return answer.strip() or "(the vision model gave an empty answer)"
 
 
-def make_image_tool(app: App, policy: SandboxPolicy, settings: ImageSettings) -> Tool:
-    images = ImageTool(app, policy, settings, choose_models(settings, os.environ))
+def make_image_tool(services: Services, settings: ImageSettings) -> Tool:
+    images = ImageTool(services, settings, choose_models(settings, services.environ))
 
     async def image(image: str, prompt: str, context: ToolCallContext) -> str:
         """Look at an image with a vision model and answer a prompt about it. The image is an

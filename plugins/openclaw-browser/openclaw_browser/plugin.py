@@ -10,16 +10,14 @@ from openclaw import hookimpl
 
 @hookimpl
 def register_tools(register: Any, context: Any) -> None:
-    from openclaw.sandbox import SandboxPolicy
     from openclaw_browser.browser_tool import make_browser_tool
     from openclaw_browser.image_tool import make_image_tool
     from openclaw_browser.manager import BrowserManager
     from openclaw_browser.settings import ToolsSection
 
     section = context.config.section("tools", ToolsSection)
-    policy = SandboxPolicy.from_config(context.config)
+    policy = context.sandbox  # the App's one policy
     manager = BrowserManager(section.browser, policy)
     register(make_browser_tool(manager, policy, section.browser))
-    if context.app is not None:
-        context.app.on_shutdown(manager.close)  # one browser per App, closed with it
-        register(make_image_tool(context.app, policy, section.image))
+    context.services.on_shutdown(manager.close)  # one browser per App, closed with it
+    register(make_image_tool(context.services, section.image))

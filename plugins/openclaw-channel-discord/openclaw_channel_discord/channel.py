@@ -1,7 +1,7 @@
 """The Discord channel: disnake's gateway websocket in, the kernel's reply surface out over REST.
 
 Transport only: every message for the bot becomes an `InboundMessage` handed to
-`gateway.handle`; commands, limits, sessions and the streaming reply are the kernel's. disnake
+`inbox.deliver`; commands, limits, sessions and the streaming reply are the kernel's. disnake
 is imported when the channel connects or first replies, never when the plugin loads.
 
 Connection: disnake keeps one gateway session alive itself (op 7 RECONNECT and dropped sockets
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     import disnake
     from disnake.interactions.application_command import ApplicationCommandInteraction
 
-    from openclaw.gateway import Gateway
+    from openclaw.channels import Inbox
+    from openclaw.services import Services
     from openclaw_channel_discord.client import BotClient
 
 log = logging.getLogger("openclaw.discord")
@@ -64,8 +65,8 @@ class DiscordChannel:
     prefix = "dc"
     max_len = 2000
 
-    def __init__(self, app: Any, settings: DiscordSettings) -> None:
-        self.app = app
+    def __init__(self, services: Services | None, settings: DiscordSettings) -> None:
+        self.services = services
         self.settings = settings
         self.state = "stopped"
         self.backoff = Backoff(settings.reconnect_delay, settings.reconnect_max_delay)
@@ -75,7 +76,7 @@ class DiscordChannel:
         self._client: BotClient | None = None
         self._login_lock = asyncio.Lock()
         self._logged_in = False
-        self._gateway: Gateway | None = None
+        self._inbox: Inbox | None = None
         self._stop = asyncio.Event()
         self._handlers = InboundHandlers(self.name)
         self._registering: asyncio.Task[None] | None = None
@@ -114,10 +115,10 @@ class DiscordChannel:
 
     # -- the connection ----------------------------------------------------------------------
 
-    async def run(self, gateway: Gateway) -> None:
+    async def run(self, inbox: Inbox) -> None:
         """Receive until `stop`; raises when Discord refuses the bot for good (bad token,
         missing intent): the kernel's gateway then restarts the channel with backoff."""
-        self._gateway = gateway
+        self._inbox = inbox
         self._stop.clear()
         self.state = "starting"
         try:
@@ -160,7 +161,7 @@ class DiscordChannel:
         log.info("discord: gateway session %s", how)
         self.backoff.connected()
         self.state = "running"
-        wanted = self.settings.application_commands and self.app is not None
+        wanted = self.settings.application_commands and self._inbox is not None
         if wanted and not self.commands_registered and self._registering is None:
             self._registering = asyncio.create_task(self._register_commands())
 
@@ -170,7 +171,8 @@ class DiscordChannel:
         from openclaw_channel_discord.slash import application_commands
 
         client = self.client
-        commands = application_commands(self.app.registry.command_map())
+        assert self._inbox is not None
+        commands = application_commands(self._inbox.commands())
         try:
             await self.api_call(lambda: client.bulk_overwrite_global_commands(commands))
             self.commands_registered = True
@@ -216,7 +218,7 @@ class DiscordChannel:
             )
 
         # the gateway uses only the name and the reply surface of what it is handed
-        await self._handlers.handle(cast(Channel, reply), self._gateway, inbound)
+        await self._handlers.handle(cast(Channel, reply), self._inbox, inbound)
         if reply.answer_id is None and interaction.response.is_done():
             # refused (a stranger, say): take the "thinking…" away instead of leaving it
             with contextlib.suppress(Exception):
@@ -224,7 +226,7 @@ class DiscordChannel:
 
     async def on_message(self, message: disnake.Message) -> None:
         """Called by the client for every message the bot can see."""
-        await self._handlers.handle(self, self._gateway, lambda: self.inbound(message))
+        await self._handlers.handle(self, self._inbox, lambda: self.inbound(message))
 
     async def inbound(self, message: disnake.Message) -> InboundMessage | None:
         """The kernel's view of a Discord message (attachments downloaded), or None when it
@@ -237,14 +239,14 @@ class DiscordChannel:
         limit = self.settings.max_attachment_mb
         cap = limit * 1024 * 1024
         user_id = str(message.author.id)
-        if self._gateway is not None and not self._gateway.knows(self.name, user_id):
+        if self._inbox is not None and not self._inbox.knows(self.name, user_id):
             # a stranger's files are never downloaded; the gateway answers (or not)
             private = message.guild is None
             return InboundMessage(
                 self.prefix, user_id, str(message.channel.id), text, private=private
             )
         chat_id = str(message.channel.id)
-        if self._gateway is not None and not self._gateway.record(self, chat_id, str(message.id)):
+        if self._inbox is not None and not self._inbox.record(self, chat_id, str(message.id)):
             return None  # delivered again (a RESUME replays what it thinks we missed)
         fitting = [a for a in message.attachments if a.size <= cap]
         try:
@@ -302,9 +304,9 @@ class DiscordChannel:
         replied = message.reference.resolved if message.reference else None
         if isinstance(replied, disnake.Message) and replied.author.id == self.bot_id:
             return True
-        if self.app is None:
+        if self._inbox is None:
             return False
-        return match_command(self.app.registry.command_map(), text) is not None
+        return match_command(self._inbox.commands(), text) is not None
 
     async def _attachment(self, attachment: disnake.Attachment) -> Attachment:
         """Download an attachment; images and audio are recognised by their bytes, not by
@@ -397,6 +399,6 @@ class DiscordChannel:
             await asyncio.sleep(delay)
 
 
-def create(app: Any, settings: DiscordSettings) -> DiscordChannel:
+def create(services: Services | None, settings: DiscordSettings) -> DiscordChannel:
     """The `ChannelType.create` factory."""
-    return DiscordChannel(app, settings)
+    return DiscordChannel(services, settings)

@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from openclaw_channel_discord.channel import DiscordChannel
 
 
-def create(app: Any, settings: DiscordSettings) -> DiscordChannel:
+def create(services: Any, settings: DiscordSettings) -> DiscordChannel:
     """Import the channel module only for a gateway that runs this channel."""
     from openclaw_channel_discord.channel import create as create_channel
 
-    return create_channel(app, settings)
+    return create_channel(services, settings)
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """The Telegram channel: long polling (or a webhook) in, the kernel's reply surface out.
 
-Transport only: every message becomes an `InboundMessage` handed to `gateway.handle`; commands,
+Transport only: every message becomes an `InboundMessage` handed to `inbox.deliver`; commands,
 limits, sessions and the streaming reply are the kernel's. aiogram is imported when the channel
 is built, never when the plugin loads.
 
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from aiogram import Bot, Dispatcher
     from aiogram.types import Message, Update
 
-    from openclaw.gateway import Gateway
+    from openclaw.channels import Inbox
+    from openclaw.services import Services
 
 log = logging.getLogger("openclaw.telegram")
 T = TypeVar("T")
@@ -47,13 +48,13 @@ class TelegramChannel:
     prefix = "tg"
     max_len = 4096
 
-    def __init__(self, app: Any, settings: TelegramSettings) -> None:
-        self.app = app
+    def __init__(self, services: Services | None, settings: TelegramSettings) -> None:
+        self.services = services
         self.settings = settings
         self.state = "stopped"
         self._token = settings.bot_token()
         self._bot: Bot | None = None
-        self._gateway: Gateway | None = None
+        self._inbox: Inbox | None = None
         self._username = ""
         self.webhook_port = 0
         """The port the webhook server listens on, once running (useful with port 0)."""
@@ -77,9 +78,9 @@ class TelegramChannel:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    async def run(self, gateway: Gateway) -> None:
+    async def run(self, inbox: Inbox) -> None:
         """Receive until `stop`; raises when the Bot API refuses us (the gateway restarts)."""
-        self._gateway = gateway
+        self._inbox = inbox
         self._stop.clear()
         self._idle.clear()
         self.state = "starting"
@@ -184,18 +185,18 @@ class TelegramChannel:
             self._skip(raw, exc)
             return
         message = update.message
-        gateway = self._gateway
-        if message is not None and gateway is not None:
+        inbox = self._inbox
+        if message is not None and inbox is not None:
             payload = json.dumps(raw, ensure_ascii=False)
-            if not gateway.record(self, str(message.chat.id), str(message.message_id), payload):
+            if not inbox.record(self, str(message.chat.id), str(message.message_id), payload):
                 return  # a redelivery: recorded before, answered (or resumed) from there
         self._feed(update)
 
-    async def redeliver(self, gateway: Gateway, payload: str) -> None:
+    async def redeliver(self, inbox: Inbox, payload: str) -> None:
         """Hand a recorded update over again (the gateway resumes it after a restart)."""
         from aiogram.types import Update
 
-        self._gateway = gateway
+        self._inbox = inbox
         self._feed(Update.model_validate(json.loads(payload), context={"bot": self.bot}))
 
     def _feed(self, update: Update) -> None:
@@ -216,8 +217,8 @@ class TelegramChannel:
                 for error in errors[:5]
             )
         log.warning("telegram: skipped update %s that could not be read (%s)", update_id, problems)
-        if self._gateway is not None:
-            self._gateway.skipped(self)
+        if self._inbox is not None:
+            self._inbox.skipped(self)
 
     async def _run_webhook(self) -> None:
         from aiohttp import web
@@ -253,7 +254,7 @@ class TelegramChannel:
             await runner.cleanup()
 
     async def _on_message(self, message: Message) -> None:
-        await self._handlers.handle(self, self._gateway, lambda: self.inbound(message))
+        await self._handlers.handle(self, self._inbox, lambda: self.inbound(message))
 
     async def inbound(self, message: Message) -> InboundMessage | None:
         """The kernel's view of a Telegram message (files downloaded), or None to ignore it."""
@@ -263,7 +264,7 @@ class TelegramChannel:
         user_id = str(message.from_user.id)
         attachments: list[Attachment] = []
         problem = ""
-        stranger = self._gateway is not None and not self._gateway.knows(self.name, user_id)
+        stranger = self._inbox is not None and not self._inbox.knows(self.name, user_id)
         if not stranger:  # a stranger's files are never downloaded; the gateway answers (or not)
             try:
                 text, attachments = await self._files(message, text)
@@ -473,6 +474,6 @@ def _caption(caption: str) -> str | None:
     return caption or None
 
 
-def create(app: Any, settings: TelegramSettings) -> TelegramChannel:
+def create(services: Services | None, settings: TelegramSettings) -> TelegramChannel:
     """The `ChannelType.create` factory."""
-    return TelegramChannel(app, settings)
+    return TelegramChannel(services, settings)

@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from openclaw_channel_telegram.channel import TelegramChannel
 
 
-def create(app: Any, settings: TelegramSettings) -> TelegramChannel:
+def create(services: Any, settings: TelegramSettings) -> TelegramChannel:
     """Import the channel module only for a gateway that runs this channel."""
     from openclaw_channel_telegram.channel import create as create_channel
 
-    return create_channel(app, settings)
+    return create_channel(services, settings)
 
 
 @hookimpl

@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
-    from openclaw.app import App
     from openclaw.cron import Job, JobStore
-    from openclaw.cron_executor import CronExecutor
     from openclaw.principal import Principal
     from openclaw.sandbox import SandboxPolicy
+    from openclaw.services import CronControl, Services
     from openclaw.tools import ToolContext
 
 Action = Literal["list", "add", "enable", "disable", "remove", "run"]
@@ -50,7 +49,7 @@ class CronArguments(BaseModel):
     )
 
 
-def _target(text: str | None, executor: CronExecutor | None, session_key: str) -> dict[str, str]:
+def _target(text: str | None, executor: CronControl | None, session_key: str) -> dict[str, str]:
     """The job's target. Inside the gateway the tool acts for the person in this conversation,
     so it may deliver only here: other targets are the owner's to set (`openclaw cron add
     --to`), else anyone allowed to chat could make the agent message any chat."""
@@ -87,16 +86,17 @@ def _list(store: JobStore, principal: Principal) -> str:
     return "\n".join([header, *describe_all(jobs)])
 
 
-async def _run(app: App, store: JobStore, job: Job, executor: CronExecutor | None) -> str:
+async def _run(services: Services, store: JobStore, job: Job) -> str:
     from openclaw.cron import describe
-    from openclaw.cron_executor import run_job
+    from openclaw.cron_run import run_job
 
+    executor = services.cron
     if executor is not None:
         if not executor.trigger(job):
             raise ToolError(f"job {job.name!r} is running already")
         where = f" to {job.target['channel']}:{job.target['chat']}" if job.target else ""
         return f"Started {job.name!r}; the executor delivers its answer{where} when it is done."
-    result = await run_job(app, store, job, deliver=None, now=store.clock)
+    result = await run_job(services, store, job, deliver=None, now=store.clock)
     if result.error:
         raise ToolError(f"job {job.name!r} failed: {result.error}")
     return f"Ran {describe(job)}\nAnswer (not delivered outside the gateway):\n{result.answer}"
@@ -122,13 +122,10 @@ def _cron_tool() -> Tool:
             describe,
             jobs_path,
         )
-        from openclaw.cron_executor import executor_for
 
-        app = context.app
-        if app is None:
-            raise ToolError("cron needs a running app")
-        store = JobStore(jobs_path(app.config.home))
-        executor = executor_for(app)
+        services = context.services
+        store = JobStore(jobs_path(services.config.home))
+        executor = services.cron
         principal = context.principal
         try:
             if action == "list":
@@ -145,7 +142,7 @@ def _cron_tool() -> Tool:
                 if not job:
                     raise ToolError(f"{action} needs `job`: an id or a part of the job's name")
                 if action == "run":
-                    return await _run(app, store, store.find(job, principal), executor)
+                    return await _run(services, store, store.find(job, principal))
                 if action == "remove":
                     changed = f"Removed {describe(store.remove(job, principal))}"
                 else:

@@ -276,8 +276,7 @@ class ProcessTable:
 def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
     max_timeout = policy.clamp_timeout(None)
     table = ProcessTable(policy)
-    if context.app is not None:
-        context.app.on_shutdown(table.close)
+    context.services.on_shutdown(table.close)
 
     @tool(name="exec", arguments=ExecArguments, timeout=max_timeout + TOOL_MARGIN)
     async def exec_command(command: str, cwd: str, timeout: float | None) -> str:

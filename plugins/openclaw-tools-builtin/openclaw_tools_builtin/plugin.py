@@ -10,11 +10,10 @@ from openclaw import hookimpl
 
 @hookimpl
 def register_tools(register: Any, context: Any) -> None:
-    from openclaw.sandbox import SandboxPolicy
     from openclaw_tools_builtin import cron_tool, exec_tools, files, scripts, search, sessions, web
     from openclaw_tools_builtin.script_approvals import APPROVALS_FILE, Approvals
 
-    policy = SandboxPolicy.from_config(context.config)
+    policy = context.sandbox  # the App's one policy
     for module in (exec_tools, files, search, web, sessions, cron_tool):
         for tool in module.make_tools(policy, context):
             register(tool)

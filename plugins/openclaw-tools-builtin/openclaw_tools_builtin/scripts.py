@@ -91,7 +91,7 @@ class ScriptTools:
 
     def tools(self, context: ToolCallContext) -> list[Tool]:
         folder = context.workspace / MANIFEST_DIR
-        registered = set(context.app.registry.tools) if context.app is not None else set()
+        registered = context.services.tool_names()
         paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
         approved: dict[str, str] | None = None  # every manifest, for the owner
         if not context.principal.is_owner:

@@ -144,9 +144,7 @@ def _sessions_tool() -> Tool:
     ) -> str:
         """See and use this user's conversations: list sessions with stats (the current one
         marked), read a session's history, or send (add) a note to another session."""
-        if context.app is None:
-            raise ToolError("sessions needs a running app")
-        store = context.app.store
+        store = context.services.store
         current, principal = context.session_key, context.principal
         if action == "list":
             return list_sessions(store, principal, session, current)

@@ -187,10 +187,8 @@ def _search_tool(settings: WebSearchSettings) -> Tool:
     async def web_search(query: str, max_results: int, context: ToolCallContext) -> str:
         """Search the web. Returns numbered results with title, URL and snippet; fetch a
         result's page with web_fetch to read it."""
-        if context.app is None:
-            raise ToolError("web_search needs a running app")
         try:
-            provider = context.app.providers.get(settings.provider, "search")
+            provider = context.services.models.get(settings.provider, "search")
         except (LookupError, ConfigError) as exc:
             raise ToolError(f"web search is not configured: {exc}") from None
         if not isinstance(provider, SearchProvider):

@@ -110,7 +110,7 @@ async def test_bad_arguments_are_error_results_and_write_nothing(
 async def test_concurrent_edits_from_the_tool_and_the_cli_keep_every_job(make_app, openclaw_home):
     app = make_app(plugins=[tools_plugin])
     cron = app.registry.tools["cron"].value
-    context = ToolCallContext("cli:main:local:default", app.config.workspace, app)
+    context = ToolCallContext("cli:main:local:default", app.services)
     env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
     cli = [sys.executable, "-m", "openclaw.cli", "cron"]
     errors: list[str] = []

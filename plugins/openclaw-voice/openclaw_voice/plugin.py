@@ -36,11 +36,10 @@ def register_providers(register: Any) -> None:
 
 @hookimpl
 def register_tools(register: Any, context: Any) -> None:
-    from openclaw.sandbox import SandboxPolicy
     from openclaw_voice.speak import VoiceSettings, make_tts_tool
 
     context.config.section("voice", VoiceSettings)  # a bad `voice` section fails loudly here
-    register(make_tts_tool(SandboxPolicy.from_config(context.config)))
+    register(make_tts_tool(context.services))
 
 
 @hookimpl

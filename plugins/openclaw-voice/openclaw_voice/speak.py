@@ -16,14 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.commands import Command, CommandContext, CommandReply
 from openclaw.providers import ProviderError
-from openclaw.sandbox import WorkspaceFiles
 from openclaw.speech import SpeechUnavailable, pick_tts
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 from openclaw_voice.audio import AudioError, duration, find_ffmpeg, ogg_opus
 
 if TYPE_CHECKING:
-    from openclaw.app import App
-    from openclaw.sandbox import SandboxPolicy
+    from openclaw.services import Services
 
 TTS_TIMEOUT = 30.0
 TTS_FOLDER = "speech"
@@ -58,8 +56,8 @@ class VoiceSettings(BaseModel):
         return hints
 
 
-def voice_settings(app: App) -> VoiceSettings:
-    return app.config.section("voice", VoiceSettings)
+def voice_settings(services: Services) -> VoiceSettings:
+    return services.config.section("voice", VoiceSettings)
 
 
 def spoken_form(text: str, pronunciations: dict[str, str]) -> str:
@@ -77,7 +75,7 @@ def spoken_form(text: str, pronunciations: dict[str, str]) -> str:
 
 
 async def speak(
-    app: App,
+    services: Services,
     text: str,
     out: Path,
     *,
@@ -87,24 +85,24 @@ async def speak(
 ) -> str:
     """Write `text` as speech to the WAV file `out`; returns the provider's name. Raises
     SpeechUnavailable or ProviderError with a message for the user."""
-    spoken = spoken_form(text, voice_settings(app).pronunciations)
+    spoken = spoken_form(text, voice_settings(services).pronunciations)
     if not spoken:
         raise ProviderError(voice or "tts", "there is nothing to say in this text")
-    provider = await pick_tts(app, voice)
+    provider = await pick_tts(services.models, voice)
     await provider.synthesize(spoken, out, speaker=speaker, speed=speed)
     return provider.name
 
 
-async def voice_note(app: App, text: str) -> bytes:
+async def voice_note(services: Services, text: str) -> bytes:
     """`text` spoken and encoded as an OGG/Opus voice message within `voice.timeout`; the WAV
     in between is removed."""
-    settings = voice_settings(app)
+    settings = voice_settings(services)
     ffmpeg = find_ffmpeg(settings.ffmpeg, "voice.ffmpeg")
     with tempfile.TemporaryDirectory(prefix="openclaw-voice-") as directory:
         wav = Path(directory) / "answer.wav"
         try:
             async with asyncio.timeout(settings.timeout):
-                await speak(app, text, wav)
+                await speak(services, text, wav)
                 return await ogg_opus(wav, ffmpeg, settings.timeout)
         except TimeoutError:
             raise AudioError(
@@ -127,8 +125,8 @@ class TtsArguments(BaseModel):
     )
 
 
-def make_tts_tool(policy: SandboxPolicy) -> Tool:
-    files = WorkspaceFiles.of(policy)
+def make_tts_tool(services: Services) -> Tool:
+    files = services.files
 
     @tool(arguments=TtsArguments, timeout=TTS_TIMEOUT)
     async def tts(
@@ -139,8 +137,6 @@ def make_tts_tool(policy: SandboxPolicy) -> Tool:
         context: ToolCallContext,
     ) -> str:
         """Speak text into a WAV file in the workspace (speech/...wav) and return its path."""
-        if context.app is None:
-            raise ToolError("tts needs a running app")
         unique = secrets.token_hex(4)  # calls in the same second get their own files
         relative = Path(TTS_FOLDER) / f"tts-{time.strftime('%Y%m%d-%H%M%S')}-{unique}.wav"
         # spoken into a scratch folder first: a timed-out Piper thread finishes writing later,
@@ -149,7 +145,7 @@ def make_tts_tool(policy: SandboxPolicy) -> Tool:
             wav = Path(directory) / "speech.wav"
             try:
                 used = await speak(
-                    context.app, text, wav, voice=voice, speaker=speaker, speed=speed
+                    context.services, text, wav, voice=voice, speaker=speaker, speed=speed
                 )
             except (SpeechUnavailable, ProviderError) as exc:
                 raise ToolError(f"text-to-speech failed: {exc}") from None
@@ -164,20 +160,21 @@ def make_tts_tool(policy: SandboxPolicy) -> Tool:
 async def voice_command(ctx: CommandContext) -> str | CommandReply:
     """`/voice <message>`: an agent turn, answered as a voice message with the text as its
     caption; a text answer with a note when speech cannot be made here."""
-    from openclaw.app import TurnError
+    from openclaw.events import TurnError
 
     prompt = ctx.args.strip()
     if not prompt:
         return "Usage: /voice <message> — I answer with a voice message."
     try:
-        finished = await ctx.app.ask(prompt, session_key=ctx.session_key)
+        turns = ctx.services.turns
+        finished = await turns.ask(prompt, session_key=ctx.session_key, principal=ctx.principal)
     except TurnError as exc:
         return f"⚠️ {exc}"
     answer = finished.text.strip()
     if not answer:
         return "(the answer was empty: nothing to say)"
     try:
-        return CommandReply(answer, voice=await voice_note(ctx.app, answer))
+        return CommandReply(answer, voice=await voice_note(ctx.services, answer))
     except (SpeechUnavailable, ProviderError, AudioError) as exc:
         return f"{answer}\n\nℹ️ No voice reply: {exc}"
 

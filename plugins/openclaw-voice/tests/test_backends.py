@@ -26,7 +26,7 @@ async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note,
             last = time.monotonic()
 
     async with make_app(plugins=[voice_plugin]) as app:
-        stt = await pick(app, "stt", name)
+        stt = await pick(app.models, "stt", name)
         await stt.transcribe(weather_voice_note, "audio/ogg")  # loads the model once
         ticker = asyncio.create_task(tick())
         began = time.monotonic()
@@ -57,7 +57,7 @@ async def test_whisper_cpp_says_what_it_lacks(make_app, settings, problem):
     config = {"providers": {"wc": {"type": "whisper-cpp", **settings}}}
     async with make_app(config=config, plugins=[voice_plugin]) as app:
         with pytest.raises(SpeechUnavailable) as raised:
-            await pick(app, "stt")
+            await pick(app.models, "stt")
     assert str(raised.value) == f"no speech-to-text provider is usable (wc: {problem})"
 
 

@@ -90,7 +90,7 @@ async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_a
     [result] = await call_tools(("tts", {"text": "Zorblax."}), config=config)
     audio = (workspace / result.content.split(" (")[0]).read_bytes()
     async with make_app(config=config, entry_points=True) as app:
-        stt = await pick(app, "stt", "faster-whisper")
+        stt = await pick(app.models, "stt", "faster-whisper")
         assert "weather" in (await stt.transcribe(audio, "audio/wav")).lower()
 
 

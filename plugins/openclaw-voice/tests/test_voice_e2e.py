@@ -60,7 +60,7 @@ async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
     assert "what is the weather like?" in agent_input(mock_model)
     assert list(scratch.iterdir()) == []  # the WAV and the OGG file are gone
     if voice == "piper":  # and it says the answer: listen to it
-        stt = await pick(gateway.app, "stt", "faster-whisper")
+        stt = await pick(gateway.app.models, "stt", "faster-whisper")
         assert "sunny" in (await stt.transcribe(sent.data, "audio/ogg")).lower()
 
 
