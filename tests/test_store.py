@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import openclaw
-from openclaw.store import schema as store_module
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, ToolResult, message_tokens
 from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
+from openclaw.store import schema as store_module
 
 KEY = "tg:main:42:42"
 DAY = 86400.0
