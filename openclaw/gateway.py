@@ -206,7 +206,9 @@ class Gateway:
             await self.app.startup()
             self.build_channels()  # config errors first, before anything is touched
             store = self.app.store
-            migrated = store.migrate_keys()
+            from openclaw.store import Transactional, migrate_keys
+
+            migrated = migrate_keys(store) if isinstance(store, Transactional) else 0
             pruned = store.prune(self.app.config.store.prune_days)
             log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
             self._log_isolation()

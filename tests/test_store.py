@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import openclaw
-from openclaw import store as store_module
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, ToolResult, message_tokens
-from openclaw.store import SessionStore, SqliteStore
+from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
+from openclaw.store import schema as store_module
 
 KEY = "tg:main:42:42"
 DAY = 86400.0
@@ -214,7 +214,7 @@ def test_export_markdown_is_the_conversation_only(store: SqliteStore) -> None:
         store.append(KEY, message, model="moonshot/kimi-k2.5")
     store.set_model(KEY, "anthropic/claude-opus-4-6")
 
-    text = store.export_markdown(KEY)
+    text = export_markdown(store, KEY)
 
     assert text.startswith(f"# Conversation `{KEY}`")
     for icon in ("👤 user", "🤖 assistant", "🔧 tool", "⚙️ system"):
@@ -228,7 +228,7 @@ def test_export_markdown_is_the_conversation_only(store: SqliteStore) -> None:
     assert "kimi" not in text and "claude" not in text and "call_1" not in text
     assert "iVBOR" not in text  # the image bytes, base64-encoded
     with pytest.raises(KeyError):
-        store.export_markdown("tg:main:404:404")
+        export_markdown(store, "tg:main:404:404")
 
 
 def test_prune_deletes_idle_sessions_with_their_messages(
@@ -268,7 +268,7 @@ def test_migrate_keys_rewrites_three_part_keys_and_loses_nothing(
     store.append("odd:key", Message("user", "untouched two-part"))
     before = rows(db_path, "SELECT id, session_id, content FROM messages ORDER BY id")
 
-    assert store.migrate_keys() == 3
+    assert migrate_keys(store) == 3
 
     assert [m.text for m in store.history("tg:main:0:42")] == ["old tg", "old tg reply"]
     assert [m.text for m in store.history("cli:main:0:default")] == ["active new cli"]
@@ -283,7 +283,7 @@ def test_migrate_keys_rewrites_three_part_keys_and_loses_nothing(
     ) == [("archived old cli",), ("active old cli",)]
     assert rows(db_path, "SELECT id, session_id, content FROM messages ORDER BY id") == before
     assert rows(db_path, "SELECT COUNT(*) FROM sessions WHERE key LIKE '%:%:%:%'") == [(5,)]
-    assert store.migrate_keys() == 0
+    assert migrate_keys(store) == 0
 
 
 def test_schema_migrations_are_applied_once_across_reopens(
@@ -295,6 +295,7 @@ def test_schema_migrations_are_applied_once_across_reopens(
         (1, "initial_schema"),
         (2, "inbound_table"),
         (3, "session_counters"),
+        (4, "inbound_finished_index"),
     ]
 
     SqliteStore(db_path).close()
@@ -315,7 +316,8 @@ def test_schema_migrations_are_applied_once_across_reopens(
         (1, "initial_schema"),
         (2, "inbound_table"),
         (3, "session_counters"),
-        (4, "add_notes"),
+        (4, "inbound_finished_index"),
+        (5, "add_notes"),
     ]
 
 

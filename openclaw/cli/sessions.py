@@ -91,7 +91,9 @@ def export(ctx: click.Context, key: str, output: str | None) -> None:
     from openclaw.progress import Progress
 
     with open_store(ctx) as store, Progress("exporting messages") as bar:
-        text = store.export_markdown(resolve_key(store, key), progress=bar.update)
+        from openclaw.store import export_markdown
+
+        text = export_markdown(store, resolve_key(store, key), progress=bar.update)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}")
@@ -122,7 +124,9 @@ def migrate(ctx: click.Context) -> None:
     from openclaw.progress import Progress
 
     with open_store(ctx) as store, Progress("migrating session keys") as bar:
-        moved = store.migrate_keys(progress=bar.update)
+        from openclaw.store import migrate_keys
+
+        moved = migrate_keys(store, progress=bar.update)
     click.echo(f"migrated {moved} session key(s)")
 
 

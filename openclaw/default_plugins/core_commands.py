@@ -89,7 +89,9 @@ async def status_command(ctx: CommandContext) -> str:
 async def export_command(ctx: CommandContext) -> CommandReply:
     if ctx.services.store.session(ctx.session_key) is None:
         return CommandReply("Nothing to export yet: this session has no messages.")
-    text = ctx.services.store.export_markdown(ctx.session_key)
+    from openclaw.store import export_markdown
+
+    text = export_markdown(ctx.services.store, ctx.session_key)
     filename = ctx.session_key.replace(":", "_") + ".md"
     return CommandReply(text, file=(filename, text.encode("utf-8")))
 

@@ -1,0 +1,146 @@
+"""Recent sessions' histories in memory, so a turn does not decode the same rows every round.
+
+A turn reads its session's history once per model round and once more on the next message; the
+rows are the same but for the few appended since. `HistoryCache` keeps, per session key, the
+newest messages last read (least recently used sessions dropped beyond `size`), extended by the
+store's own appends and dropped by its other writes. Another connection's write (the CLI, a
+second gateway) changes SQLite's `PRAGMA data_version`, and the whole cache is dropped then.
+
+The `Message` objects are shared by every caller of `history`: nobody may mutate them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from openclaw.messages import Message
+from openclaw.store.rows import MessageRow, row_cost, row_message
+
+DEFAULT_SESSIONS = 64
+DEFAULT_ROWS = 4096  # per session: more than a 12,000-token budget can ever need (3,001)
+
+
+@dataclass(slots=True)
+class CachedHistory:
+    """The newest messages of one active session, oldest first, with their ids and costs."""
+
+    session_id: int
+    complete: bool  # the first message is the session's first
+    ids: list[int] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    costs: list[int] = field(default_factory=list)  # the lower bound of `message_tokens`
+
+    def add(self, row: MessageRow, message: Message) -> None:
+        self.ids.append(row[0])
+        self.messages.append(message)
+        self.costs.append(row_cost(row))
+
+    def trim(self, start: int) -> None:
+        """Forget the messages before index `start`."""
+        if start > 0:
+            del self.ids[:start], self.messages[:start], self.costs[:start]
+            self.complete = False
+
+    def select(self, limit: int | None, tokens: int | None) -> list[Message] | None:
+        """What `SqliteStore.history(limit=, tokens=)` returns (after its own limit arithmetic),
+        or None when the answer reaches older messages than the cache holds."""
+        start, count, used = len(self.messages), 0, 0
+        while start > 0:
+            if (limit is not None and count >= limit) or (tokens is not None and used > tokens):
+                break
+            start -= 1
+            count += 1
+            used += self.costs[start]
+        else:
+            wanted_more = (limit is None or count < limit) and (tokens is None or used <= tokens)
+            if wanted_more and not self.complete:
+                return None
+        if tokens is not None:
+            # results at the cut: reach back to the call they answer
+            while count and self.messages[start].role == "tool":
+                if start == 0:
+                    if not self.complete:
+                        return None
+                    break
+                start -= 1
+        return self.messages[start:]
+
+
+class HistoryCache:
+    """Per session key, a `CachedHistory`; the store calls it under its lock."""
+
+    def __init__(self, size: int = DEFAULT_SESSIONS, rows: int = DEFAULT_ROWS) -> None:
+        self.size = size
+        self.rows = rows
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, CachedHistory] = OrderedDict()
+        self._version: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def check(self, data_version: int) -> None:
+        """Drop everything if another connection wrote since the last check."""
+        if data_version != self._version:
+            self._entries.clear()
+            self._version = data_version
+
+    def get(self, key: str, limit: int | None, tokens: int | None) -> list[Message] | None:
+        """The history from memory, or None (then read the file and `put` what was read)."""
+        entry = self._entries.get(key)
+        chosen = None if entry is None else entry.select(limit, tokens)
+        if chosen is None:
+            self.misses += 1
+            return None
+        assert entry is not None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        if tokens is not None:
+            # the next turn needs these and the few appended after: keep no older ones
+            entry.trim(len(entry.messages) - len(chosen))
+        return chosen
+
+    def put(
+        self,
+        key: str,
+        session_id: int,
+        rows: list[MessageRow],
+        messages: list[Message],
+        *,
+        complete: bool,
+    ) -> None:
+        """Remember what a read found: `rows` and their `messages`, oldest first."""
+        entry = CachedHistory(session_id, complete)
+        for row, message in zip(rows, messages, strict=True):
+            entry.add(row, message)
+        self._store(key, entry)
+
+    def appended(self, key: str, session_id: int, created: bool, rows: list[MessageRow]) -> None:
+        """The store committed `rows` to the key's active session (`created` by this write)."""
+        entry = self._entries.get(key)
+        if created:
+            entry = CachedHistory(session_id, complete=True)
+            self._store(key, entry)
+        elif entry is None:
+            return
+        elif entry.session_id != session_id:
+            self.drop(key)
+            return
+        for row in rows:
+            entry.add(row, row_message(row))
+        entry.trim(len(entry.messages) - self.rows)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def _store(self, key: str, entry: CachedHistory) -> None:
+        entry.trim(len(entry.messages) - self.rows)
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)

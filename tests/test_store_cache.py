@@ -1,0 +1,120 @@
+"""The store's history cache, its background WAL checkpoints, and the functions split off the
+`SessionStore` protocol (markdown export, the 3-part key migration)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openclaw.messages import Message, ToolCall
+from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
+
+KEY = "tg:main:42:42"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sessions.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(db_path) as opened:
+        yield opened
+
+
+def test_a_second_read_is_served_from_the_cache(store: SqliteStore) -> None:
+    for n in range(20):
+        store.append(KEY, Message("user", f"m{n}"))
+    store.cache.clear()
+    first = store.history(KEY, tokens=1000)
+    misses = store.cache.misses
+    second = store.history(KEY, tokens=1000)
+    assert second == first and store.cache.misses == misses and store.cache.hits >= 1
+    assert second[0] is first[0]  # the same objects: shared, never mutated
+    second.append(Message("user", "the caller's list only"))
+    assert store.history(KEY, tokens=1000) == first
+
+
+def test_own_writes_extend_or_drop_the_cached_history(store: SqliteStore) -> None:
+    store.append(KEY, Message("user", "hi"))
+    assert [m.text for m in store.history(KEY)] == ["hi"]
+    call = Message("assistant", "", tool_calls=[ToolCall("c1", "t", "{}")])
+    store.append_round(KEY, call, [Message("tool", "r", tool_call_id="c1", name="t")])
+    misses = store.cache.misses
+    assert [m.role for m in store.history(KEY)] == ["user", "assistant", "tool"]
+    assert store.cache.misses == misses  # extended by the append, not read again
+    store.reset(KEY)
+    assert store.history(KEY) == []
+    store.append(KEY, Message("user", "fresh"))
+    assert [m.text for m in store.history(KEY)] == ["fresh"]
+
+
+def test_another_connections_write_drops_the_cache(store: SqliteStore, db_path: Path) -> None:
+    store.append(KEY, Message("user", "mine"))
+    assert [m.text for m in store.history(KEY)] == ["mine"]
+    with SqliteStore(db_path) as other:
+        other.append(KEY, Message("user", "theirs"))
+    assert [m.text for m in store.history(KEY)] == ["mine", "theirs"]
+    conn = sqlite3.connect(db_path)
+    with conn:  # a hand edit in the sqlite3 shell
+        conn.execute("UPDATE messages SET content = 'edited' WHERE content = 'mine'")
+    conn.close()
+    assert [m.text for m in store.history(KEY)] == ["edited", "theirs"]
+
+
+def test_the_cache_answers_what_the_file_would(store: SqliteStore, db_path: Path) -> None:
+    for n in range(60):
+        store.append(KEY, Message("user", "q" * (n % 40)))
+        call = Message("assistant", "", tool_calls=[ToolCall(f"c{n}", "t", "{}")])
+        store.append_round(KEY, call, [Message("tool", "r" * (n * 7 % 300), tool_call_id=f"c{n}")])
+    with SqliteStore(db_path, cache_sessions=0) as uncached:
+        for limit, tokens in [(None, 50), (None, 500), (5, None), (None, None), (7, 200)]:
+            store.history(KEY, limit, tokens=tokens)
+            assert store.history(KEY, limit, tokens=tokens) == uncached.history(
+                KEY, limit, tokens=tokens
+            )
+
+
+def test_the_least_recently_used_session_leaves_a_full_cache(db_path: Path) -> None:
+    with SqliteStore(db_path, cache_sessions=2) as store:
+        for n in range(3):
+            store.append(f"tg:main:{n}:{n}", Message("user", "hi"))
+            store.history(f"tg:main:{n}:{n}")
+        assert len(store.cache) == 2
+
+
+def test_commits_do_not_checkpoint_a_thread_does(db_path: Path) -> None:
+    with SqliteStore(db_path, checkpoint_every=10) as store:
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        for n in range(35):
+            store.append(KEY, Message("user", f"m{n}"))
+        deadline = time.monotonic() + 10
+        while store.checkpointer.runs < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.checkpointer.runs >= 1
+    assert not db_path.with_name("sessions.db-wal").exists()  # the last close checkpointed
+
+
+def test_export_and_key_migration_are_functions_over_a_store(store: SqliteStore) -> None:
+    assert not hasattr(SessionStore, "export_markdown")
+    assert not hasattr(SessionStore, "migrate_keys")
+    store.append("tg:main:7", Message("user", "old key"))
+    seen: list[tuple[int, int]] = []
+    assert migrate_keys(store, progress=lambda done, total: seen.append((done, total))) == 1
+    assert seen == [(1, 1)]
+    assert [m.text for m in store.history("tg:main:0:7")] == ["old key"]
+    text = export_markdown(store, "tg:main:0:7")
+    assert text.startswith("# Conversation `tg:main:0:7`") and "old key" in text
+
+
+def test_a_failed_transaction_changes_nothing(store: SqliteStore) -> None:
+    store.append("tg:main:7", Message("user", "old key"))
+    with pytest.raises(RuntimeError), store.transaction() as db:
+        db.execute("UPDATE sessions SET key = 'x'")
+        raise RuntimeError("boom")
+    assert [s.key for s in store.list_sessions()] == ["tg:main:7"]
