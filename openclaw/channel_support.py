@@ -1,7 +1,7 @@
 """What every chat-app channel needs the same way, so that no channel plugin copies it: the prompt
 for an image sent without words, reading the channel's required secret with an error a user can
-act on, handing messages to the inbox in tasks that `stop` lets finish, and the delays between
-attempts to connect again (the gateway's restarts use them too). (A file's type from its bytes is
+act on, and handing messages to the inbox in tasks that `stop` lets finish. (The delays
+between attempts to connect again are `openclaw.retry.Backoff`; a file's type from its bytes is
 `openclaw.mime`.)
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -75,32 +74,3 @@ class InboundHandlers:
         pending = {task for task in self._tasks if task is not asyncio.current_task()}
         if pending:
             await asyncio.wait(pending, timeout=timeout)
-
-
-class Backoff:
-    """Exponential delays from `first` doubling to `longest`; a connection that stayed up for
-    `longest` seconds (a healthy session) starts the series over."""
-
-    def __init__(
-        self, first: float, longest: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.first = first
-        self.longest = longest
-        self.clock = clock
-        self._next = first
-        self._up_since: float | None = None
-
-    def connected(self) -> None:
-        """The connection is up (READY or RESUMED; a channel's `run` began)."""
-        if self._up_since is None:
-            self._up_since = self.clock()
-
-    def delay(self) -> float:
-        """How long to wait before the next attempt, after the connection was lost or could
-        not be made."""
-        if self._up_since is not None and self.clock() - self._up_since >= self.longest:
-            self._next = self.first
-        self._up_since = None
-        delay = self._next
-        self._next = min(delay * 2, self.longest)
-        return delay

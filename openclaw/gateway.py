@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openclaw.channel_support import Backoff
 from openclaw.channels import Channel, InboundMessage, MarkupRejected
 from openclaw.commands import Command, CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
@@ -28,6 +27,7 @@ from openclaw.metrics import MetricsSink
 from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
 from openclaw.principal import Principal
 from openclaw.redaction import redact, redact_data
+from openclaw.retry import Backoff
 from openclaw.streaming import StreamingReply, keep_typing, send_reply
 
 if TYPE_CHECKING:

@@ -34,6 +34,7 @@ from openclaw.events import (
     TurnFinished,
 )
 from openclaw.redaction import redact
+from openclaw.retry import Delays, retry
 
 log = logging.getLogger("openclaw.streaming")
 
@@ -142,14 +143,20 @@ async def _twice(
 ) -> tuple[T, bool] | None:
     """`_deliver`, retried once on any error (the surface already retried transient ones);
     None when it still fails, so the caller carries on without that piece."""
-    for attempt in (1, 2):
-        try:
-            return await _deliver(write, markdown)
-        except Exception:
-            if attempt == 1:
-                log.warning("%s failed; retrying once", what, exc_info=True)
-            else:
-                log.exception("%s failed again; carrying on", what)
+
+    def report(exc: BaseException, _: float, __: int) -> None:
+        log.warning("%s failed; retrying once", what, exc_info=exc)
+
+    try:
+        return await retry(
+            lambda: _deliver(write, markdown),
+            attempts=2,
+            retry_on=Exception,
+            delays=Delays(0),
+            on_retry=report,
+        )
+    except Exception:
+        log.exception("%s failed again; carrying on", what)
     return None
 
 

@@ -20,10 +20,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from openclaw.channel_support import IMAGE_PROMPT, Backoff, InboundHandlers
+from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
 from openclaw.channels import Attachment, Channel, InboundMessage
 from openclaw.commands import match_command
 from openclaw.mime import audio_mime, image_mime
+from openclaw.retry import Backoff, Delays, retry
 from openclaw_channel_discord.markdown import to_discord
 from openclaw_channel_discord.settings import DiscordSettings
 
@@ -381,22 +382,22 @@ class DiscordChannel:
         import aiohttp
         import disnake
 
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except (aiohttp.ClientError, OSError, TimeoutError, disnake.DiscordServerError) as exc:
-                failure: Exception = exc
-            except RuntimeError as exc:  # aiohttp's "Session is closed" while reconnecting
-                if "closed" not in str(exc):
-                    raise
-                failure = exc
-            if attempt >= self.settings.retries:
-                raise failure
-            delay = self.settings.retry_delay * 2**attempt
-            log.warning("discord: %s; retrying in %.1fs", failure, delay)
-            attempt += 1
-            await asyncio.sleep(delay)
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, RuntimeError):  # aiohttp's "Session is closed" while reconnecting
+                return "closed" in str(exc)
+            transient = (aiohttp.ClientError, OSError, TimeoutError, disnake.DiscordServerError)
+            return isinstance(exc, transient)
+
+        def report(exc: BaseException, delay: float, _: int) -> None:
+            log.warning("discord: %s; retrying in %.1fs", exc, delay)
+
+        return await retry(
+            call,
+            attempts=self.settings.retries + 1,
+            retry_on=retryable,
+            delays=Delays(self.settings.retry_delay),
+            on_retry=report,
+        )
 
 
 def create(services: Services | None, settings: DiscordSettings) -> DiscordChannel:

@@ -20,9 +20,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from openclaw.channel_support import IMAGE_PROMPT, Backoff, InboundHandlers
+from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw.mime import image_mime
+from openclaw.retry import Backoff, Delays, retry
 from openclaw_channel_telegram.markdown import to_markdown_v2
 from openclaw_channel_telegram.settings import TelegramSettings
 
@@ -403,28 +404,38 @@ class TelegramChannel:
         )
         from aiohttp import ClientError
 
-        attempt = 0
-        while True:
+        transient = (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError)
+
+        async def once() -> T:
             try:
                 return await call()
-            except TelegramRetryAfter as exc:
-                if attempt >= self.settings.retries:
-                    raise
-                delay = float(exc.retry_after)
-                log.warning("telegram: rate-limited, retrying in %ss", delay)
             except TelegramBadRequest as exc:
                 if markdown and "can't parse entities" in exc.message.lower():
                     raise MarkupRejected(exc.message) from exc
                 raise
-            except TelegramEntityTooLarge:
-                raise
-            except (TelegramServerError, TelegramNetworkError, ClientError, TimeoutError) as exc:
-                if attempt >= self.settings.retries:
-                    raise
-                delay = self.settings.retry_delay * 2**attempt
+
+        def retryable(exc: BaseException) -> bool:
+            # a too-large upload is a network error to aiogram, and never worth resending
+            too_large = isinstance(exc, TelegramEntityTooLarge)
+            return isinstance(exc, (TelegramRetryAfter, *transient)) and not too_large
+
+        def asked(exc: BaseException) -> float | None:
+            return float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else None
+
+        def report(exc: BaseException, delay: float, _: int) -> None:
+            if isinstance(exc, TelegramRetryAfter):
+                log.warning("telegram: rate-limited, retrying in %ss", delay)
+            else:
                 log.warning("telegram: %s, retrying in %.1fs", exc, delay)
-            attempt += 1
-            await asyncio.sleep(delay)
+
+        return await retry(
+            once,
+            attempts=self.settings.retries + 1,
+            retry_on=retryable,
+            delays=Delays(self.settings.retry_delay),
+            retry_after=asked,
+            on_retry=report,
+        )
 
 
 @functools.cache
