@@ -14,4 +14,3 @@ class WebSearch(BaseModel):
 def test_section_accepts_a_dotted_name() -> None:
     config = Config.model_validate({"tools": {"web_search": {"max_results": 9}}})
     assert config.section("tools.web_search", WebSearch).max_results == 9
-
