@@ -299,8 +299,12 @@ class Config(BaseModel):
         return dict(self.model_extra or {})
 
     def section(self, name: str, model: type[M]) -> M:
-        """Validate a plugin's top-level section with the plugin's own model."""
-        return validate_part(model, (self.model_extra or {}).get(name, {}), name, self.source)
+        """Validate a plugin's section with the plugin's own model; a dotted name such as
+        `tools.web_search` reaches into a top-level section, so plugins can share one."""
+        data: Any = self.model_extra or {}
+        for part in name.split("."):
+            data = data.get(part, {}) if isinstance(data, dict) else {}
+        return validate_part(model, data, name, self.source)
 
     def public_dict(self) -> dict[str, Any]:
         """The config as JSON data with every secret masked, URL passwords too (for

@@ -68,11 +68,13 @@ def register_commands(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def register_sinks(register: Callable[[Any], None]) -> None:
+def register_sinks(register: Callable[[Any], None], config: Any) -> None:
     """Declare event sinks that receive every event of the App.
 
     :param register: call with an object with a ``name`` and a ``handle(event)`` method
         (sync or async); it may also have ``aclose()``.
+    :param config: the App's :class:`openclaw.config.Config`, so a sink is configured
+        when it is made (an implementation may leave this parameter out).
     :return: nothing.
     When: once per App, while the registry is built.
     """

@@ -123,7 +123,7 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
         ("register_tools", accept_tool, {"context": tool_context}),
         ("register_channels", accept_channel, {}),
         ("register_commands", accept_command, {}),
-        ("register_sinks", accept_sink, {}),
+        ("register_sinks", accept_sink, {"config": tool_context.config}),
     ]
     for hook_name, accept, extra in hooks:
         caller = getattr(manager.hook, hook_name)

@@ -84,14 +84,6 @@ class LogSink:
 
 
 @hookimpl
-def register_sinks(register: Any) -> None:
-    register(LogSink())
-
-
-@hookimpl
-def startup(services: Any) -> None:
-    """Apply the config's `logging` section to this App's sink."""
-    for sink in services.events.sinks:
-        if isinstance(sink, LogSink):
-            sink.level = LEVELS[services.config.logging.level]
-            sink.format = services.config.logging.format
+def register_sinks(register: Any, config: Any) -> None:
+    """The config's `logging` section configures the sink as it is made, before any event."""
+    register(LogSink(level=config.logging.level, fmt=config.logging.format))
