@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import click
 
     from openclaw.channels import InboundMessage
+    from openclaw.config import Config
     from openclaw.services import Services
     from openclaw.tools import ToolCallContext, ToolContext
 
@@ -68,7 +69,7 @@ def register_commands(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def register_sinks(register: Callable[[Any], None], config: Any) -> None:
+def register_sinks(register: Callable[[Any], None], config: Config) -> None:
     """Declare event sinks that receive every event of the App.
 
     :param register: call with an object with a ``name`` and a ``handle(event)`` method
