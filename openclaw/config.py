@@ -237,7 +237,7 @@ HEARTBEAT_PROMPT = (
 
 
 class HeartbeatConfig(Strict):
-    """A periodic agent turn over the workspace's HEARTBEAT.md (`openclaw.heartbeat`)."""
+    """A periodic agent turn over the workspace's HEARTBEAT.md (`openclaw.gateway.heartbeat`)."""
 
     enabled: bool = False
     every: str = "30m"

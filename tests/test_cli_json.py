@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from openclaw.pipeline import PAIRING_FILE, PairingStore
+from openclaw.gateway.pipeline import PAIRING_FILE, PairingStore
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
 TOOL_PLUGIN = '''

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from openclaw.pipeline import PAIRING_FILE, PairingStore
+from openclaw.gateway.pipeline import PAIRING_FILE, PairingStore
 from openclaw.testing.servers import FakeOpenAIServer
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from openclaw.context import PromptFiles, build_system_prompt, select_history
+from openclaw.agent.context import PromptFiles, build_system_prompt, select_history
 from openclaw.messages import Message, ToolCall, message_tokens
 from openclaw.tools import truncate
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from openclaw.delivery import MAX_RESTARTS, group, plan
+from openclaw.gateway.delivery import MAX_RESTARTS, group, plan
 from openclaw.messages import Message
 from openclaw.store import SqliteStore
 

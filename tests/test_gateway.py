@@ -22,7 +22,7 @@ from openclaw import hookimpl
 from openclaw.channels import Attachment, ChannelType, InboundMessage
 from openclaw.commands import Command, CommandContext
 from openclaw.gateway import COMMAND_TYPING_DELAY, VOICE_REPLY, Gateway, GatewayError
-from openclaw.pipeline import Debouncer, PairingStore, RateLimiter
+from openclaw.gateway.pipeline import Debouncer, PairingStore, RateLimiter
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
@@ -552,7 +552,7 @@ def test_openclaw_gateway_drains_on_sigterm_and_exits_0(openclaw_home: Path, tmp
 
 def test_metrics_sink_counts_tools_fallbacks_and_channel_states():
     from openclaw.events import ProviderFallback, ToolFinished, TurnFailed
-    from openclaw.metrics import MetricsSink
+    from openclaw.gateway.metrics import MetricsSink
 
     sink = MetricsSink()
     for event in (
@@ -632,7 +632,7 @@ async def test_the_gateway_warms_the_configured_models_provider_off_the_event_lo
 async def test_unanswered_messages_are_resumed_once_at_start_up(
     make_app, start_gateway, mock_model
 ):
-    from openclaw.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE
+    from openclaw.gateway.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE
     from openclaw.messages import Message
 
     plugin = FakeChannels()

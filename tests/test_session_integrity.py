@@ -10,7 +10,7 @@ from typing import Any
 import openai
 import pytest
 
-from openclaw.context import repair_history
+from openclaw.agent.context import repair_history
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SqliteStore
 from openclaw.testing.servers import FakeOpenAIServer, Reply

@@ -25,7 +25,7 @@ from openclaw.speech import (
     preferred,
     transcribe,
 )
-from openclaw.streaming import send_reply
+from openclaw.gateway.streaming import send_reply
 from openclaw.testing.gateway import running_gateway
 
 

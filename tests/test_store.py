@@ -480,7 +480,7 @@ def _long_session(store: SqliteStore, key: str, turns: int) -> None:
 def test_history_within_a_token_budget_chooses_what_the_whole_history_would(
     store: SqliteStore, budget: int
 ) -> None:
-    from openclaw.context import select_history
+    from openclaw.agent.context import select_history
 
     key = "tg:main:1:1"
     _long_session(store, key, 300)
@@ -493,7 +493,7 @@ def test_history_within_a_token_budget_chooses_what_the_whole_history_would(
 def test_history_within_a_budget_keeps_the_call_of_a_result_bigger_than_the_budget(
     store: SqliteStore,
 ) -> None:
-    from openclaw.context import select_history
+    from openclaw.agent.context import select_history
 
     key = "tg:main:1:1"
     _long_session(store, key, 20)

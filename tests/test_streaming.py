@@ -24,7 +24,7 @@ from openclaw.events import (
     TurnFinished,
 )
 from openclaw.messages import Usage
-from openclaw.streaming import StreamingReply, send_reply, split_message
+from openclaw.gateway.streaming import StreamingReply, send_reply, split_message
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 from openclaw.tools import tool
 

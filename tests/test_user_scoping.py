@@ -21,7 +21,7 @@ import pytest
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
 from openclaw.messages import Message
-from openclaw.pipeline import PAIRING_FILE, PairingError, PairingStore
+from openclaw.gateway.pipeline import PAIRING_FILE, PairingError, PairingStore
 from openclaw.store import SqliteStore
 from openclaw.testing.cron_clock import VirtualClock
 

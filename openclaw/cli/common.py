@@ -1,4 +1,5 @@
-"""What every subcommand shares: loading the config and the App with clean, short errors."""
+"""What every subcommand shares: loading the config (`load`, also for plugins' commands) and
+the App with clean, short errors."""
 
 from __future__ import annotations
 
@@ -7,24 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openclaw.cli.config_loading import load
+
 if TYPE_CHECKING:
     from openclaw.app import App
     from openclaw.config import Config
-
-
-def load(ctx: click.Context) -> Config:
-    """The config, or a short error naming the file and field (exit 1, no traceback). Its
-    secrets are masked in every log record and in what `openclaw.redaction.redact` cleans."""
-    from openclaw.config import ConfigError, load_config
-    from openclaw.redaction import install_log_redaction, remember
-
-    install_log_redaction()
-    try:
-        config = load_config(ctx.find_root().obj.get("config_path"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    remember(config.secret_values())
-    return config
 
 
 def make_app(ctx: click.Context, config: Config | None = None, *, warn: bool = True) -> App:

@@ -13,7 +13,7 @@ from openclaw.cli.common import load, make_app
 
 if TYPE_CHECKING:
     from openclaw.app import App
-    from openclaw.pipeline import PairingStore
+    from openclaw.gateway.pipeline import PairingStore
 
 
 @click.group(invoke_without_command=True)
@@ -103,7 +103,7 @@ async def _serve(app: App, host: str | None, port: int | None) -> None:
 
 
 def _store(ctx: click.Context) -> PairingStore:
-    from openclaw.pipeline import PAIRING_FILE, PairingStore
+    from openclaw.gateway.pipeline import PAIRING_FILE, PairingStore
 
     return PairingStore(load(ctx).home / PAIRING_FILE)
 
@@ -149,7 +149,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 def approve(ctx: click.Context, args: tuple[str, ...]) -> None:
     """Approve the user who was given CODE; with CHANNEL (as in `pairing approve telegram
     CODE`), only a code issued on that channel."""
-    from openclaw.pipeline import PairingError
+    from openclaw.gateway.pipeline import PairingError
 
     if len(args) > 2:
         raise click.UsageError("expected [CHANNEL] CODE")
@@ -168,7 +168,7 @@ def approve(ctx: click.Context, args: tuple[str, ...]) -> None:
 def revoke(ctx: click.Context, user: str, channel: str | None) -> None:
     """Remove USER (a user id) from the approved users, and disable the cron jobs they added."""
     from openclaw.cron import CronStoreError, JobStore, jobs_path
-    from openclaw.pipeline import PairingError
+    from openclaw.gateway.pipeline import PairingError
     from openclaw.principal import Principal
 
     try:

@@ -43,7 +43,7 @@ class StoreStats:
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One platform message as the delivery record keeps it (see `openclaw.delivery`).
+    """One platform message as the delivery record keeps it (see `openclaw.gateway.delivery`).
 
     `state` is `recorded` (received, no turn yet), `started` (its turn began when the session
     held `base` messages) or `finished` (answered, or refused on purpose). `payload` is what the

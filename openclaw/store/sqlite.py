@@ -382,7 +382,7 @@ class SqliteStore:
                 progress(start + len(batch), len(ids))
         return removed
 
-    # -- delivery records (see `openclaw.delivery`) -------------------------------------------
+    # -- delivery records (see `openclaw.gateway.delivery`) ------------------------------------
 
     def record_inbound(
         self, channel: str, delivery_id: str, chat_id: str, message_id: str, payload: str = ""

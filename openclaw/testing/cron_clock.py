@@ -1,4 +1,4 @@
-"""Virtual time for tests of the cron executor (`openclaw.cron_executor`): no test sleeps
+"""Virtual time for tests of the cron executor (`openclaw.gateway.cron`): no test sleeps
 through real minutes."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _where(ctx: click.Context) -> tuple[Path, Approvals]:
-    from openclaw.cli.common import load
+    from openclaw.cli.config_loading import load
     from openclaw_tools_builtin.script_approvals import APPROVALS_FILE, Approvals
     from openclaw_tools_builtin.scripts import MANIFEST_DIR
 

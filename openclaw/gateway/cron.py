@@ -19,20 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from openclaw.channels import Channel, MarkupRejected
 from openclaw.cron import CronStoreError, Job, JobBusy, JobStore, jobs_path
 from openclaw.cron_run import Allowed, Deliver, DeliveryError, run_job
 from openclaw.events import TurnError
-from openclaw.heartbeat import Heartbeat, in_active_hours, is_ok
+from openclaw.gateway.heartbeat import Heartbeat, in_active_hours, is_ok
+from openclaw.gateway.streaming import send_reply
 from openclaw.principal import Principal
-from openclaw.streaming import send_reply
 
 if TYPE_CHECKING:
-    from openclaw.gateway import Supervised
+    from openclaw.gateway.supervisor import Supervised
     from openclaw.services import Services
 
 log = logging.getLogger("openclaw.cron")
@@ -307,58 +306,9 @@ def channel_delivery(channels: Mapping[str, Supervised]) -> Deliver:
             raise DeliveryError(f"channel {name!r} is not running (running: {running})")
         if not text.strip():  # send_reply would send nothing, and the run would look fine
             raise DeliveryError(f"the answer was empty; nothing was sent to {name}:{chat}")
-        watched = _Watched(supervised.channel)  # tried in any state: sending may work
-        await send_reply(watched, chat, text)
-        if watched.error is not None:
-            raise DeliveryError(f"sending to {name}:{chat} failed: {watched.error}")
+        # tried in any state: sending may work
+        failed = await send_reply(supervised.channel, chat, text)
+        if failed:
+            raise DeliveryError(f"sending to {name}:{chat} failed: {'; '.join(failed)}")
 
     return deliver
-
-
-class _Watched:
-    """A channel's surface that remembers a send that failed for good: `send_reply` logs
-    failures and carries on, but a job must record them. A piece whose retry succeeds
-    (the same text again) is not a failure."""
-
-    def __init__(self, channel: Channel) -> None:
-        self.channel = channel
-        self.max_len = channel.max_len
-        self.error: str | None = None
-        self._failed: object = None  # what the recorded error was about
-
-    async def _watch(self, call: Awaitable[Any], what: object) -> Any:
-        try:
-            result = await call
-        except MarkupRejected:
-            raise  # not a failure: send_reply sends it again as plain text
-        except Exception as exc:
-            self.error, self._failed = f"{type(exc).__name__}: {exc}", what
-            raise
-        if self._failed == what:
-            self.error = self._failed = None
-        return result
-
-    async def send_text(
-        self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None
-    ) -> str:
-        sent = self.channel.send_text(chat_id, text, markdown=markdown, reply_to=reply_to)
-        message_id: str = await self._watch(sent, text)
-        return message_id
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, *, markdown: bool = False
-    ) -> None:
-        edit = self.channel.edit_text(chat_id, message_id, text, markdown=markdown)
-        await self._watch(edit, text)
-
-    async def send_typing(self, chat_id: str) -> None:
-        await self.channel.send_typing(chat_id)
-
-    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> None:
-        await self._watch(self.channel.send_file(chat_id, filename, data, caption), filename)
-
-    async def send_voice(self, chat_id: str, ogg_opus: bytes, caption: str = "") -> None:
-        await self._watch(self.channel.send_voice(chat_id, ogg_opus, caption), caption)
-
-    def format_markdown(self, text: str) -> str:
-        return self.channel.format_markdown(text)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from openclaw.context import PromptFiles, build_system_prompt, select_history
+from openclaw.agent.context import PromptFiles, build_system_prompt, select_history
 from openclaw.events import (
     Event,
     ProviderFallback,

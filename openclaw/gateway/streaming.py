@@ -36,7 +36,7 @@ from openclaw.events import (
 from openclaw.redaction import redact
 from openclaw.retry import Delays, retry
 
-log = logging.getLogger("openclaw.streaming")
+log = logging.getLogger("openclaw.gateway.streaming")
 
 T = TypeVar("T")
 
@@ -140,9 +140,9 @@ async def _deliver(write: Callable[[bool], Awaitable[T]], markdown: bool) -> tup
 
 async def _twice(
     what: str, write: Callable[[bool], Awaitable[T]], markdown: bool
-) -> tuple[T, bool] | None:
+) -> tuple[T, bool] | Exception:
     """`_deliver`, retried once on any error (the surface already retried transient ones);
-    None when it still fails, so the caller carries on without that piece."""
+    the error when it still fails, so the caller carries on without that piece."""
 
     def report(exc: BaseException, _: float, __: int) -> None:
         log.warning("%s failed; retrying once", what, exc_info=exc)
@@ -155,9 +155,13 @@ async def _twice(
             delays=Delays(0),
             on_retry=report,
         )
-    except Exception:
+    except Exception as exc:
         log.exception("%s failed again; carrying on", what)
-    return None
+        return exc
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(slots=True)
@@ -385,7 +389,7 @@ class StreamingReply:
 
         what = "sending the reply" if message.id is None else "editing the reply"
         result = await _twice(what, write, self.markdown)
-        if result is None:
+        if isinstance(result, Exception):
             return False
         message.shown, self.markdown = result
         return True
@@ -448,11 +452,16 @@ async def send_reply(
     reply: CommandReply | str,
     *,
     reply_to: str | None = None,
-) -> None:
+) -> list[str]:
     """Send a command's answer: its voice message (the text as caption when it fits; else the
     text follows), or its text in as many messages as the platform needs (markdown,
     falling back to plain text), then its file. A text longer than a few messages that comes
-    with a file is sent as the file alone, with its first line as the caption."""
+    with a file is sent as the file alone, with its first line as the caption.
+
+    A piece that fails (after one retry) is logged and the rest still sent; returns what
+    failed, empty when everything arrived (a voice message replaced by its text counts as
+    arrived), so a caller that must know (a cron delivery) can say so."""
+    failed: list[str] = []
     if isinstance(reply, str):
         reply = CommandReply(reply)
     reply = dataclasses.replace(reply, text=redact(reply.text))
@@ -466,7 +475,7 @@ async def send_reply(
             log.exception("sending a voice message failed; sending its text instead")
         else:
             if caption or not reply.text.strip():
-                return
+                return failed
             reply_to = None  # the text follows the voice message it belongs to
     markdown = True
 
@@ -488,12 +497,16 @@ async def send_reply(
             return await surface.send_text(chat_id, chunk, markdown=md, reply_to=answering)
 
         result = await _twice("sending a command reply", write, markdown)
-        if result is not None:
+        if isinstance(result, Exception):
+            failed.append(describe_error(result))
+        else:
             markdown = result[1]
             reply_to = None  # only the first message answers the user's
     if reply.file is not None:
         filename, data = reply.file
         try:
             await surface.send_file(chat_id, filename, data, caption)
-        except Exception:
+        except Exception as exc:
             log.exception("sending the file %s failed", filename)
+            failed.append(f"the file {filename}: {describe_error(exc)}")
+    return failed

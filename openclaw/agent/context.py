@@ -19,7 +19,7 @@ from openclaw.errors import ToolError
 from openclaw.messages import Message, ToolResult, message_tokens
 from openclaw.sandbox import WorkspaceFiles
 
-log = logging.getLogger("openclaw.context")
+log = logging.getLogger("openclaw.agent.context")
 
 PROMPT_FILES = ("SOUL.md", "IDENTITY.md", "AGENTS.md", "TOOLS.md", "USER.md", "MEMORY.md")
 

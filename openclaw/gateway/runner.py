@@ -14,25 +14,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openclaw.channels import Channel, InboundMessage, MarkupRejected
 from openclaw.commands import Command, CommandContext, match_command, run_command
 from openclaw.config import ChannelSettings, ConfigError, validate_part
-from openclaw.cron_executor import CronExecutor
-from openclaw.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE, delivery_id, group, plan
 from openclaw.events import BusyRejected, MessageReceived, RateLimited
-from openclaw.metrics import MetricsSink
-from openclaw.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
+from openclaw.gateway.cron import CronExecutor
+from openclaw.gateway.delivery import (
+    GAVE_UP_REPLY,
+    RESEND_REPLY,
+    RESUMED_NOTE,
+    delivery_id,
+    group,
+    plan,
+)
+from openclaw.gateway.http import StatusEndpoints, human_duration
+from openclaw.gateway.metrics import MetricsSink
+from openclaw.gateway.pipeline import PAIRING_FILE, Debouncer, PairingStore, RateLimiter, merge
+from openclaw.gateway.streaming import StreamingReply, keep_typing, send_reply
+from openclaw.gateway.supervisor import Supervised, supervise
+from openclaw.gateway.voice import transcribe_message
 from openclaw.principal import Principal
 from openclaw.redaction import redact, redact_data
-from openclaw.retry import Backoff
-from openclaw.streaming import StreamingReply, keep_typing, send_reply
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
     from openclaw.kernel import Kernel
     from openclaw.messages import ContentPart, Message
     from openclaw.store import Inbound
@@ -43,9 +49,6 @@ COMMAND_TYPING_DELAY = 1.0
 """A command still running after this many seconds (`/voice`, `/export` of a long session)
 shows the typing indicator; quick ones send nothing extra."""
 BUSY_REPLY = "I am busy with other conversations right now; please try again in a minute."
-VOICE_REPLY = (
-    "Voice input is not configured: install a speech-to-text plugin, or send your message as text."
-)
 FAILED_REPLY = "⚠️ Something went wrong while handling your message ({why}); please try again."
 PAIRING_REPLY = (
     "I don't know you yet. Ask my owner to approve you with:\n"
@@ -57,38 +60,9 @@ class GatewayError(ConfigError):
     """The gateway cannot start as configured (an enabled channel no plugin provides, ...)."""
 
 
-@dataclass(slots=True)
-class Supervised:
-    """A running channel with what the gateway knows about it."""
-
-    channel: Channel
-    settings: ChannelSettings
-    restarts: int = 0
-    last_error: str = ""
-    skipped: int = 0  # platform updates that could not be read
-    task: asyncio.Task[None] | None = None
-    allowed: frozenset[str] = frozenset()
-    """`settings.allowed_user_ids` as strings, built once: asked on every message."""
-
-    def __post_init__(self) -> None:
-        self.allowed = frozenset(str(user) for user in self.settings.allowed_user_ids)
-
-
 def principal_of(channel: Channel, message: InboundMessage) -> Principal:
     """Who a message's turn and commands act for: its sender on the channel it came by."""
     return Principal(channel.name, message.user_id, message.channel)
-
-
-def human_duration(seconds: float) -> str:
-    """`3725` → `1h 2m 5s`."""
-    seconds = int(seconds)
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    parts = [f"{days}d"] if days else []
-    parts += [f"{hours}h"] if hours or days else []
-    parts += [f"{minutes}m"] if minutes or hours or days else []
-    return " ".join([*parts, f"{seconds}s"])
 
 
 def preload_sdks(kernel: Kernel) -> threading.Thread | None:
@@ -163,7 +137,7 @@ class Gateway:
         # one turn at a time per session, so a session's history is never interleaved (a
         # resumed turn and a newer message of the same chat); a lock per session key ever seen
         self._sessions: dict[str, asyncio.Lock] = {}
-        self._runner: web.AppRunner | None = None
+        self.http = StatusEndpoints(self.status, self.metrics_text, self.samples, self.degraded)
         self.cron = CronExecutor(
             app.services,
             channels=self.channels,
@@ -213,7 +187,7 @@ class Gateway:
             log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
             self._log_isolation()
             preload_sdks(self.app)
-            await self._start_http()
+            self.port = await self.http.start(self.host, self.port)
             self.started_at = time.time()
             self.accepting = True
             unanswered = self._claim_unanswered()
@@ -262,33 +236,11 @@ class Gateway:
                     await asyncio.wait_for(supervised.task, 10)
                 except (Exception, asyncio.CancelledError):
                     log.warning("channel %s did not stop cleanly", supervised.channel.name)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.http.stop()
         await self.app.shutdown()
 
     async def _supervise(self, name: str, supervised: Supervised) -> None:
-        """Run a channel; restart it with exponential backoff whenever it fails (a channel
-        whose `run` returns on its own has failed too), without touching the others."""
-        backoff = Backoff(*self.backoff)
-        channel = supervised.channel
-        while not self._stop.is_set():
-            backoff.connected()  # a run that lasts `longest` starts the series over
-            try:
-                await channel.run(self)
-                if self._stop.is_set():
-                    return
-                raise RuntimeError("run() returned without being stopped")
-            except Exception as exc:
-                if self._stop.is_set():
-                    return
-                supervised.restarts += 1
-                supervised.last_error = f"{type(exc).__name__}: {exc}"
-                channel.state = f"failed: {supervised.last_error}"
-                delay = backoff.delay()
-                log.exception("channel %s failed; restarting in %.1fs", name, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+        await supervise(name, supervised, self, self._stop, self.backoff)
 
     # -- the pipeline -------------------------------------------------------------------------
 
@@ -320,7 +272,7 @@ class Gateway:
         if delivery and done:
             self._finish(channel.name, [delivery[1]])
 
-    # -- delivery (see openclaw.delivery) -----------------------------------------------------
+    # -- delivery (see openclaw.gateway.delivery) -----------------------------------------
 
     def record(self, channel: Channel, chat_id: str, message_id: str, payload: str = "") -> bool:
         """Store a platform message durably before the channel confirms it to the platform;
@@ -513,7 +465,7 @@ class Gateway:
             await send_reply(channel, message.chat_id, text, reply_to=message.message_id)
             return True
         if not message.text.strip() and any(a.kind == "audio" for a in message.attachments):
-            transcribed = await self._transcribe(channel, message)
+            transcribed = await transcribe_message(self.app.models, channel, message)
             if transcribed is None:
                 return True
             message = transcribed
@@ -532,36 +484,6 @@ class Gateway:
             raise
         self._finish(channel.name, keys)
         return True
-
-    async def _transcribe(self, channel: Channel, message: InboundMessage) -> InboundMessage | None:
-        """A voice message as a text message: its audio transcribed by the speech-to-text
-        provider (off the event loop, in the provider) and the transcription shown to the user
-        first. None, once the user is told why, when there are no words to answer."""
-        from dataclasses import replace
-
-        from openclaw.providers import ProviderError
-        from openclaw.speech import NoSpeechProvider, SpeechUnavailable, transcribe
-
-        audio = [a for a in message.attachments if a.kind == "audio"]
-        try:
-            models = self.app.models
-            texts = [await transcribe(models, a.data, a.mime_type) for a in audio]
-        except NoSpeechProvider:
-            reply = VOICE_REPLY
-        except SpeechUnavailable as exc:
-            reply = f"⚠️ Voice input is not available: {exc}. `openclaw doctor` says more."
-        except ProviderError as exc:
-            reply = f"⚠️ I could not transcribe your voice message: {exc.reason}"
-        else:
-            text = "\n".join(t for t in texts if t)
-            if text:
-                heard = f"🎤 {text}"
-                await send_reply(channel, message.chat_id, heard, reply_to=message.message_id)
-                rest = [a for a in message.attachments if a.kind != "audio"]
-                return replace(message, text=text, attachments=rest)
-            reply = "🎤 I could not make out any words in your voice message."
-        await send_reply(channel, message.chat_id, reply, reply_to=message.message_id)
-        return None
 
     def commands(self) -> dict[str, Command]:
         """The App's slash commands (Discord lists them as application commands)."""
@@ -692,19 +614,6 @@ class Gateway:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    async def _start_http(self) -> None:
-        from aiohttp import web
-
-        http = web.Application()
-        http.router.add_get("/health", self._health)
-        http.router.add_get("/status", self._status)
-        http.router.add_get("/metrics", self._metrics)
-        http.router.add_get("/metrics/json", self._metrics_json)
-        self._runner = web.AppRunner(http, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        self.port = self._runner.addresses[0][1]
-
     def status(self) -> dict[str, Any]:
         """What `/status` shows: no secrets (the config goes through `public_dict`, and a
         channel's last error through `redact`)."""
@@ -749,6 +658,11 @@ class Gateway:
         for name, supervised in self.channels.items():
             self.metrics.set_channel_state(name, supervised.channel.state)
 
+    def samples(self) -> dict[str, list[dict[str, Any]]]:
+        """What `/metrics/json` shows."""
+        self._scrape()
+        return self.metrics.samples()
+
     def degraded(self) -> dict[str, str]:
         """Channels that are failing or retrying (a stuck channel must not look healthy)."""
         return {
@@ -756,31 +670,3 @@ class Gateway:
             for name, s in self.channels.items()
             if s.channel.state.startswith(("degraded", "failed"))
         }
-
-    async def _health(self, request: web.Request) -> web.Response:
-        """`ok`, or 503 naming the degraded channels (load balancers and monitors read it)."""
-        from aiohttp import web
-
-        degraded = self.degraded()
-        if degraded:
-            text = "degraded: " + "; ".join(f"{n} ({s})" for n, s in sorted(degraded.items()))
-            return web.Response(status=503, text=text)
-        return web.Response(text="ok")
-
-    async def _status(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        return web.json_response(self.status())
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        from openclaw.metrics import CONTENT_TYPE
-
-        return web.Response(body=self.metrics_text(), headers={"Content-Type": CONTENT_TYPE})
-
-    async def _metrics_json(self, request: web.Request) -> web.Response:
-        from aiohttp import web
-
-        self._scrape()
-        return web.json_response(self.metrics.samples())
