@@ -18,7 +18,7 @@ import pytest
 
 from openclaw import hookimpl, hookspecs
 from openclaw.app import App
-from openclaw.channels import InboundMessage, apply_inbound_hooks
+from openclaw.channels import InboundMessage
 from openclaw.cli.plugin_commands import add_hook_commands
 from openclaw.config import Config
 from openclaw.plugins import (
@@ -269,7 +269,7 @@ async def test_an_in_process_plugin_wins_over_an_entry_point_plugin(
             in "\n".join(app.problems)
         )
         message = InboundMessage("cli", "local", "default", "hello")
-        assert apply_inbound_hooks(app, message) == "claimed by the embedder"
+        assert app.inbound(message) == "claimed by the embedder"
         await app.ask("go")
     assert [m.text for m in mock_model.tool_results()] == [
         "Error: call denied: denied by the embedder"
@@ -288,7 +288,7 @@ def test_a_same_name_plugin_of_higher_precedence_shadows_and_is_reported(
         for problem in app.problems
     )
     message = InboundMessage("cli", "local", "default", "hello")
-    assert apply_inbound_hooks(app, message) == "claimed by the embedder"
+    assert app.inbound(message) == "claimed by the embedder"
 
 
 def test_one_file_plugins_with_the_same_stem_in_two_dirs_do_not_collide(tmp_path, openclaw_home):
@@ -370,7 +370,7 @@ async def test_a_failing_plugin_is_reported_and_the_others_still_run(make_app, m
         assert "help" in app.registry.commands
         await app.ask("hi")
         message = InboundMessage("cli", "local", "default", "hello")
-        assert apply_inbound_hooks(app, message) is message and calls == ["inbound"]
+        assert app.inbound(message) is message and calls == ["inbound"]
         group = click.Group()
         problems = add_hook_commands(app.plugins, group)
     assert "works-cli" in group.commands
