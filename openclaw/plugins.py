@@ -1,11 +1,16 @@
-"""Build a plugin manager: entry points, one-file plugins, then the default plugins.
+"""Build a plugin manager, and dispatch the kernel's hooks in pluggy's own order.
 
-There is no global manager: every `App` (and every test) gets its own. A plugin that fails to
-import or implements a hook wrongly is reported with its name and skipped; the rest load.
+Load order is the precedence order: the default plugins, then entry points, then
+`OPENCLAW_PLUGINS_DIR` one-file plugins, then the in-process plugins of an embedding app. pluggy
+calls the last registered first, so the in-process plugin is asked first by every hook and wins
+every registration clash. There is no global manager: every `App` (and every test) gets its own.
+A plugin that fails to import or implements a hook wrongly is reported with its name and
+skipped; the rest load.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -26,6 +31,16 @@ from openclaw import hookspecs
 log = logging.getLogger("openclaw.plugins")
 
 ENTRY_POINT_GROUP = "openclaw"
+
+# The hooks the kernel itself specifies (and dispatches one plugin at a time, see `call`).
+KERNEL_HOOKS: frozenset[str] = frozenset(
+    name
+    for name in dir(hookspecs)
+    if hasattr(getattr(hookspecs, name), f"{hookspecs.PROJECT}_spec")
+)
+
+# Precedence of the sources, lowest first: the order they load in.
+SOURCES: tuple[str, ...] = ("default", "entrypoint", "plugins-dir", "object")
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "openclaw.default_plugins.openai_provider",
@@ -87,9 +102,35 @@ class PluginManager:
         return [name for name in self.info if self.pm.get_plugin(name) is not None]
 
     def add(self, plugin: object, name: str, info: PluginInfo) -> bool:
-        """Register one plugin; on a bad hook, record the problem and leave it out."""
+        """Register one plugin; on a bad hook, record the problem and leave it out.
+
+        A plugin of the same name registered earlier (a lower precedence) is unregistered and
+        reported as shadowed: load order is precedence order.
+        """
         if self.pm.is_blocked(name):
             return False
+        wrapped = _kernel_wrappers(self.pm, plugin)
+        if wrapped:
+            self.problems.append(
+                PluginProblem(
+                    name,
+                    f"hook wrapper on {', '.join(wrapped)}: the kernel calls its hooks one "
+                    "plugin at a time and does not run wrappers",
+                )
+            )
+            return False
+        earlier = self.pm.get_plugin(name)
+        if earlier is not None and name in self.info:
+            self.pm.unregister(earlier)
+            shadowed = self.info.pop(name)
+            self.problems.append(
+                PluginProblem(
+                    name,
+                    f"the {_SOURCE_TEXT[shadowed.source]} plugin is shadowed by the "
+                    f"{_SOURCE_TEXT[info.source]} plugin of the same name"
+                    + (f" ({info.path})" if info.path else ""),
+                )
+            )
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:  # pluggy.PluginValidationError, ValueError on name clash
@@ -121,6 +162,31 @@ class PluginManager:
         self.pm.check_pending()
 
 
+_SOURCE_TEXT = {
+    "default": "default",
+    "entrypoint": "entry-point",
+    "plugins-dir": "plugins-dir",
+    "object": "in-process",
+}
+
+
+def _kernel_wrappers(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """The kernel hooks a plugin implements as a wrapper (`wrapper=True` or `hookwrapper=True`),
+    read with pluggy's own parser before anything registers."""
+    found = []
+    for attr in dir(plugin):
+        try:
+            opts = pm.parse_hookimpl_opts(plugin, attr)
+        except Exception:  # an attribute that raises: pluggy's register reports it
+            continue
+        if not opts or not (opts.get("wrapper") or opts.get("hookwrapper")):
+            continue
+        hook_name = opts.get("specname") or attr
+        if hook_name in KERNEL_HOOKS:
+            found.append(hook_name)
+    return sorted(found)
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
@@ -142,8 +208,11 @@ def create_plugin_manager(
 ) -> PluginManager:
     """Create and load a plugin manager.
 
-    `plugins` are in-process plugin objects (name, object), registered first so embedding apps
-    and tests can add their own. The environment decides the rest:
+    Sources load in precedence order, lowest first: the default plugins, the entry points, the
+    one-file plugins of `OPENCLAW_PLUGINS_DIR`, then `plugins`, the in-process plugin objects
+    (name, object) of an embedding app or a test. pluggy calls the last registered first, so
+    each later source is asked before the earlier ones and a later plugin of the same name
+    shadows an earlier one. The environment decides the rest:
     `OPENCLAW_LOAD_PLUGINS` (comma list: only these entry-point plugins; empty: none),
     `OPENCLAW_DISABLE_PLUGINS` (comma list, any source), `OPENCLAW_PLUGINS_DIR` (a folder of
     one-file plugins) and `OPENCLAW_TRACE_PLUGINS` (trace every hook call to stderr).
@@ -161,8 +230,13 @@ def create_plugin_manager(
         pm.trace.root.setwriter(lambda message: sys.stderr.write(message))
         pm.enable_tracing()
 
-    for name, plugin in plugins:
-        manager.add(plugin, name, PluginInfo(name, "object"))
+    if defaults:
+        for module_name in DEFAULT_PLUGINS:
+            short = module_name.rsplit(".", 1)[-1]
+            if pm.is_blocked(short):
+                continue
+            module = importlib.import_module(module_name)
+            manager.add(module, short, PluginInfo(short, "default", "openclaw-kernel", _version()))
 
     if entry_points:
         _load_entry_points(manager, _split_env(env.get("OPENCLAW_LOAD_PLUGINS")))
@@ -171,13 +245,8 @@ def create_plugin_manager(
     if folder:
         _load_plugins_dir(manager, Path(folder))
 
-    if defaults:
-        for module_name in DEFAULT_PLUGINS:
-            short = module_name.rsplit(".", 1)[-1]
-            if pm.is_blocked(short):
-                continue
-            module = importlib.import_module(module_name)
-            manager.add(module, short, PluginInfo(short, "default", "openclaw-kernel", _version()))
+    for name, plugin in plugins:
+        manager.add(plugin, name, PluginInfo(name, "object"))
 
     manager.check_pending()
     return manager
@@ -220,8 +289,15 @@ def _load_plugins_dir(manager: PluginManager, folder: Path) -> None:
         manager.add(module, name, PluginInfo(name, "plugins-dir", path=str(path)))
 
 
+def plugin_module_name(path: Path) -> str:
+    """The module name of a one-file plugin: its stem and a digest of its resolved path, so two
+    folders' `notes.py` (two Apps, two tests) never replace each other in `sys.modules`."""
+    digest = hashlib.sha256(str(path.resolve()).encode("utf-8")).hexdigest()[:16]
+    return f"openclaw_plugin_{path.stem}_{digest}"
+
+
 def _import_file(path: Path) -> ModuleType:
-    module_name = f"openclaw_plugins_dir.{path.stem}"
+    module_name = plugin_module_name(path)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -241,15 +317,29 @@ def _version() -> str:
     return __version__
 
 
-def _impls(manager: PluginManager, hook_name: str) -> Iterator[Any]:
-    """A hook's implementations in pluggy's call order (last registered first)."""
-    for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+def implementations(manager: PluginManager, hook_name: str) -> list[Any]:
+    """A kernel hook's implementations in the order `manager.hook.<name>(...)` calls them.
+
+    pluggy keeps them as [trylast..., ordinary..., tryfirst..., wrappers...], each group in
+    registration order (trylast ones in reverse), and its `_multicall` walks that list backwards:
+    tryfirst first, then the last registered first, trylast last. Wrappers are refused at load
+    (`PluginManager.add`), so none is in the list.
+    """
+    impls = getattr(manager.hook, hook_name).get_hookimpls()
+    return [impl for impl in reversed(impls) if not (impl.wrapper or impl.hookwrapper)]
+
+
+def call(impl: Any, kwargs: dict[str, Any]) -> Any:
+    """Call one implementation with only the arguments it declares (pluggy's rule: an
+    implementation may accept fewer arguments than the spec)."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
+def dispatch(manager: PluginManager, hook_name: str) -> Iterator[Any]:
+    """`implementations`, traced one plugin at a time as each is called."""
+    for impl in implementations(manager, hook_name):
         manager.trace(hook_name, impl.plugin_name)
         yield impl
-
-
-def _call(impl: Any, kwargs: dict[str, Any]) -> Any:
-    return impl.function(**{name: kwargs[name] for name in impl.argnames})
 
 
 def _report(impl: Any, hook_name: str) -> str:
@@ -258,12 +348,12 @@ def _report(impl: Any, hook_name: str) -> str:
 
 
 def collect(manager: PluginManager, hook_name: str, **kwargs: Any) -> list[Any]:
-    """Every implementation's non-None answer; one that raises is logged and left out, so a
-    broken plugin cannot fail a turn."""
+    """Every implementation's non-None answer, in call order; one that raises is logged and
+    left out, so a broken plugin cannot fail a turn."""
     results = []
-    for impl in _impls(manager, hook_name):
+    for impl in dispatch(manager, hook_name):
         try:
-            result = _call(impl, kwargs)
+            result = call(impl, kwargs)
         except Exception:
             _report(impl, hook_name)
             continue
@@ -281,9 +371,9 @@ def first_result(
     """The first non-None answer (a `firstresult` hook). When an implementation raises, it is
     logged and `on_error(plugin, exc)` decides: None goes on to the next, anything else is
     the answer (a policy hook fails closed that way)."""
-    for impl in _impls(manager, hook_name):
+    for impl in dispatch(manager, hook_name):
         try:
-            result = _call(impl, kwargs)
+            result = call(impl, kwargs)
         except Exception as exc:
             _report(impl, hook_name)
             result = on_error(impl.plugin_name, exc)
@@ -296,9 +386,9 @@ async def call_each(manager: PluginManager, hook_name: str, **kwargs: Any) -> li
     """Call every implementation, awaiting awaitable results; one that fails is logged and
     reported, and the others still run. Returns the problems."""
     problems: list[str] = []
-    for impl in _impls(manager, hook_name):
+    for impl in dispatch(manager, hook_name):
         try:
-            result = _call(impl, kwargs)
+            result = call(impl, kwargs)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:

@@ -1,5 +1,7 @@
 """Calls each plugin's register hooks once, validates what it declares, and records who declared
-what. A plugin whose hook raises is reported and the other plugins' declarations still count."""
+what. Plugins are called in pluggy's order (`openclaw.plugins.implementations`) and the first to
+declare a name keeps it, so the plugin every runtime hook asks first also wins every clash. A
+plugin whose hook raises is reported and the other plugins' declarations still count."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from openclaw.channels import ChannelType
 from openclaw.commands import Command
 from openclaw.events import Sink
-from openclaw.plugins import PluginManager
+from openclaw.plugins import PluginManager, call, dispatch
 from openclaw.providers import ProviderType
 from openclaw.tools import Tool, ToolContext, ToolSource
 
@@ -126,8 +128,7 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
         ("register_sinks", accept_sink, {"config": tool_context.config}),
     ]
     for hook_name, accept, extra in hooks:
-        caller = getattr(manager.hook, hook_name)
-        for impl in caller.get_hookimpls():  # registration order: earlier plugins win clashes
+        for impl in dispatch(manager, hook_name):  # call order: the first to declare wins
             plugin = impl.plugin_name
 
             def register(value: Any, _plugin: str = plugin, _accept: Any = accept) -> None:
@@ -136,10 +137,8 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
                 except (TypeError, ValueError) as exc:
                     registry.problems.append(f"plugin {_plugin!r}: {exc}")
 
-            manager.trace(hook_name, plugin)
             try:
-                args = {"register": register, **extra}
-                impl.function(**{name: args[name] for name in impl.argnames})
+                call(impl, {"register": register, **extra})
             except Exception as exc:
                 registry.problems.append(
                     f"plugin {plugin!r}: {hook_name} failed: {type(exc).__name__}: {exc}"

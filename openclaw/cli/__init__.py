@@ -67,9 +67,10 @@ class LazyGroup(click.Group):
         from openclaw.plugins import create_plugin_manager
 
         manager = create_plugin_manager(defaults=False, disable=disabled, environ=environ)
-        for problem in manager.problems:
+        problems = [str(p) for p in manager.problems]
+        problems += plugin_commands.add_hook_commands(manager, self)
+        for problem in problems:
             click.echo(f"warning: {problem}", err=True)
-        manager.hook.register_cli_commands(cli=self)
 
     def _hook_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         self._load_hook_commands(ctx)

@@ -15,7 +15,12 @@ import importlib.util
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import click
+
+    from openclaw.plugins import PluginManager
 
 CLI_GROUP = "openclaw.cli"
 PLUGIN_GROUP = "openclaw"  # openclaw.plugins.ENTRY_POINT_GROUP, without importing that module
@@ -148,3 +153,36 @@ def plugins_dir_uses_hook(folder: str | None) -> bool:
         except (OSError, UnicodeDecodeError):
             return True
     return False
+
+
+def add_hook_commands(manager: PluginManager, cli: click.Group) -> list[str]:
+    """Call the hook one plugin at a time in pluggy's order (`openclaw.plugins.implementations`):
+    the first plugin to add a command name keeps it, as with every register hook, and a plugin
+    that raises is reported while the others still add theirs. Returns the problems."""
+    from openclaw.plugins import call, dispatch
+
+    owners = dict.fromkeys(cli.commands, "openclaw")
+    problems: list[str] = []
+    for impl in dispatch(manager, HOOK):
+        before = dict(cli.commands)
+        try:
+            call(impl, {"cli": cli})
+        except Exception as exc:
+            problems.append(
+                f"plugin {impl.plugin_name!r}: {HOOK} failed: {type(exc).__name__}: {exc}"
+            )
+        for name, command in list(cli.commands.items()):
+            if before.get(name) is command:
+                continue
+            if name in owners:
+                problems.append(
+                    f"plugin {impl.plugin_name!r}: command {name!r} is already registered by "
+                    f"plugin {owners[name]!r}; skipped"
+                )
+                if name in before:
+                    cli.commands[name] = before[name]
+                else:
+                    del cli.commands[name]
+            else:
+                owners[name] = impl.plugin_name
+    return problems
