@@ -16,8 +16,8 @@ import pytest
 
 from openclaw.config import ConfigError, load_config
 from openclaw.cron import Job, JobBusy, JobStore, job_session_key, jobs_path
-from openclaw.gateway.cron import CronExecutor
 from openclaw.cron_run import run_job
+from openclaw.gateway.cron import CronExecutor
 from openclaw.gateway.heartbeat import in_active_hours, is_ok, parse_active_hours
 from openclaw.testing.cron_clock import VirtualClock
 

@@ -10,8 +10,8 @@ import pluggy
 
 from openclaw import hookimpl
 from openclaw.channels import ChannelType, InboundMessage
-from openclaw.commands import CommandContext, parse_command, run_command
 from openclaw.cli.chat import chat_loop
+from openclaw.commands import CommandContext, parse_command, run_command
 from openclaw.tools import tool
 
 
@@ -147,7 +147,9 @@ async def test_core_commands(make_app, mock_model):
         key = app.default_session()
 
         async def run(text: str):
-            reply = await run_command(commands, text, CommandContext(app.services, key, channel="cli"))
+            reply = await run_command(
+                commands, text, CommandContext(app.services, key, channel="cli")
+            )
             assert reply is not None, text
             return reply
 

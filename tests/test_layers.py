@@ -13,7 +13,7 @@ from pathlib import Path
 import grimp
 
 from openclaw import hookspecs
-from openclaw.channels import Channel, ChannelSurface, ChannelType, Inbox, InboundMessage
+from openclaw.channels import Channel, ChannelSurface, ChannelType, InboundMessage, Inbox
 from openclaw.commands import Command, CommandContext, CommandReply
 from openclaw.services import CronControl, Events, Services, Turns
 from openclaw.tools import Tool, ToolCallContext, ToolContext, ToolSource
@@ -86,7 +86,9 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
     package = tmp_path / "cyclic"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import cyclic.b\n")
+    (package / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import cyclic.b\n"
+    )
     (package / "b.py").write_text("def f():\n    import cyclic.a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     graph = grimp.build_graph("cyclic", exclude_type_checking_imports=False)

@@ -15,6 +15,7 @@ from openclaw.channels import Attachment, ChannelType, InboundMessage
 from openclaw.commands import CommandReply
 from openclaw.config import ProviderSettings
 from openclaw.gateway import VOICE_REPLY, Gateway
+from openclaw.gateway.streaming import send_reply
 from openclaw.providers import ProviderError, ProviderType
 from openclaw.speech import (
     NoSpeechProvider,
@@ -25,7 +26,6 @@ from openclaw.speech import (
     preferred,
     transcribe,
 )
-from openclaw.gateway.streaming import send_reply
 from openclaw.testing.gateway import running_gateway
 
 

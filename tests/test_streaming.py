@@ -23,8 +23,8 @@ from openclaw.events import (
     TurnFailed,
     TurnFinished,
 )
-from openclaw.messages import Usage
 from openclaw.gateway.streaming import StreamingReply, send_reply, split_message
+from openclaw.messages import Usage
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 from openclaw.tools import tool
 

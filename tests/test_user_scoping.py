@@ -20,8 +20,8 @@ import pytest
 
 from openclaw.cron import JobStore, jobs_path
 from openclaw.gateway import Gateway
-from openclaw.messages import Message
 from openclaw.gateway.pipeline import PAIRING_FILE, PairingError, PairingStore
+from openclaw.messages import Message
 from openclaw.store import SqliteStore
 from openclaw.testing.cron_clock import VirtualClock
 
