@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from openclaw.config import ConfigError, Secret
@@ -23,12 +23,15 @@ IMAGE_PROMPT = "What is in this image?"
 """The text sent with an image that came without a caption or message."""
 
 
-def required_secret(secret: Secret | None, setting: str, hint: str) -> str:
+def required_secret(
+    secret: Secret | None, setting: str, hint: str, environ: Mapping[str, str] | None = None
+) -> str:
     """The value of a secret a channel cannot run without, or ConfigError naming `setting`
-    (e.g. `channels.discord.token`) and the environment variable; the value is never shown."""
+    (e.g. `channels.discord.token`) and the environment variable; the value is never shown.
+    `environ` is where a `$VAR` secret is read (the settings' `environ`)."""
     if secret is None:
         raise ConfigError(f"{setting} is not set ({hint})")
-    value = secret.get()
+    value = secret.get(environ)
     if value is None:
         raise ConfigError(f"{setting}: environment variable {secret.env} is not set")
     return value

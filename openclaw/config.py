@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -112,7 +113,26 @@ class AgentConfig(Strict):
     offline_fallback: bool = True
 
 
-class ProviderSettings(BaseModel):
+class EnvironSettings(BaseModel):
+    """Settings that read `$VAR` secrets from the environment the App was given
+    (`App(environ=...)`, else `os.environ`): validated with `validate_part(..., environ=...)`."""
+
+    _environ: Mapping[str, str] | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any) -> None:
+        if isinstance(context, dict):
+            self._environ = context.get("environ")
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self._environ if self._environ is not None else os.environ
+
+    def secret(self, secret: Secret | None) -> str | None:
+        """The value of one of these settings' secrets, from that environment."""
+        return secret.get(self.environ) if secret is not None else None
+
+
+class ProviderSettings(EnvironSettings):
     """Settings every provider entry has; a provider type's own model adds its fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -124,7 +144,7 @@ class ProviderSettings(BaseModel):
     timeout: float = Field(60, gt=0)
 
 
-class ChannelSettings(BaseModel):
+class ChannelSettings(EnvironSettings):
     """Settings every channel entry has; a channel type's own model adds its fields."""
 
     model_config = ConfigDict(extra="allow")
@@ -391,10 +411,17 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
     return "\n".join(lines)
 
 
-def validate_part(model: type[M], data: Any, where: str, source: Path | None) -> M:
-    """Validate one section of the file with a model, raising ConfigError naming file and field."""
+def validate_part(
+    model: type[M],
+    data: Any,
+    where: str,
+    source: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> M:
+    """Validate one section of the file with a model, raising ConfigError naming file and field.
+    `environ` is where the section's `$VAR` secrets are read (`EnvironSettings`)."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"environ": environ})
     except ValidationError as exc:
         raise ConfigError(
             f"{source or 'config'}: invalid config\n{format_validation_error(exc, where)}"

@@ -71,6 +71,7 @@ class Kernel:
             config_.providers,
             config_.agent,
             config_.source,
+            environ,
         )
         self.services = Services(
             config_,

@@ -34,12 +34,14 @@ class Models:
         configured: Mapping[str, Mapping[str, Any]],
         agent: AgentConfig,
         source: Path | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._types_of = types_of
         self._source = source
+        self._environ = environ
         self.configured = configured
         self.agent = agent
-        self.pool = ProviderPool(types_of, configured, source)
+        self.pool = ProviderPool(types_of, configured, source, environ)
         self.chain = ProviderChain(self.pool.resolve)
         self._separate: list[Models] = []
 
@@ -121,7 +123,7 @@ class Models:
     def separate(self, configured: Mapping[str, Mapping[str, Any]]) -> Models:
         """Models over provider entries of a plugin's own (the image tool's vision model),
         with this App's types and agent settings; closed when this one is."""
-        models = Models(self._types_of, configured, self.agent, self._source)
+        models = Models(self._types_of, configured, self.agent, self._source, self._environ)
         self._separate.append(models)
         return models
 

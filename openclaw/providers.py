@@ -358,10 +358,12 @@ class ProviderPool:
         types: Callable[[str], list[ProviderType]],
         configured: Mapping[str, Mapping[str, Any]],
         source: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self._types = types
         self._configured = configured
         self._source = source
+        self._environ = environ  # where `$VAR` secrets and key variables are read
         self._instances: dict[tuple[str, str], Any] = {}
 
     def known_names(self, kind: str = "chat") -> list[str]:
@@ -395,7 +397,7 @@ class ProviderPool:
             )
         data["type"] = type_name
         settings = validate_part(
-            provider_type.settings_model, data, f"providers.{name}", self._source
+            provider_type.settings_model, data, f"providers.{name}", self._source, self._environ
         )
         return provider_type, settings
 

@@ -124,3 +124,40 @@ def test_plugin_section_validated_by_the_plugins_model(openclaw_home):
     write(openclaw_home, {"voice": {"speed": 1.5}})
     assert load_config().section("voice", VoiceSettings).speed == 1.5
     assert load_config().section("absent", VoiceSettings).voice == "en_US"
+
+
+async def test_app_environ_is_where_secrets_and_key_variables_are_read(openclaw_home, monkeypatch):
+    """`App(environ=...)` replaces `os.environ` for `$VAR` secrets and for a provider's key
+    variable: an embedding app can hand each App its own keys."""
+    from openclaw.app import App
+    from openclaw.config import load_config
+    from openclaw.testing.servers import FakeOpenAIServer
+
+    monkeypatch.delenv("EMBEDDED_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-process-wide")
+    with FakeOpenAIServer() as server:
+        server.enqueue("from my own key")
+        server.enqueue("from the preset variable")
+        providers = {
+            "mine": {
+                "type": "openai",
+                "base_url": server.base_url,
+                "api_key": {"$env": "EMBEDDED_KEY"},
+            },
+            "preset": {
+                "type": "openai",
+                "base_url": server.base_url,
+                "api_key_env": "OPENAI_API_KEY",
+            },
+        }
+        data = {"agent": {"model": "mine/m"}, "providers": providers}
+        (openclaw_home / "openclaw.json").write_text(json.dumps(data))
+        environ = {
+            "OPENCLAW_HOME": str(openclaw_home),
+            "EMBEDDED_KEY": "sk-embedded-one",
+            "OPENAI_API_KEY": "sk-embedded-two",
+        }
+        async with App(load_config(environ=environ), entry_points=False, environ=environ) as app:
+            assert (await app.ask("hi")).text == "from my own key"
+            assert (await app.ask("hi", model="preset/m")).text == "from the preset variable"
+        assert server.api_keys == ["sk-embedded-one", "sk-embedded-two"]

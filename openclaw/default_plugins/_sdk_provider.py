@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -44,8 +43,8 @@ class SDKSettings(ProviderSettings):
 def resolve_api_key(instance: str, ref: str, settings: SDKSettings) -> str:
     """The configured key, else the preset's environment variable, else NO_KEY when the
     provider needs none; raises ProviderError saying what to set when a needed key is missing."""
-    configured = settings.api_key.get() if settings.api_key is not None else None
-    from_env = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    configured = settings.secret(settings.api_key)
+    from_env = settings.environ.get(settings.api_key_env) if settings.api_key_env else None
     if key := configured or from_env:
         return key
     if settings.api_key is None and settings.api_key_env is None:
@@ -58,7 +57,7 @@ def resolve_api_key(instance: str, ref: str, settings: SDKSettings) -> str:
 
 def resolve_base_url(settings: SDKSettings) -> str | None:
     """`base_url`, unless the `base_url_env` variable is set."""
-    override = os.environ.get(settings.base_url_env) if settings.base_url_env else None
+    override = settings.environ.get(settings.base_url_env) if settings.base_url_env else None
     return override or settings.base_url
 
 

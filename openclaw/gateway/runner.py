@@ -162,7 +162,8 @@ class Gateway:
                     f'"enabled": false'
                 )
             kind = registered.value
-            settings = validate_part(kind.settings_model, data, f"channels.{name}", config.source)
+            where, environ = f"channels.{name}", self.app.services.environ
+            settings = validate_part(kind.settings_model, data, where, config.source, environ)
             assert isinstance(settings, ChannelSettings)
             if not settings.allowed_user_ids and not settings.pairing:
                 log.warning(

@@ -57,4 +57,6 @@ class DiscordSettings(ChannelSettings):
 
     def bot_token(self) -> str:
         """The token's value, or ConfigError naming the setting (the value is never shown)."""
-        return required_secret(self.token, "channels.discord.token", TOKEN_HINT).strip()
+        return required_secret(
+            self.token, "channels.discord.token", TOKEN_HINT, self.environ
+        ).strip()

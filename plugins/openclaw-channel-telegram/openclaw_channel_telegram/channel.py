@@ -224,7 +224,7 @@ class TelegramChannel:
     async def _run_webhook(self) -> None:
         from aiohttp import web
 
-        secret = self.settings.webhook_secret.get() if self.settings.webhook_secret else None
+        secret = self.settings.secret(self.settings.webhook_secret)
 
         async def receive(request: web.Request) -> web.Response:
             if secret and request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:

@@ -47,7 +47,7 @@ class TelegramSettings(ChannelSettings):
         """The token's value, or ConfigError naming the setting (the value is never shown)."""
         from aiogram.utils.token import TokenValidationError, validate_token
 
-        value = required_secret(self.token, "channels.telegram.token", TOKEN_HINT)
+        value = required_secret(self.token, "channels.telegram.token", TOKEN_HINT, self.environ)
         try:
             validate_token(value)
         except TokenValidationError:
