@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -28,7 +29,7 @@ from openclaw.events import (
     TurnFinished,
 )
 from openclaw.testing.servers import FakeOpenAIServer, Reply
-from openclaw.tools import tool
+from openclaw.tools import ToolContext, tool
 
 SESSION = "embed:main:alice:demo"  # {channel}:{agent}:{user}:{chat}
 
@@ -52,17 +53,18 @@ class CountingSink:
 
 
 class EmbedPlugin:
-    """An in-process plugin: hook implementations as methods of an object."""
+    """An in-process plugin: hook implementations as methods of an object. Like every
+    plugin it is handed the App's services (`context.services`), never the App."""
 
     def __init__(self, sink: CountingSink) -> None:
         self.sink = sink
 
     @hookimpl
-    def register_tools(self, register: Any, context: Any) -> None:
+    def register_tools(self, register: Callable[[Any], None], context: ToolContext) -> None:
         register(add)
 
     @hookimpl
-    def register_sinks(self, register: Any) -> None:
+    def register_sinks(self, register: Callable[[Any], None]) -> None:
         register(self.sink)
 
 
@@ -113,6 +115,7 @@ async def main(server: FakeOpenAIServer) -> int:
         server.enqueue("You are welcome.")
         finished = await app.ask("Thanks!", session_key=SESSION)
         print(f"ask: {finished.text} ({finished.rounds} round(s), model {finished.model})")
+        print(f"app.models.last_model: {app.models.last_model}")  # what plugins see as services
 
         # 3. A failed turn raises TurnError; `error.event` is the TurnFailed event.
         server.enqueue(Reply.error(400, "bad request"))
