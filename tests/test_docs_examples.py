@@ -1,0 +1,126 @@
+"""The plugin and embedding examples of the docs, run as written: the one-file tool plugin of
+docs/writing-plugins.md (at most 20 lines, on the services it is handed), the dice plugin's own
+tests from the same page, and the shortest embedding program of docs/embedding.md (at most 10
+lines)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from openclaw.testing.servers import FakeOpenAIServer
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "writing-plugins.md"
+EMBEDDING = ROOT / "docs" / "embedding.md"
+
+
+def code_after(path: Path, marker: str, lang: str = "python") -> str:
+    """The first fenced `lang` block after `marker` in `path`."""
+    text = path.read_text(encoding="utf-8")
+    found = re.search(re.escape(marker) + rf".*?```{lang}\n(.*?)```", text, re.S)
+    assert found is not None, f"no {lang} block after {marker!r} in {path.name}"
+    return found.group(1)
+
+
+def template_files() -> dict[str, str]:
+    """The dice plugin's files, from the guide's code blocks (as test_cli_plugins builds it)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    files = {
+        "pyproject.toml": code_after(GUIDE, "## `pyproject.toml`", "toml"),
+        "README.md": "# dice\n",
+        "openclaw_tools_dice/__init__.py": "",
+    }
+    for path, code in re.findall(
+        r"`(openclaw_tools_dice/\w+\.py)`, [^\n]*:\n\n```python\n(.*?)```", text, re.S
+    ):
+        files[path] = code
+    return files
+
+
+def lines_of(code: str) -> int:
+    """Lines of code: blank lines do not count."""
+    return sum(1 for line in code.splitlines() if line.strip())
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+    return {**env, "PYTHONIOENCODING": "utf-8", **extra}
+
+
+async def test_one_file_tool_plugin_is_short_and_works(make_app, mock_model, tmp_path, monkeypatch):
+    code = code_after(GUIDE, "## One-file plugins")
+    assert lines_of(code) <= 20
+    folder = tmp_path / "openclaw-plugins"
+    folder.mkdir()
+    (folder / "notes.py").write_text(code, encoding="utf-8")
+    monkeypatch.setenv("OPENCLAW_PLUGINS_DIR", str(folder))
+    mock_model.enqueue(
+        tool_calls=[
+            ("save_note", {"title": "groceries", "text": "milk"}),
+            ("save_note", {"title": "../../escape", "text": "no"}),
+        ]
+    ).enqueue("Saved.")
+    async with make_app() as app:
+        assert "notes" in app.plugins.names()
+        await app.ask("note: milk")
+        workspace = app.config.workspace
+    saved, escaped = sorted(mock_model.tool_results(), key=lambda r: "escape" in r.text)
+    assert not saved.is_error and saved.text.startswith("saved ")
+    assert (workspace / "notes" / "groceries.md").read_text() == "milk"
+    assert escaped.is_error and not (workspace.parent.parent / "escape.md").exists()
+
+
+def test_the_dice_plugin_hooks_stay_short():
+    plugin = code_after(GUIDE, "`openclaw_tools_dice/plugin.py`")
+    assert lines_of(plugin) <= 20
+
+
+def test_the_guides_dice_tests_pass_on_the_guides_plugin(tmp_path):
+    plugin = tmp_path / "openclaw-tools-dice"
+    for name, text in template_files().items():
+        (plugin / name).parent.mkdir(parents=True, exist_ok=True)
+        (plugin / name).write_text(text, encoding="utf-8")
+    (plugin / "tests").mkdir()
+    tests = code_after(GUIDE, "The dice plugin's tests:")
+    (plugin / "tests" / "test_dice.py").write_text(tests, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=plugin,
+        env=clean_env(PYTHONPATH=str(plugin)),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "6 passed" in done.stdout
+
+
+def test_the_shortest_embedding_program_runs(tmp_path):
+    code = code_after(EMBEDDING, "# Embedding the kernel")
+    assert lines_of(code) <= 10
+    program = tmp_path / "shortest.py"
+    program.write_text(code, encoding="utf-8")
+    with FakeOpenAIServer() as server:
+        config = {
+            "agent": {"model": "fake/fake-model"},
+            "providers": {"fake": {"type": "openai", "base_url": server.base_url}},
+            "logging": {"level": "error"},
+        }
+        (tmp_path / "openclaw.json").write_text(json.dumps(config), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, str(program)],
+            cwd=tmp_path,
+            env=clean_env(OPENCLAW_HOME=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "echo: Hello! Who are you?\n"
