@@ -5,11 +5,13 @@ lines)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 from openclaw.testing.servers import FakeOpenAIServer
@@ -17,6 +19,7 @@ from openclaw.testing.servers import FakeOpenAIServer
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "writing-plugins.md"
 EMBEDDING = ROOT / "docs" / "embedding.md"
+HOOKS = ROOT / "docs" / "hooks.md"
 
 
 def code_after(path: Path, marker: str, lang: str = "python") -> str:
@@ -124,3 +127,34 @@ def test_the_shortest_embedding_program_runs(tmp_path):
         )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "echo: Hello! Who are you?\n"
+
+
+def module_of(code: str, name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(code, name, "exec"), module.__dict__)
+    return module
+
+
+async def test_the_hooks_pages_tool_example_reads_through_the_sandbox(make_app, mock_model):
+    plugin = module_of(code_after(HOOKS, "### `register_tools("), "notes_example")
+    mock_model.enqueue(
+        tool_calls=[("read_note", {"title": "todo"}), ("read_note", {"title": "../../x"})]
+    ).enqueue("done")
+    async with make_app(plugins=[plugin]) as app:
+        (app.config.workspace / "notes").mkdir(parents=True)
+        (app.config.workspace / "notes" / "todo.md").write_text("buy milk")
+        await app.ask("read my todo note")
+    found, refused = mock_model.tool_results()
+    assert (found.is_error, found.text) == (False, "buy milk")
+    assert refused.is_error and "sandbox" in refused.text
+
+
+async def test_the_hooks_pages_heartbeat_gets_services(make_app, openclaw_home):
+    plugin = module_of(code_after(HOOKS, "### `startup("), "heartbeat_example")
+    async with make_app(plugins=[("heartbeat", plugin.heartbeat)]) as app:
+        for _ in range(50):
+            if (app.config.home / "heartbeat").exists():
+                break
+            await asyncio.sleep(0.01)
+        assert (app.config.home / "heartbeat").read_text() == "alive\n"
+    assert plugin.heartbeat.task.cancelled()
