@@ -17,10 +17,6 @@ def config_path(home: Path) -> Path:
     return home / "openclaw.json"
 
 
-def sessions_db_path(home: Path) -> Path:
-    return home / "sessions.db"
-
-
 def default_workspace(home: Path) -> Path:
     return home / "workspace"
 

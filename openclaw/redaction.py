@@ -54,11 +54,6 @@ def remember(values: Iterable[str | None]) -> None:
         _pattern = re.compile("|".join(re.escape(v) for v in alternatives))
 
 
-def known_secrets() -> frozenset[str]:
-    """The values `remember` was given (for tests that check an output holds none of them)."""
-    return frozenset(_known)
-
-
 def url_password(url: str) -> str | None:
     """The password in a URL's userinfo (`http://user:pass@host` → `pass`), if any."""
     match = _URL_PASSWORD.search(url)
