@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openclaw.sandbox.paths import resolve, roots
+from openclaw.text_limits import head_tail, marker
 
 Isolation = Literal["bubblewrap", "landlock", "none"]
 
@@ -77,11 +78,11 @@ def kill_process_group(process: asyncio.subprocess.Process) -> None:
 
 
 class _CappedOutput(asyncio.Protocol):
-    """Keeps the first 75% and the last 25% of `limit` bytes of a pipe, counting the rest."""
+    """Keeps the first 75% and the last 25% of `limit` bytes of a pipe (`text_limits`, the
+    rule `tools.truncate` uses for characters), counting the rest."""
 
     def __init__(self, limit: int) -> None:
-        self.head_limit = limit * 3 // 4
-        self.tail_limit = limit - self.head_limit
+        self.head_limit, self.tail_limit = head_tail(limit)
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
@@ -111,7 +112,7 @@ class _CappedOutput(asyncio.Protocol):
             return (self.head + self.tail).decode("utf-8", errors="replace")
         dropped = self.total - len(self.head) - len(self.tail)
         tail = self.tail.decode("utf-8", errors="replace")
-        return f"{head}\n\n[... {dropped} bytes truncated ...]\n\n{tail}"
+        return f"{head}{marker(dropped, 'bytes')}{tail}"
 
 
 async def _feed(writer: asyncio.StreamWriter, data: bytes) -> None:
