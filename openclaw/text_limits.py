@@ -7,6 +7,7 @@ Bottom layer: stdlib only, so the sandbox and the tools can both import it.
 
 from __future__ import annotations
 
+
 def head_tail(limit: int) -> tuple[int, int]:
     """How many units to keep from the start and from the end for `limit` in all."""
     limit = max(limit, 0)
