@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from openclaw.redaction import is_secret_name
 from openclaw.sandbox.paths import resolve, roots
 from openclaw.text_limits import head_tail, marker
 
@@ -143,10 +144,11 @@ def environment(
     extra: Mapping[str, str] | None,
 ) -> dict[str, str]:
     """A command's environment, built from an allowlist, never the gateway's own: `BASE_ENV`
-    and `names` taken from the gateway's environment (except `$env` secrets of the config),
-    HOME and TMPDIR set to `scratch` (a folder private to the command), then `extra`."""
-    wanted = [*BASE_ENV, *names]
-    env = {n: os.environ[n] for n in wanted if n in os.environ and n not in secret_env}
+    and `names` taken from the gateway's environment (except `$env` secrets of the config and
+    variables whose name marks a secret, `is_secret_name`), HOME and TMPDIR set to `scratch`
+    (a folder private to the command), then `extra`."""
+    wanted = [n for n in (*BASE_ENV, *names) if n not in secret_env and not is_secret_name(n)]
+    env = {n: os.environ[n] for n in wanted if n in os.environ}
     env.setdefault("PATH", os.defpath)
     env.update(HOME=scratch, TMPDIR=scratch)
     env.update(extra or {})
