@@ -36,7 +36,7 @@ _QUERY_PARAMETER = re.compile(r"([?&])([^=&#\s\"']+)=([^&#\s\"']+)")
 
 # The last word of a secret's name (`bot_token`, `PGPASSWORD`, `clientSecret`): exactly one of
 # these, or ending in one of the longer ones; `tokens` and `first_token_timeout` are numbers.
-_SECRET_WORDS = frozenset({"pass", "pwd", "auth", "sig", "signature", "cookies", "credentials"})
+_SECRET_WORDS = frozenset({"pass", "auth", "sig", "signature", "cookies", "credentials"})
 _SECRET_ENDINGS = (
     "password",
     "passwd",
@@ -61,7 +61,7 @@ def is_secret_name(name: str) -> bool:
     """Whether a field, variable or query parameter called `name` holds a secret: the one rule
     for the config (`api_key`, `bot_token`, `botToken`), the log sink's fields, URL query
     parameters (`?token=`, `?key=`) and the variables commands never get (`GITHUB_TOKEN`,
-    `PGPASSWORD`). Names such as `session_key`, `max_tokens`, `first_token_timeout` and
+    `PGPASSWORD`). Names such as `session_key`, `max_tokens`, `first_token_timeout`, `PWD` and
     `api_key_env` (the name of a variable, not its value) hold no secret."""
     words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL_BOUNDARY.sub("_", name).lower()) if w]
     if not words:

@@ -54,6 +54,7 @@ NOT_SECRET = [
     "api_key_env",
     "sort_key",
     "PATH",
+    "PWD",
     "LANG",
     "model",
     "user_id",
