@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openclaw.config_file import atomic_write
 from openclaw.json_file import locked_json, read_json, write_json
-from openclaw.pipeline import PairingStore
+from openclaw.gateway.pipeline import PairingStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +108,7 @@ def test_pairing_approvals_survive_concurrent_requests(tmp_path: Path) -> None:
     approver = _python(
         f"""
         from pathlib import Path
-        from openclaw.pipeline import PairingStore
+        from openclaw.gateway.pipeline import PairingStore
         store = PairingStore(Path({str(path)!r}))
         for code in {codes!r}:
             store.approve(code)
@@ -117,7 +117,7 @@ def test_pairing_approvals_survive_concurrent_requests(tmp_path: Path) -> None:
     requester = _python(
         f"""
         from pathlib import Path
-        from openclaw.pipeline import PairingStore
+        from openclaw.gateway.pipeline import PairingStore
         store = PairingStore(Path({str(path)!r}))
         for i in range(30):
             store.request("discord", f"d{{i}}", f"c{{i}}", max_pending=100)
