@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from openclaw.config_file import atomic_write
-from openclaw.json_file import locked_json, read_json, write_json
 from openclaw.gateway.pipeline import PairingStore
+from openclaw.json_file import locked_json, read_json, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
