@@ -34,6 +34,7 @@ from openclaw.config_file import (
     upstream_error,
 )
 from openclaw.paths import config_path, default_workspace, openclaw_home
+from openclaw.redaction import is_secret_name as is_secret_name  # the one rule, re-exported
 from openclaw.redaction import redact_data, url_password
 
 M = TypeVar("M", bound=BaseModel)
@@ -337,15 +338,6 @@ class Config(BaseModel):
         """Every secret value this config holds (see `secret_values`), and those of `extra`
         data such as provider presets."""
         return secret_values([self, *extra], environ)
-
-
-_SECRET_NAME = re.compile(r"(api_?key|(^|_)token|secret|password|authorization)$", re.IGNORECASE)
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a field called `name` holds a secret (`api_key`, `bot_token`, `password`, ...);
-    `api_key_env` and `tokens` name no secret."""
-    return bool(_SECRET_NAME.search(name))
 
 
 def secret_values(data: Any, environ: Mapping[str, str] | None = None) -> set[str]:

@@ -9,7 +9,6 @@ JSON with comments cannot read.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -91,21 +90,12 @@ def raw_disabled_plugins(file: Path) -> list[str]:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (a temporary file renamed over it), keeping the old
-    file's permissions; a new file is readable by its owner only, since it may hold secrets."""
-    import tempfile
+    """Replace `path` with `text` in one step (`openclaw.json_file.write_atomically`), keeping
+    the old file's permissions; a new file is readable by its owner only, since it may hold
+    secrets."""
+    from openclaw.json_file import write_atomically
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text, mode=None)
 
 
 # --- upstream OpenClaw's dialect ------------------------------------------------------------

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from openclaw.paths import openclaw_home, write_atomically
+from openclaw.json_file import locked, write_atomically
+from openclaw.paths import openclaw_home
 from openclaw.principal import OWNER, Principal
 
 CRON_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
@@ -351,15 +352,10 @@ class JobStore:
     def edit(self) -> Iterator[list[Job]]:
         """Read-modify-write under an exclusive lock; the list is written back only if the
         block finishes without an exception."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                jobs = self.load()
-                yield jobs
-                self._write(jobs)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.path):
+            jobs = self.load()
+            yield jobs
+            self._write(jobs)
 
     def _write(self, jobs: list[Job]) -> None:
         text = json.dumps({"jobs": [job.to_dict() for job in jobs]}, indent=2) + "\n"

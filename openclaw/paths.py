@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from openclaw.json_file import write_atomically as write_atomically  # one atomic writer
 
 
 def openclaw_home(environ: Mapping[str, str] | None = None) -> Path:
@@ -17,25 +18,5 @@ def config_path(home: Path) -> Path:
     return home / "openclaw.json"
 
 
-def sessions_db_path(home: Path) -> Path:
-    return home / "sessions.db"
-
-
 def default_workspace(home: Path) -> Path:
     return home / "workspace"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` (UTF-8) so that a reader sees the old file or the new one,
-    never half of one: a synced temporary file beside it, renamed over it. For openclaw's own
-    files under `$OPENCLAW_HOME`; tools write workspace files through `openclaw.sandbox`."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

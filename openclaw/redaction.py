@@ -32,9 +32,47 @@ _SHAPES = re.compile(
     r"|(?i:\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"
 )
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*):([^/\s@]+)@")
-_QUERY_SECRET = re.compile(
-    r"(?i)([?&](?:api_?key|key|token|access_token|secret|password|sig)=)[^&#\s\"']+"
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&#\s\"']+)=([^&#\s\"']+)")
+
+# The last word of a secret's name (`bot_token`, `PGPASSWORD`, `clientSecret`): exactly one of
+# these, or ending in one of the longer ones; `tokens` and `first_token_timeout` are numbers.
+_SECRET_WORDS = frozenset({"pass", "auth", "sig", "signature", "cookies", "credentials"})
+_SECRET_ENDINGS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "authorization",
+    "cookie",
+    "credential",
+    "sessionid",
 )
+# `<word>_key` is a secret after these (`api_key`, `AWS_SECRET_ACCESS_KEY`), not after others
+# (`session_key` names a session, `sort_key` a field).
+_KEY_OWNERS = frozenset({"api", "private", "secret", "access", "signing", "encryption", "auth"})
+_SECRET_PAIRS = frozenset({("session", "id"), ("session", "token")})
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field, variable or query parameter called `name` holds a secret: the one rule
+    for the config (`api_key`, `bot_token`, `botToken`), the log sink's fields, URL query
+    parameters (`?token=`, `?key=`) and the variables commands never get (`GITHUB_TOKEN`,
+    `PGPASSWORD`). Names such as `session_key`, `max_tokens`, `first_token_timeout`, `PWD` and
+    `api_key_env` (the name of a variable, not its value) hold no secret."""
+    words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL_BOUNDARY.sub("_", name).lower()) if w]
+    if not words:
+        return False
+    last = words[-1]
+    if words == ["key"] or last in _SECRET_WORDS or last.endswith(_SECRET_ENDINGS):
+        return True
+    if len(words) > 1 and last == "key" and words[-2] in _KEY_OWNERS:
+        return True
+    return len(words) > 1 and (words[-2], last) in _SECRET_PAIRS
+
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -52,11 +90,6 @@ def remember(values: Iterable[str | None]) -> None:
         # Longest first, so that a secret containing another is masked whole.
         alternatives = sorted(_known, key=len, reverse=True)
         _pattern = re.compile("|".join(re.escape(v) for v in alternatives))
-
-
-def known_secrets() -> frozenset[str]:
-    """The values `remember` was given (for tests that check an output holds none of them)."""
-    return frozenset(_known)
 
 
 def url_password(url: str) -> str | None:
@@ -77,8 +110,15 @@ def redact(text: str, *, shapes: bool = True) -> str:
     text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
     if not shapes:
         return text
-    text = _QUERY_SECRET.sub(rf"\1{MASK}", text)
+    text = _QUERY_PARAMETER.sub(_mask_query, text)
     return _SHAPES.sub(_mask_shape, text)
+
+
+def _mask_query(match: re.Match[str]) -> str:
+    """A query parameter with its value masked when its name is a secret's."""
+    if not is_secret_name(match.group(2)):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}={MASK}"
 
 
 def _mask_shape(match: re.Match[str]) -> str:

@@ -20,6 +20,7 @@ from openclaw.errors import ToolError
 from openclaw.messages import ToolCall, ToolResult, valid_text
 from openclaw.principal import OWNER, Principal
 from openclaw.providers import ToolSpec
+from openclaw.text_limits import truncate as truncate  # re-exported: tools.truncate
 
 if TYPE_CHECKING:
     from openclaw.config import Config
@@ -161,16 +162,6 @@ def tool(
         )
 
     return build(func) if func is not None else build
-
-
-def truncate(text: str, limit: int) -> str:
-    """Keep the first 75% and the last 25% of `limit` characters, with a marker between."""
-    if len(text) <= limit:
-        return text
-    head = int(limit * 0.75)
-    tail = limit - head
-    dropped = len(text) - head - tail
-    return f"{text[:head]}\n\n[... {dropped} characters truncated ...]\n\n{text[-tail:]}"
 
 
 async def execute(

@@ -6,10 +6,9 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-from openclaw.config import is_secret_name
 from openclaw.events import Event
 from openclaw.hookspecs import hookimpl
-from openclaw.redaction import redact_data
+from openclaw.redaction import is_secret_name, redact_data
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 EVENT_LEVELS = {

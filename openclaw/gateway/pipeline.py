@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
 from collections import deque
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.channels import InboundMessage
-from openclaw.paths import write_atomically
+from openclaw.json_file import locked_json, read_json
 
 PAIRING_FILE = "pairing.json"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -52,10 +51,10 @@ class PairingStore:
         self.clock = clock
 
     def _read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            data = {}
+        return self._normalise(read_json(self.path, dict))
+
+    def _normalise(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Both tables present, expired codes dropped (in place)."""
         data.setdefault("pending", {})
         data.setdefault("approved", {})
         now = self.clock()
@@ -66,24 +65,11 @@ class PairingStore:
         }
         return data
 
-    def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True))
-
     @contextlib.contextmanager
     def _change(self) -> Iterator[dict[str, Any]]:
-        """Read, let the caller modify, write; serialised between processes where possible."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
-            try:
-                import fcntl
-
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            except ImportError:  # pragma: no cover - Windows: atomic replace only
-                pass
-            data = self._read()
-            yield data
-            self._write(data)
+        """Read, let the caller modify, write: under the file's lock (`openclaw.json_file`)."""
+        with locked_json(self.path, dict, sort_keys=True) as data:
+            yield self._normalise(data)
 
     def is_approved(self, channel: str, user_id: str) -> bool:
         return user_id in self._read()["approved"].get(channel, [])

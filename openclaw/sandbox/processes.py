@@ -17,7 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from openclaw.redaction import is_secret_name
 from openclaw.sandbox.paths import resolve, roots
+from openclaw.text_limits import head_tail, marker
 
 Isolation = Literal["bubblewrap", "landlock", "none"]
 
@@ -77,11 +79,11 @@ def kill_process_group(process: asyncio.subprocess.Process) -> None:
 
 
 class _CappedOutput(asyncio.Protocol):
-    """Keeps the first 75% and the last 25% of `limit` bytes of a pipe, counting the rest."""
+    """Keeps the first 75% and the last 25% of `limit` bytes of a pipe (`text_limits`, the
+    rule `tools.truncate` uses for characters), counting the rest."""
 
     def __init__(self, limit: int) -> None:
-        self.head_limit = limit * 3 // 4
-        self.tail_limit = limit - self.head_limit
+        self.head_limit, self.tail_limit = head_tail(limit)
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
@@ -111,7 +113,7 @@ class _CappedOutput(asyncio.Protocol):
             return (self.head + self.tail).decode("utf-8", errors="replace")
         dropped = self.total - len(self.head) - len(self.tail)
         tail = self.tail.decode("utf-8", errors="replace")
-        return f"{head}\n\n[... {dropped} bytes truncated ...]\n\n{tail}"
+        return f"{head}{marker(dropped, 'bytes')}{tail}"
 
 
 async def _feed(writer: asyncio.StreamWriter, data: bytes) -> None:
@@ -142,10 +144,11 @@ def environment(
     extra: Mapping[str, str] | None,
 ) -> dict[str, str]:
     """A command's environment, built from an allowlist, never the gateway's own: `BASE_ENV`
-    and `names` taken from the gateway's environment (except `$env` secrets of the config),
-    HOME and TMPDIR set to `scratch` (a folder private to the command), then `extra`."""
-    wanted = [*BASE_ENV, *names]
-    env = {n: os.environ[n] for n in wanted if n in os.environ and n not in secret_env}
+    and `names` taken from the gateway's environment (except `$env` secrets of the config and
+    variables whose name marks a secret, `is_secret_name`), HOME and TMPDIR set to `scratch`
+    (a folder private to the command), then `extra`."""
+    wanted = [n for n in (*BASE_ENV, *names) if n not in secret_env and not is_secret_name(n)]
+    env = {n: os.environ[n] for n in wanted if n in os.environ}
     env.setdefault("PATH", os.defpath)
     env.update(HOME=scratch, TMPDIR=scratch)
     env.update(extra or {})

@@ -66,7 +66,8 @@ def sigterm_mid_turn(
         process.kill()
     scan = current_scan()
     if scan is not None:
-        from openclaw.config import is_secret_name, load_config
+        from openclaw.config import load_config
+        from openclaw.redaction import is_secret_name
 
         scan.add_secrets(v for k, v in full_env.items() if is_secret_name(k))
         scan.add_secrets(load_config(environ=full_env).secret_values(environ=full_env))

@@ -44,12 +44,12 @@ class Approvals:
 
     def set(self, manifest: Path, data: bytes | None) -> None:
         """Approve `manifest` as `data` is now, or withdraw the approval (`data` None)."""
-        from openclaw.paths import write_atomically
+        from openclaw.json_file import locked, write_json
 
-        approved = self.load()
-        if data is None:
-            approved.pop(manifest.name, None)
-        else:
-            approved[manifest.name] = digest(data)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, json.dumps({"approved": approved}, indent=2, sort_keys=True))
+        with locked(self.path):  # the CLI and a running gateway may approve at once
+            approved = self.load()
+            if data is None:
+                approved.pop(manifest.name, None)
+            else:
+                approved[manifest.name] = digest(data)
+            write_json(self.path, {"approved": approved}, sort_keys=True)
