@@ -19,7 +19,7 @@ from openclaw.services import CronControl, Events, Services, Turns
 from openclaw.tools import Tool, ToolCallContext, ToolContext, ToolSource
 
 ROOT = Path(__file__).resolve().parents[1]
-UPPER = re.compile(r"\b(App|Kernel|Gateway|PluginManager|Registry)\b")
+UPPER = re.compile(r"(?<!pluggy\.)\b(App|Kernel|Gateway|PluginManager|Registry)\b")
 CONTRACT = (
     ToolContext,
     ToolCallContext,

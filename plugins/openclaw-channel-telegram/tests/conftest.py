@@ -15,7 +15,7 @@ from openclaw.channels import InboundMessage
 from openclaw.testing.telegram import FakeBotAPI
 
 
-class RecordingGateway:
+class RecordingInbox:
     """Stands in for the gateway: records what the channel hands over, optionally waits."""
 
     def __init__(self) -> None:
@@ -37,7 +37,10 @@ class RecordingGateway:
     def skipped(self, channel: Any) -> None:
         self.skips += 1
 
-    async def handle(self, channel: Any, message: InboundMessage) -> None:
+    def commands(self) -> dict[str, Any]:
+        return {}
+
+    async def deliver(self, channel: Any, message: InboundMessage) -> None:
         self.received.append(message)
         if self.hold is not None and message.text == "slow":
             await self.hold.wait()
@@ -60,8 +63,8 @@ def make_channel(telegram_api: FakeBotAPI) -> Callable[..., TelegramChannel]:
 
 
 @pytest.fixture
-def gateway() -> RecordingGateway:
-    return RecordingGateway()
+def gateway() -> RecordingInbox:
+    return RecordingInbox()
 
 
 @pytest.fixture
