@@ -23,7 +23,8 @@ from openclaw.events import (
     TurnFailed,
     TurnFinished,
 )
-from openclaw.gateway.streaming import StreamingReply, send_reply, split_message
+from openclaw.gateway.chunking import split_message
+from openclaw.gateway.streaming import StreamingReply, send_reply
 from openclaw.messages import Usage
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 from openclaw.tools import tool

@@ -1,7 +1,7 @@
 """The streaming reply: one implementation, shared by every channel, that turns a turn's events
 into messages on a `ChannelSurface` (throttled edits, tool and round indicators, the stats
-footer, chunking at the platform's limit, markdown with plain-text fallback, typing refresh),
-and `send_reply` for command answers.
+footer, markdown with plain-text fallback, typing refresh), and `send_reply` for command
+answers. Where a reply is cut into messages is `openclaw.gateway.chunking`.
 
 The reply is kept as one append-only document; indicator lines that change later (a tool that
 finishes, the footer's italics) sit in it as placeholders, so a message is just a stable range
@@ -33,6 +33,16 @@ from openclaw.events import (
     TurnFailed,
     TurnFinished,
 )
+from openclaw.gateway.chunking import (
+    FENCE,
+    LINE_CLOSE,
+    LINE_OPEN,
+    NO_PLACEHOLDERS,
+    PLACEHOLDER,
+    cut,
+    fenced,
+    split,
+)
 from openclaw.redaction import redact
 from openclaw.retry import Delays, retry
 
@@ -40,91 +50,9 @@ log = logging.getLogger("openclaw.gateway.streaming")
 
 T = TypeVar("T")
 
-FENCE = "```"
 FILE_INSTEAD_OF_CHUNKS = 3
 """A command answer longer than this many messages is sent as its file alone, when it has one."""
 CAPTION_CHARS = 200
-
-_LINE_OPEN, _LINE_CLOSE = "\ue000", "\ue001"  # private-use characters around a placeholder
-_PLACEHOLDER = re.compile(f"{_LINE_OPEN}(\\d+){_LINE_CLOSE}")
-_NO_PLACEHOLDERS = str.maketrans("", "", _LINE_OPEN + _LINE_CLOSE)  # a model cannot fake one
-
-
-def split_message(text: str, limit: int) -> list[str]:
-    """Split `text` into pieces of at most `limit` characters, at a paragraph, line or word
-    boundary when possible; a code block cut in two is closed and reopened."""
-    return _split(text, lambda chunk: len(chunk) <= limit)
-
-
-def _split(text: str, fits: Callable[[str], bool]) -> list[str]:
-    """`split_message` with any measure, e.g. the length after the platform's escaping."""
-    chunks: list[str] = []
-    in_fence = False
-    while text.strip():
-        whole = _fenced(text.strip(), in_fence)
-        if fits(whole):
-            chunks.append(whole)
-            break
-        head, rest = _cut(text, partial(_fits_fenced, fits, in_fence))
-        if text[:head].strip():
-            chunks.append(_fenced(text[:head].strip(), in_fence))
-        in_fence = _ends_in_fence(text[:head], in_fence)
-        text = text[rest:]
-    return chunks
-
-
-def _fits_fenced(fits: Callable[[str], bool], opened: bool, text: str) -> bool:
-    return fits(_fenced(text.strip(), opened))
-
-
-def _fenced(text: str, opened: bool) -> str:
-    """Reopen a code block the previous piece left open, and close one this piece leaves open."""
-    if opened:
-        text = f"{FENCE}\n{text}"
-    if text.count(FENCE) % 2:
-        text = f"{text}\n{FENCE}"
-    return text
-
-
-def _ends_in_fence(text: str, opened: bool) -> bool:
-    return (text.count(FENCE) + opened) % 2 == 1
-
-
-def _cut(text: str, fits: Callable[[str], bool]) -> tuple[int, int]:
-    """Where to end the first piece of `text` (which does not fit) and where the rest starts:
-    the longest prefix that fits, pulled back to a paragraph, line or word boundary when that
-    keeps at least half of it, and never inside a placeholder or (at a word boundary) an
-    inline code span or bold run."""
-    low, high = 1, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(text[:middle]):
-            low = middle
-        else:
-            high = middle - 1
-    hard = _outside_placeholder(text, low)
-    floor = hard // 2
-    for separator in ("\n\n", "\n", " "):
-        at = text.rfind(separator, 0, hard)
-        while at > floor:
-            head = text[:at]
-            if (separator != " " or _clean(head)) and fits(head):
-                return at, at + len(separator)
-            at = text.rfind(separator, 0, at)
-    return hard, hard
-
-
-def _outside_placeholder(text: str, index: int) -> int:
-    start = text.rfind(_LINE_OPEN, 0, index)
-    if start < 0 or text.find(_LINE_CLOSE, start) < index:
-        return index
-    return start or text.find(_LINE_CLOSE, start) + 1
-
-
-def _clean(head: str) -> bool:
-    """False when the last line of `head` leaves an inline code span or bold run open."""
-    line = head.rsplit("\n", 1)[-1]
-    return line.count("`") % 2 == 0 and line.count("**") % 2 == 0
 
 
 async def _deliver(write: Callable[[bool], Awaitable[T]], markdown: bool) -> tuple[T, bool]:
@@ -250,7 +178,7 @@ class StreamingReply:
     def _apply(self, event: Event) -> TurnFinished | TurnFailed | None:
         """Add an event to the document; returns it when it ends the turn."""
         if isinstance(event, TextDelta):
-            self._doc += event.text.translate(_NO_PLACEHOLDERS)
+            self._doc += event.text.translate(NO_PLACEHOLDERS)
         elif isinstance(event, RoundStarted) and event.round > 1:
             self._add_line(f"🔄 round {event.round}")
         elif isinstance(event, ToolStarted):
@@ -286,7 +214,7 @@ class StreamingReply:
         ending = "\n\n" if gap else "\n"
         if self._doc.strip() and not self._doc.endswith(ending):
             self._doc = self._doc.rstrip("\n") + ending
-        self._doc += f"{_LINE_OPEN}{len(self._lines) - 1}{_LINE_CLOSE}\n"
+        self._doc += f"{LINE_OPEN}{len(self._lines) - 1}{LINE_CLOSE}\n"
         return len(self._lines) - 1
 
     def _render(self, raw: str, opened: bool, markdown: bool) -> str:
@@ -297,8 +225,8 @@ class StreamingReply:
             text = self._lines[index]
             return f"_{text}_" if markdown and index == self._footer else text
 
-        text = redact(_PLACEHOLDER.sub(line, raw), shapes=False).strip()
-        return _fenced(text, opened) if text else ""
+        text = redact(PLACEHOLDER.sub(line, raw), shapes=False).strip()
+        return fenced(text, opened) if text else ""
 
     def _display(self, message: _Message, markdown: bool) -> str:
         raw = self._doc[message.start : message.end]
@@ -363,7 +291,7 @@ class StreamingReply:
             raw = self._doc[current.start :]
             if piece_fits(raw):
                 return
-            head, rest = _cut(raw, piece_fits)
+            head, rest = cut(raw, piece_fits)
             current.end = current.start + head
             current = _Message(start=current.start + rest)
             self._messages.append(current)
@@ -483,7 +411,7 @@ async def send_reply(
         shown = surface.format_markdown(chunk) if markdown else chunk
         return len(shown) <= surface.max_len
 
-    chunks = _split(reply.text, fits)
+    chunks = split(reply.text, fits)
     if reply.file is not None and len(chunks) > FILE_INSTEAD_OF_CHUNKS:
         chunks = []
         caption = reply.text.strip().split("\n", 1)[0]
