@@ -461,9 +461,9 @@ ATTRIBUTED = (
     ("openclaw.store", "SqliteStore", "append_round", False),
     ("openclaw.store", "SqliteStore", "history", False),
     ("openclaw.store", "SqliteStore", "session", False),
-    ("openclaw.agent", "Agent", "system_prompt", False),
-    ("openclaw.agent", "Agent", "tools_for", False),
-    ("openclaw.agent", None, "select_history", False),
+    ("openclaw.agent.turn", "Agent", "system_prompt", False),
+    ("openclaw.agent.turn", "Agent", "tools_for", False),
+    ("openclaw.agent.turn", None, "select_history", False),
     ("openclaw.events", "EventBus", "emit", True),
     ("openclaw.default_plugins.openai_provider", None, "chat_arguments", False),
 )
