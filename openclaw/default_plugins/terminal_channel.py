@@ -32,7 +32,7 @@ class TerminalSettings(ChannelSettings):
     """`channels.terminal`: the person at the gateway's console is user `local`, allowed by
     default."""
 
-    allowed_user_ids: list[int | str] = Field(default_factory=lambda: [USER])
+    allowed_user_ids: list[int | str] = Field(default_factory=lambda: [USER])  # type: ignore[arg-type]
 
 
 class TerminalChannel:

@@ -270,7 +270,7 @@ class Gateway:
                 self._inflight.discard(task)
             if delivery:
                 self._handling.discard(delivery)
-        if delivery and done:
+        if isinstance(delivery, tuple) and done:
             self._finish(channel.name, [delivery[1]])
 
     # -- delivery (see openclaw.gateway.delivery) -----------------------------------------
