@@ -2,7 +2,9 @@
 
 A bad file fails with the file, the field path and what was expected. Secrets may be written as
 `{"$env": "NAME"}` and are read from the environment only when used. Sections that belong to a
-plugin are kept as raw data and validated by that plugin's own model (`Config.section`).
+plugin are kept as raw data: the plugin claims them (`ConfigSection`, through the
+`register_config_sections` hook) and the kernel validates them with the plugin's model
+(`openclaw.config_sections`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -288,8 +291,19 @@ class HeartbeatConfig(Strict):
         return value
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigSection:
+    """A plugin's claim on a part of the config: a top-level key (`voice`) or a key under
+    `tools` (`tools.web_search`), validated with `model` when the App is built."""
+
+    name: str
+    model: type[BaseModel]
+    description: str = ""
+
+
 class Config(BaseModel):
-    """The whole config file. Unknown top-level sections are kept for plugins to validate."""
+    """The whole config file. Top-level keys that are not fields here are kept raw until the
+    App checks them against the plugins' claims (`openclaw.config_sections`)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -303,6 +317,8 @@ class Config(BaseModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    # one entry per tool family, each claimed by a plugin as `tools.<name>`
+    tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Where the config came from; not part of the file.
     home: Path = Field(default_factory=openclaw_home, exclude=True)
@@ -316,13 +332,10 @@ class Config(BaseModel):
     def sessions_db(self) -> Path:
         return (self.store.path or self.home / "sessions.db").expanduser()
 
-    def plugin_sections(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
     def section(self, name: str, model: type[M]) -> M:
         """Validate a plugin's section with the plugin's own model; a dotted name such as
         `tools.web_search` reaches into a top-level section, so plugins can share one."""
-        data: Any = self.model_extra or {}
+        data: Any = {"tools": self.tools, **(self.model_extra or {})}
         for part in name.split("."):
             data = data.get(part, {}) if isinstance(data, dict) else {}
         return validate_part(model, data, name, self.source)

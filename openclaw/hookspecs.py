@@ -26,6 +26,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
+def register_config_sections(register: Callable[[Any], None]) -> None:
+    """Claim the parts of the config a plugin reads, so that they are validated and not
+    refused as unknown keys.
+
+    :param register: call with a :class:`openclaw.config.ConfigSection` for each section: a
+        top-level key (``voice``) or a key under ``tools`` (``tools.web_search``).
+    :return: nothing.
+    When: once per App, before every other register hook; the claimed sections are
+    validated with their models before any plugin reads them.
+    """
+
+
+@hookspec
 def register_providers(register: Callable[[Any], None]) -> None:
     """Declare provider types: chat models and other kinds (speech, search).
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Self
 
 from openclaw.channels import InboundMessage
 from openclaw.config import Config, load_config
+from openclaw.config_sections import check_sections
 from openclaw.events import EventBus
 from openclaw.models import Models
 from openclaw.plugins import call_each, create_plugin_manager, first_result
 from openclaw.redaction import install_log_redaction, remember
-from openclaw.registry import build_registry
+from openclaw.registry import Registry, build_registry
 from openclaw.sandbox import SandboxPolicy
 from openclaw.services import Services
 from openclaw.tools import ToolContext
@@ -81,7 +82,8 @@ class Kernel:
             open_store=self._open,
             environ=environ,
         )
-        self.registry = build_registry(self.plugins, ToolContext(self.services))
+        self._section_warnings: list[str] = []
+        self.registry = build_registry(self.plugins, ToolContext(self.services), self._check_config)
         remember(self.secret_values())
         self.problems = self.services.problems
         self.problems += [str(p) for p in self.plugins.problems]
@@ -91,6 +93,13 @@ class Kernel:
         for sink in self.registry.sinks:
             self.bus.add(sink.value)
         self.started = False
+
+    def _check_config(self, registry: Registry) -> None:
+        """Validate the claimed sections and refuse unknown keys (ConfigError) before any
+        other register hook reads the config."""
+        claims = {name: claim.value for name, claim in registry.config_sections.items()}
+        loaded = [info.distribution for info in self.plugins.info.values() if info.distribution]
+        self._section_warnings = check_sections(self.config, claims, loaded)
 
     def _open(self) -> SessionStore:
         """The store given to the constructor the first time, else the config's database
@@ -168,11 +177,13 @@ class Kernel:
         await self.shutdown()
 
     def validate_sections(self) -> list[str]:
-        """Validate the sections plugins own (providers, channels); raise ConfigError on a bad
-        one, and return warnings for entries no installed plugin understands."""
+        """Validate the sections plugins own (claimed sections, providers, channels); raise
+        ConfigError on a bad or unknown one, and return warnings for entries no installed
+        plugin understands."""
         from openclaw.config import validate_part
 
-        warnings = []
+        self._check_config(self.registry)
+        warnings = list(self._section_warnings)
         for name in self.config.providers:
             self.models.settings(name)
         for name, data in self.config.channels.items():

@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from openclaw.channels import ChannelType
 from openclaw.commands import Command
+from openclaw.config import ConfigSection
+from openclaw.config_sections import check_claim
 from openclaw.events import Sink
 from openclaw.plugins import PluginManager, call, dispatch
 from openclaw.providers import ProviderType
@@ -31,6 +33,7 @@ class Registered(Generic[T]):
 class Registry:
     """Everything the plugins declared, keyed by name, with provenance."""
 
+    config_sections: dict[str, Registered[ConfigSection]] = field(default_factory=dict)
     provider_types: dict[tuple[str, str], Registered[ProviderType]] = field(default_factory=dict)
     tools: dict[str, Registered[Tool]] = field(default_factory=dict)
     tool_sources: list[Registered[ToolSource]] = field(default_factory=list)
@@ -57,6 +60,8 @@ class Registry:
             if owner == plugin:
                 found.setdefault(category, []).append(name)
 
+        for name, section in self.config_sections.items():
+            note("config_sections", name, section.plugin)
         for (kind, name), provider in self.provider_types.items():
             note("providers", f"{name} ({kind})", provider.plugin)
         for name, tool in self.tools.items():
@@ -82,9 +87,22 @@ def _check_name(name: object, what: str) -> str:
     return name
 
 
-def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registry:
-    """Run every register hook implementation, one plugin at a time."""
+def build_registry(
+    manager: PluginManager,
+    tool_context: ToolContext,
+    check_config: Callable[[Registry], None] | None = None,
+) -> Registry:
+    """Run every register hook implementation, one plugin at a time. Config sections are
+    claimed first and `check_config` sees them before any other hook reads the config."""
     registry = Registry()
+
+    def accept_section(value: Any, plugin: str) -> None:
+        if not isinstance(value, ConfigSection):
+            raise TypeError(
+                f"register_config_sections expects ConfigSection, got {type(value).__name__}"
+            )
+        name = check_claim(value.name)
+        _claim(registry.config_sections, name, value, plugin, f"config section {name!r}")
 
     def accept_provider(value: Any, plugin: str) -> None:
         if not isinstance(value, ProviderType):
@@ -120,6 +138,9 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
             raise TypeError("register_sinks expects an object with `name` and `handle(event)`")
         registry.sinks.append(Registered(value, plugin))
 
+    _run(manager, registry, "register_config_sections", accept_section, {})
+    if check_config is not None:
+        check_config(registry)
     hooks: list[tuple[str, Callable[[Any, str], None], dict[str, Any]]] = [
         ("register_providers", accept_provider, {}),
         ("register_tools", accept_tool, {"context": tool_context}),
@@ -128,22 +149,33 @@ def build_registry(manager: PluginManager, tool_context: ToolContext) -> Registr
         ("register_sinks", accept_sink, {"config": tool_context.config}),
     ]
     for hook_name, accept, extra in hooks:
-        for impl in dispatch(manager, hook_name):  # call order: the first to declare wins
-            plugin = impl.plugin_name
-
-            def register(value: Any, _plugin: str = plugin, _accept: Any = accept) -> None:
-                try:
-                    _accept(value, _plugin)
-                except (TypeError, ValueError) as exc:
-                    registry.problems.append(f"plugin {_plugin!r}: {exc}")
-
-            try:
-                call(impl, {"register": register, **extra})
-            except Exception as exc:
-                registry.problems.append(
-                    f"plugin {plugin!r}: {hook_name} failed: {type(exc).__name__}: {exc}"
-                )
+        _run(manager, registry, hook_name, accept, extra)
     return registry
+
+
+def _run(
+    manager: PluginManager,
+    registry: Registry,
+    hook_name: str,
+    accept: Callable[[Any, str], None],
+    extra: dict[str, Any],
+) -> None:
+    """Call one register hook's implementations, recording each plugin's problems."""
+    for impl in dispatch(manager, hook_name):  # call order: the first to declare wins
+        plugin = impl.plugin_name
+
+        def register(value: Any, _plugin: str = plugin) -> None:
+            try:
+                accept(value, _plugin)
+            except (TypeError, ValueError) as exc:
+                registry.problems.append(f"plugin {_plugin!r}: {exc}")
+
+        try:
+            call(impl, {"register": register, **extra})
+        except Exception as exc:
+            registry.problems.append(
+                f"plugin {plugin!r}: {hook_name} failed: {type(exc).__name__}: {exc}"
+            )
 
 
 def _claim(table: dict[Any, Registered[Any]], key: Any, value: Any, plugin: str, what: str) -> None:

@@ -17,14 +17,17 @@ if TYPE_CHECKING:
 
 def make_app(ctx: click.Context, config: Config | None = None, *, warn: bool = True) -> App:
     """The App; each plugin problem is shown once, as a warning line on stderr (`warn`) or by
-    the caller."""
+    the caller. A config key no plugin claims is a short error (exit 1, no traceback)."""
     from openclaw.app import App
+    from openclaw.config import ConfigError
 
     logger = logging.getLogger("openclaw")
     level = logger.level
     logger.setLevel(logging.ERROR)  # problems are echoed below instead of logged
     try:
         app = App(config or load(ctx))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         logger.setLevel(level)
     for problem in app.problems if warn else ():

@@ -51,12 +51,3 @@ class ImageSettings(BaseModel):
         if self.provider is not None and not self.model:
             raise ValueError("tools.image.provider needs tools.image.model (the model name)")
         return self
-
-
-class ToolsSection(BaseModel):
-    """This plugin's keys of `tools`; the other tool plugins own the other keys."""
-
-    model_config = ConfigDict(extra="allow")
-
-    browser: BrowserSettings = Field(default_factory=BrowserSettings)
-    image: ImageSettings = Field(default_factory=ImageSettings)

@@ -9,6 +9,15 @@ from openclaw import hookimpl
 
 
 @hookimpl
+def register_config_sections(register: Any) -> None:
+    from openclaw.config import ConfigSection
+    from openclaw_tools_builtin.web import WebFetchSettings, WebSearchSettings
+
+    register(ConfigSection("tools.web_search", WebSearchSettings, "the web_search tool"))
+    register(ConfigSection("tools.web_fetch", WebFetchSettings, "the web_fetch tool"))
+
+
+@hookimpl
 def register_tools(register: Any, context: Any) -> None:
     from openclaw_tools_builtin import cron_tool, exec_tools, files, scripts, search, sessions, web
     from openclaw_tools_builtin.script_approvals import APPROVALS_FILE, Approvals

@@ -154,15 +154,6 @@ class WebFetchSettings(BaseModel):
     max_bytes: int = Field(128 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
-class ToolsSection(BaseModel):
-    """The web keys of the `tools` section; other tool families own its other keys."""
-
-    model_config = ConfigDict(extra="allow")
-
-    web_search: WebSearchSettings = Field(default_factory=WebSearchSettings)
-    web_fetch: WebFetchSettings = Field(default_factory=WebFetchSettings)
-
-
 # --- web_search --------------------------------------------------------------------------------
 
 
@@ -351,5 +342,6 @@ def _fetch_tool(policy: SandboxPolicy, settings: WebFetchSettings) -> Tool:
 
 
 def make_tools(policy: SandboxPolicy, context: ToolContext) -> list[Tool]:
-    section = context.config.section("tools", ToolsSection)
-    return [_search_tool(section.web_search), _fetch_tool(policy, section.web_fetch)]
+    search = context.config.section("tools.web_search", WebSearchSettings)
+    fetch_settings = context.config.section("tools.web_fetch", WebFetchSettings)
+    return [_search_tool(search), _fetch_tool(policy, fetch_settings)]

@@ -35,10 +35,18 @@ def register_providers(register: Any) -> None:
 
 
 @hookimpl
-def register_tools(register: Any, context: Any) -> None:
-    from openclaw_voice.speak import VoiceSettings, make_tts_tool
+def register_config_sections(register: Any) -> None:
+    from openclaw.config import ConfigSection
+    from openclaw_voice.speak import VoiceSettings
 
-    context.config.section("voice", VoiceSettings)  # a bad `voice` section fails loudly here
+    # claimed, so a bad `voice` section fails when the App is built
+    register(ConfigSection("voice", VoiceSettings, "/voice answers and the tts tool"))
+
+
+@hookimpl
+def register_tools(register: Any, context: Any) -> None:
+    from openclaw_voice.speak import make_tts_tool
+
     register(make_tts_tool(context.services))
 
 
