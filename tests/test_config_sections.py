@@ -128,3 +128,11 @@ def test_the_first_party_plugins_claim_the_sections_they_read(make_app) -> None:
         "tools.image": "browser",
     }
     assert app.validate_sections() == []
+
+
+def test_doctor_reports_an_unclaimed_key_as_a_config_failure(run, openclaw_home) -> None:
+    (openclaw_home / "openclaw.json").write_text(json.dumps({"sandox": {}}))
+    done = run("doctor")
+    assert done.returncode == 1
+    assert "did you mean 'sandbox'?" in done.stdout and "1 failure(s)" in done.stderr
+    assert "Traceback" not in done.stderr

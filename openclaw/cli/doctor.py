@@ -85,7 +85,12 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
         report.finish()
         return
     report.add("ok", "config", f"config: {config.source or 'none (defaults)'}")
-    app = make_app(ctx, config, warn=False)
+    try:
+        app = make_app(ctx, config, warn=False)
+    except click.ClickException as exc:  # a config key no plugin claims, or a bad claimed one
+        report.add("failure", "config", exc.message)
+        report.finish()
+        return
     try:
         for warning in app.validate_sections():
             report.add("warning", "config", warning)
