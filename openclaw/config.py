@@ -333,8 +333,9 @@ class Config(BaseModel):
         return (self.store.path or self.home / "sessions.db").expanduser()
 
     def section(self, name: str, model: type[M]) -> M:
-        """Validate a plugin's section with the plugin's own model; a dotted name such as
-        `tools.web_search` reaches into a top-level section, so plugins can share one."""
+        """A plugin's section (the one it claimed with a `ConfigSection`) validated with its
+        model, defaults when absent; a dotted name such as `tools.web_search` reaches into
+        a top-level section, so each tool family owns one key of `tools`."""
         data: Any = {"tools": self.tools, **(self.model_extra or {})}
         for part in name.split("."):
             data = data.get(part, {}) if isinstance(data, dict) else {}

@@ -139,3 +139,11 @@ def test_doctor_reports_an_unclaimed_key_as_a_config_failure(run, openclaw_home)
     assert done.returncode == 1
     assert "did you mean 'sandbox'?" in done.stdout and "1 failure(s)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_gateway_does_not_start_with_an_unclaimed_key(run, openclaw_home) -> None:
+    (openclaw_home / "openclaw.json").write_text(json.dumps({"sandox": {}}))
+    done = run("gateway")
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: ") and "did you mean 'sandbox'?" in done.stderr
+    assert "Traceback" not in done.stderr
