@@ -147,3 +147,12 @@ def test_the_gateway_does_not_start_with_an_unclaimed_key(run, openclaw_home) ->
     assert done.returncode == 1
     assert done.stderr.startswith("Error: ") and "did you mean 'sandbox'?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_config_set_refuses_an_unclaimed_key_and_changes_nothing(run, openclaw_home) -> None:
+    path = openclaw_home / "openclaw.json"
+    path.write_text("{}\n")
+    done = run("config", "set", "sandox.network", "true")
+    assert done.returncode == 1
+    assert "did you mean 'sandbox'?" in done.stderr and "nothing was changed" in done.stderr
+    assert path.read_text() == "{}\n"

@@ -82,6 +82,8 @@ def _check(ctx: click.Context, data: dict[str, Any], file: Path) -> None:
         warnings = make_app(ctx, config, warn=False).validate_sections()
     except (ConfigError, LookupError) as exc:
         raise click.ClickException(f"{exc}\nnothing was changed") from None
+    except click.ClickException as exc:  # from make_app: a key no plugin claims
+        raise click.ClickException(f"{exc.message}\nnothing was changed") from None
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
