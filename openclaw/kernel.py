@@ -44,7 +44,8 @@ def _named(plugins: Iterable[object]) -> list[tuple[str, object]]:
 class Kernel:
     """Loads the plugins, runs their register hooks with the App's `Services`, and runs the
     `startup`/`shutdown` hooks. `plugins`, `entry_points`, `environ` and `store` are as for
-    `App`, which is a Kernel with the agent."""
+    `App`, which is a Kernel with the agent. Raises `ConfigError` when a config key is claimed
+    by no plugin or a claimed section is invalid (`openclaw.config_sections`)."""
 
     def __init__(
         self,
