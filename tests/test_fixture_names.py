@@ -1,5 +1,5 @@
-"""The fixtures openclaw's pytest plugins give every suite carry the `openclaw_` prefix, so a
-plugin author's own `make_app` or `mock_model` does not clash with them (issue 17)."""
+"""The fixtures openclaw's pytest plugins give every suite carry the `openclaw_` prefix, so
+they cannot clash with the fixtures of a plugin author's own suite (issue 17)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def telegram_api() -> Iterator[FakeBotAPI]:
-    """A running fake Bot API; give aiogram `telegram_api.base_url` and `telegram_api.token`."""
+    """A running fake Bot API; give aiogram its `base_url` and `token`."""
     from openclaw_channel_telegram.testing.bot_api import FakeBotAPI
 
     with FakeBotAPI() as api:
