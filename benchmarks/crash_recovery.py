@@ -10,7 +10,7 @@ A real `openclaw gateway` subprocess polls a fake Bot API; a streaming fake mode
 message with a tool round and then an echo of the user's text, slowly enough (`--delay` seconds
 between stream records) that kills land mid-turn. Each user sends their next message when the
 previous one is answered, or after `--answer-wait` seconds. The harness is
-`openclaw.testing.crash` (the test suite runs it small).
+`openclaw_channel_telegram.testing.crash` (the test suite runs it small).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from openclaw.testing.crash import CrashRun
+from openclaw_channel_telegram.testing.crash import CrashRun
 
 
 def main() -> int:

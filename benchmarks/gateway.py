@@ -43,6 +43,7 @@ class MemoryChannel:
     name = "bench"
     prefix = "bn"
     max_len = 4096
+    max_caption_len = 1024
     state = "starting"
 
     def __init__(self, app: Any, settings: Any) -> None:

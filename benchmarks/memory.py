@@ -6,10 +6,10 @@
 
 Each configuration starts the real `openclaw gateway` in a subprocess, with every installed
 plugin (as a user has them) and a temporary `OPENCLAW_HOME`: `telegram` polls the local fake Bot
-API (`openclaw.testing.telegram`), `discord` holds a gateway websocket to the local fake Discord
-(`openclaw.testing.discord`), `none` runs cron and the HTTP endpoints only. Once the channel is
-running and the process has been idle a few seconds, its resident memory (VmRSS) is read from
-/proc and it is asked (SIGUSR1) for the modules it imported.
+API (`openclaw_channel_telegram.testing`), `discord` holds a gateway websocket to the local fake
+Discord (`openclaw_channel_discord.testing`), `none` runs cron and the HTTP endpoints only. Once
+the channel is running and the process has been idle a few seconds, its resident memory (VmRSS)
+is read from /proc and it is asked (SIGUSR1) for the modules it imported.
 
 The attribution then replays those imports in fresh interpreters, one step more each time, and
 prints what each step added (MiB): `python -c pass`, the standard library modules the gateway
@@ -89,13 +89,13 @@ def configuration(name: str) -> Iterator[tuple[dict[str, Any], str | None]]:
         yield config, None
         return
     if name == "telegram":
-        from openclaw.testing.telegram import FakeBotAPI
+        from openclaw_channel_telegram.testing import FakeBotAPI
 
         with FakeBotAPI() as api:
             config["channels"] = {"telegram": api.channel_settings()}
             yield config, "telegram"
         return
-    from openclaw.testing.discord import FakeDiscord
+    from openclaw_channel_discord.testing import FakeDiscord
 
     with FakeDiscord() as api:
         config["channels"] = {

@@ -35,9 +35,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from openclaw_channel_telegram.testing import FakeBotAPI
+
 from openclaw.gateway import BUSY_REPLY
 from openclaw.testing.servers import FakeOpenAIServer
-from openclaw.testing.telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 FOOTER = re.compile(r"\d+ms · \d+ round\(s\) · \d+ tool\(s\) · \d+ tokens · ")

@@ -83,6 +83,7 @@ class ChannelSurface(Protocol):
     """
 
     max_len: int  # longest message the platform accepts, in characters
+    max_caption_len: int  # longest caption of a file or voice message, in characters
 
     async def send_text(
         self, chat_id: str, text: str, *, markdown: bool = False, reply_to: str | None = None

@@ -32,6 +32,7 @@ class FakeChannel:
     `crashes` makes its first runs fail."""
 
     max_len = 4096
+    max_caption_len = 1024
 
     def __init__(self, name: str = "fake", prefix: str = "fk", crashes: int = 0) -> None:
         self.name = name
@@ -479,6 +480,7 @@ class Channel:
     name = "fake"
     prefix = "fk"
     max_len = 4096
+    max_caption_len = 1024
     state = "starting"
 
     def __init__(self, app, settings):

@@ -165,9 +165,9 @@ def test_sessions_export_and_show_mask_configured_secrets(run, openclaw_home: Pa
 async def test_the_suite_wide_scan_finds_a_planted_secret() -> None:
     """What `no_secret_in_outputs` checks after every test, shown on a scan of its own."""
     import aiohttp
+    from openclaw_channel_telegram.testing import FakeBotAPI
 
     from openclaw.testing.secret_scan import OutputScan
-    from openclaw.testing.telegram import FakeBotAPI
 
     planted = "planted-never-remembered-secret"
     with OutputScan() as scan, FakeBotAPI() as api:

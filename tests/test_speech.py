@@ -147,6 +147,7 @@ class MemoryChannel:
     """A channel in memory: records what it is asked to show."""
 
     max_len = 4096
+    max_caption_len = 1024
 
     def __init__(self) -> None:
         self.name, self.prefix, self.state = "memory", "mem", "starting"

@@ -46,6 +46,7 @@ class FakeSurface:
     """Records what a platform would show; can reject markup and fail a method a few times."""
 
     max_len: int = 4096
+    max_caption_len: int = 1024
     failures: dict[str, int] = field(default_factory=dict)  # method → errors still to raise
     texts: dict[str, str] = field(default_factory=dict)  # message id → current text
     calls: list[Call] = field(default_factory=list)
@@ -436,6 +437,29 @@ async def test_send_reply_sends_a_long_text_as_the_file_alone() -> None:
     assert [(call.kind, call.message_id, call.text) for call in surface.calls] == [
         ("file", "export.md", "# Session tg:main:1:1")
     ]
+
+
+async def test_a_voice_caption_longer_than_the_surface_allows_is_sent_as_text() -> None:
+    surface = FakeSurface(max_caption_len=50)
+    await send_reply(surface, "1", CommandReply("short answer", voice=b"OGG"))
+    long = "a sentence of sixty characters, more than this surface takes"
+    await send_reply(surface, "1", CommandReply(long, voice=b"OGG"))
+    assert [call.text for call in surface.of("voice")] == ["short answer", ""]
+    assert surface.shown() == [long]  # the caption that did not fit follows as a message
+
+
+async def test_a_voice_caption_up_to_the_limit_is_kept() -> None:
+    surface = FakeSurface(max_caption_len=50)
+    await send_reply(surface, "1", CommandReply("x" * 50, voice=b"OGG"))
+    assert [call.text for call in surface.of("voice")] == ["x" * 50] and not surface.shown()
+
+
+async def test_a_file_caption_is_cut_to_the_surface_limit() -> None:
+    surface = FakeSurface(max_len=500, max_caption_len=50)
+    text = "# " + "a long first line of a long export " * 3 + "\n\n" + paragraphs(5000)
+    await send_reply(surface, "1", CommandReply(text, ("export.md", text.encode())))
+    [file] = surface.of("file")
+    assert len(file.text) == 50 and file.text.endswith("…")
 
 
 async def test_send_reply_plain_string_with_markup_fallback() -> None:

@@ -43,6 +43,7 @@ class TerminalChannel:
     prefix = PREFIX
     max_len = 1_000_000
     max_caption_len = 1_000_000
+    max_caption_len = 1_000_000
 
     def __init__(
         self,

@@ -395,7 +395,7 @@ async def send_reply(
     reply = dataclasses.replace(reply, text=redact(reply.text))
     if reply.voice is not None:
         caption = reply.text.strip()
-        if len(caption) > min(1024, surface.max_len):  # 1024: Telegram's caption limit
+        if len(caption) > surface.max_caption_len:
             caption = ""
         try:
             await surface.send_voice(chat_id, reply.voice, caption)
@@ -415,8 +415,9 @@ async def send_reply(
     if reply.file is not None and len(chunks) > FILE_INSTEAD_OF_CHUNKS:
         chunks = []
         caption = reply.text.strip().split("\n", 1)[0]
-        if len(caption) > CAPTION_CHARS:
-            caption = caption[: CAPTION_CHARS - 1] + "…"
+        limit = min(CAPTION_CHARS, surface.max_caption_len)
+        if len(caption) > limit:
+            caption = caption[: limit - 1] + "…"
     else:
         caption = ""
     for chunk in chunks:

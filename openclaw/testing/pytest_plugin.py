@@ -1,6 +1,8 @@
 """pytest fixtures for openclaw and its plugin authors (loaded automatically once
 openclaw-kernel is installed): a temporary home, a scripted model, a recording sink, an App
-factory, a running Gateway, and local OpenAI-compatible, Anthropic and Telegram Bot API servers.
+factory, a running Gateway, and local OpenAI-compatible and Anthropic servers. The fake Telegram
+Bot API and Discord come with their channel plugins (`openclaw_channel_telegram.testing`,
+`openclaw_channel_discord.testing`), each registering its own fixtures.
 
     async def test_my_tool(make_app, mock_model):
         mock_model.enqueue(tool_calls=[("my_tool", {"x": 1})]).enqueue("done")
@@ -22,7 +24,6 @@ from openclaw.testing.mock_provider import MockModel
 from openclaw.testing.recording_sink import RecordingSink
 from openclaw.testing.secret_scan import OutputScan, scanning
 from openclaw.testing.server_fixtures import anthropic_server, openai_server
-from openclaw.testing.telegram import telegram_api
 
 __all__ = [
     "anthropic_server",
@@ -34,7 +35,6 @@ __all__ = [
     "openclaw_home",
     "recording_sink",
     "start_gateway",
-    "telegram_api",
 ]
 
 
@@ -126,13 +126,3 @@ def call_tools(make_app: Callable[..., Any], mock_model: MockModel) -> Callable[
         return mock_model.tool_results()
 
     return call
-
-
-@pytest.fixture
-def discord_api() -> Iterator[Any]:
-    """A running fake Discord (REST API, CDN and gateway websocket, `FakeDiscord`); give the
-    Discord channel `discord_api.api_base` and `discord_api.token`."""
-    from openclaw.testing.discord import FakeDiscord
-
-    with FakeDiscord() as api:
-        yield api

@@ -1,6 +1,6 @@
-"""A check that runs with every test (the `no_secret_in_outputs` fixture): no token, key or URL
-password a test configured reaches what its gateways showed — the log, `/status`, `/metrics`,
-a gateway process's stderr, and every request sent to a fake Bot API.
+"""A check that runs with every test (the `no_secret_in_outputs` fixture): no token, key or
+URL password a test configured reaches what its gateways showed — the log, `/status`,
+`/metrics`, a gateway process's stderr, and every request sent to a fake Bot API.
 
 The parts that produce outputs report to the test's scan themselves: `running_gateway` (its
 App's secrets, `/status` and `/metrics` when it stops), `sigterm_mid_turn` (the config's

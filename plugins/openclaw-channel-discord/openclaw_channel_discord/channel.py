@@ -65,6 +65,7 @@ class DiscordChannel:
     name = "discord"
     prefix = "dc"
     max_len = 2000
+    max_caption_len = 2000  # a file's caption is the message's content
 
     def __init__(self, services: Services | None, settings: DiscordSettings) -> None:
         self.services = services

@@ -53,6 +53,7 @@ class InteractionReply:
         self.channel = channel
         self.interaction = interaction
         self.name, self.prefix, self.max_len = channel.name, channel.prefix, channel.max_len
+        self.max_caption_len = channel.max_caption_len
         self.answer_id: str | None = None
         """The id of the message that answered the interaction, once sent."""
 

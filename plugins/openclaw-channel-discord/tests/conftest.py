@@ -8,9 +8,9 @@ from typing import Any
 import aiohttp
 import openclaw_channel_discord.plugin as discord_plugin
 import pytest
+from openclaw_channel_discord.testing import FakeDiscord
 
 from openclaw.gateway import Gateway
-from openclaw.testing.discord import FakeDiscord
 from openclaw.testing.gateway import channel_state
 
 USER, OTHER_USER = 42, 43  # the allowlisted users (the tests use these ids too)

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from openclaw_channel_discord.testing import MESSAGE_CONTENT_INTENT, FakeDiscord
+
 from openclaw.store import SqliteStore
-from openclaw.testing.discord import MESSAGE_CONTENT_INTENT, FakeDiscord
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from openclaw.testing.discord import FakeDiscord
+from openclaw_channel_discord.testing import FakeDiscord
 
 USER = 42
 

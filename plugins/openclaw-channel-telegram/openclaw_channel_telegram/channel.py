@@ -48,6 +48,7 @@ class TelegramChannel:
     name = "telegram"
     prefix = "tg"
     max_len = 4096
+    max_caption_len = MAX_CAPTION
 
     def __init__(self, services: Services | None, settings: TelegramSettings) -> None:
         self.services = services

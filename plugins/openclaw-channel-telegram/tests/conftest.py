@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from openclaw_channel_telegram.channel import TelegramChannel
 from openclaw_channel_telegram.settings import TelegramSettings
+from openclaw_channel_telegram.testing import FakeBotAPI
 
 from openclaw.channels import InboundMessage
-from openclaw.testing.telegram import FakeBotAPI
 
 
 class RecordingInbox:

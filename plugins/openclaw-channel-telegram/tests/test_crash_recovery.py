@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openclaw.testing.crash import CrashRun
+from openclaw_channel_telegram.testing.crash import CrashRun
 
 
 def test_sigkill_mid_turn_answers_every_message_once(tmp_path: Path):

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import openclaw_channel_telegram.plugin as telegram_plugin
 import pytest
+from openclaw_channel_telegram.testing import FakeBotAPI
 
 from openclaw.gateway import Gateway
-from openclaw.testing.telegram import FakeBotAPI
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from openclaw_channel_telegram.testing import FakeBotAPI
+
 from openclaw.store import SqliteStore
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
-from openclaw.testing.telegram import FakeBotAPI
 
 
 def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, telegram_api: FakeBotAPI):

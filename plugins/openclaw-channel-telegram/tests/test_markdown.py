@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from openclaw_channel_telegram.markdown import escape, to_markdown_v2
-
-from openclaw.testing.telegram import MarkdownV2Error, parse_markdown_v2
+from openclaw_channel_telegram.testing import MarkdownV2Error, parse_markdown_v2
 
 CASES = [
     # (model markdown, MarkdownV2 sent, what the user reads)

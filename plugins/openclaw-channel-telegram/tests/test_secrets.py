@@ -11,11 +11,11 @@ from typing import Any
 
 import openclaw_channel_telegram.plugin as telegram_plugin
 import pytest
+from openclaw_channel_telegram.testing import FakeBotAPI
 
 from openclaw.gateway import Gateway
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
-from openclaw.testing.telegram import FakeBotAPI
 
 KEY = "sk-planted-openai-key-0123456789"
 PASSWORD = "planted-url-password"

@@ -32,7 +32,7 @@ from openclaw.testing.servers import (
     last_user_text,
     openai_sequence_problem,
 )
-from openclaw.testing.telegram import FakeBotAPI, SentMessage
+from openclaw_channel_telegram.testing.bot_api import FakeBotAPI, SentMessage
 
 FOOTER = "round(s)"
 """Every finished streamed answer ends with the stats footer, which contains this."""

@@ -28,7 +28,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from openclaw.testing.background import BackgroundServer
@@ -716,10 +715,3 @@ def _decode(value: str) -> Any:
         except json.JSONDecodeError:
             return value
     return value
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[FakeBotAPI]:
-    """A running fake Bot API; give aiogram `telegram_api.base_url` and `telegram_api.token`."""
-    with FakeBotAPI() as api:
-        yield api
