@@ -54,9 +54,11 @@ def tool_messages(request: Any) -> list[Any]:
     return [m for m in request.messages if m.role == "tool"]
 
 
-async def test_plain_turn_streams_events_and_persists(make_app, mock_model, recording_sink):
-    mock_model.enqueue("Hello there, friend!", chunks=4)
-    async with make_app() as app:
+async def test_plain_turn_streams_events_and_persists(
+    openclaw_make_app, openclaw_mock_model, openclaw_recording_sink
+):
+    openclaw_mock_model.enqueue("Hello there, friend!", chunks=4)
+    async with openclaw_make_app() as app:
         events = [event async for event in app.run_turn("hi")]
         history = app.store.history(app.default_session())
     types = [e.type for e in events]
@@ -71,32 +73,41 @@ async def test_plain_turn_streams_events_and_persists(make_app, mock_model, reco
         ("user", "hi"),
         ("assistant", "Hello there, friend!"),
     ]
-    assert recording_sink.types() == types  # the bus saw the same events
+    assert openclaw_recording_sink.types() == types  # the bus saw the same events
 
 
-async def test_parallel_tool_calls_run_concurrently(make_app, mock_model):
+async def test_parallel_tool_calls_run_concurrently(openclaw_make_app, openclaw_mock_model):
     plugin = ToolsPlugin()
-    mock_model.enqueue(tool_calls=[("meet", {"who": "a"}), ("meet", {"who": "b"})])
-    mock_model.enqueue("both met")
-    async with make_app(plugins=[plugin]) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("meet", {"who": "a"}), ("meet", {"who": "b"})])
+    openclaw_mock_model.enqueue("both met")
+    async with openclaw_make_app(plugins=[plugin]) as app:
         events = [event async for event in app.run_turn("go")]
     finished = events[-1]
     assert isinstance(finished, TurnFinished), finished
     assert finished.tools == 2 and finished.rounds == 2
-    results = tool_messages(mock_model.requests[1])
+    results = tool_messages(openclaw_mock_model.requests[1])
     assert sorted(m.text for m in results) == ["met a", "met b"]
     assert [e.type for e in events].count("tool.finished") == 2
     # the tool specs were offered to the model
-    assert {t.name for t in mock_model.requests[0].tools} >= {"echo", "meet", "hang", "flood"}
+    assert {t.name for t in openclaw_mock_model.requests[0].tools} >= {
+        "echo",
+        "meet",
+        "hang",
+        "flood",
+    }
 
 
-async def test_unknown_tool_and_bad_json_become_error_results(make_app, mock_model):
-    mock_model.enqueue(tool_calls=[("nope", {}), ("echo", "{not json"), ("echo", {"txt": 1})])
-    mock_model.enqueue("recovered")
-    async with make_app(plugins=[ToolsPlugin()]) as app:
+async def test_unknown_tool_and_bad_json_become_error_results(
+    openclaw_make_app, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue(
+        tool_calls=[("nope", {}), ("echo", "{not json"), ("echo", {"txt": 1})]
+    )
+    openclaw_mock_model.enqueue("recovered")
+    async with openclaw_make_app(plugins=[ToolsPlugin()]) as app:
         result = await app.ask("try")
     assert result.text == "recovered"
-    errors = {m.tool_call_id: m for m in tool_messages(mock_model.requests[1])}
+    errors = {m.tool_call_id: m for m in tool_messages(openclaw_mock_model.requests[1])}
     texts = [m.text for m in errors.values()]
     assert all(m.is_error for m in errors.values())
     assert "unknown tool 'nope'" in texts[0] and "echo" in texts[0]
@@ -104,14 +115,16 @@ async def test_unknown_tool_and_bad_json_become_error_results(make_app, mock_mod
     assert "invalid arguments for echo" in texts[2] and "text" in texts[2]
 
 
-async def test_hanging_tool_times_out_and_huge_output_is_truncated(make_app, mock_model):
-    mock_model.enqueue(tool_calls=[("hang", {}), ("flood", {})])
-    mock_model.enqueue("fine")
-    async with make_app(
+async def test_hanging_tool_times_out_and_huge_output_is_truncated(
+    openclaw_make_app, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue(tool_calls=[("hang", {}), ("flood", {})])
+    openclaw_mock_model.enqueue("fine")
+    async with openclaw_make_app(
         plugins=[ToolsPlugin()], config={"agent": {"tool_output_chars": 1000}}
     ) as app:
         events = [event async for event in app.run_turn("do it")]
-    hang, flood = tool_messages(mock_model.requests[1])
+    hang, flood = tool_messages(openclaw_mock_model.requests[1])
     assert hang.is_error and "timed out after 0.2s" in hang.text
     assert not flood.is_error
     assert flood.text.startswith("A" * 750) and flood.text.endswith("B" * 250)
@@ -120,55 +133,57 @@ async def test_hanging_tool_times_out_and_huge_output_is_truncated(make_app, moc
     assert [e.name for e in failed] == ["hang"]
 
 
-async def test_turn_stops_at_max_rounds(make_app, mock_model):
+async def test_turn_stops_at_max_rounds(openclaw_make_app, openclaw_mock_model):
     for _ in range(5):
-        mock_model.enqueue(tool_calls=[("echo", {"text": "again"})])
-    async with make_app(plugins=[ToolsPlugin()], config={"agent": {"max_rounds": 3}}) as app:
+        openclaw_mock_model.enqueue(tool_calls=[("echo", {"text": "again"})])
+    async with openclaw_make_app(
+        plugins=[ToolsPlugin()], config={"agent": {"max_rounds": 3}}
+    ) as app:
         result = await app.ask("loop forever")
         history = app.store.history(app.default_session())
     assert result.stopped == "max_rounds" and result.rounds == 3
-    assert len(mock_model.requests) == 3
+    assert len(openclaw_mock_model.requests) == 3
     assert "limit of 3 tool rounds" in history[-1].text
 
 
-async def test_second_turn_sees_the_first(make_app, mock_model):
-    mock_model.enqueue("I am Claw.").enqueue("You asked my name.")
-    async with make_app() as app:
+async def test_second_turn_sees_the_first(openclaw_make_app, openclaw_mock_model):
+    openclaw_mock_model.enqueue("I am Claw.").enqueue("You asked my name.")
+    async with openclaw_make_app() as app:
         await app.ask("what is your name?", session_key="cli:main:u:1")
         await app.ask("what did I ask?", session_key="cli:main:u:1")
         await app.ask("other session", session_key="cli:main:u:2")
-    second = [m.text for m in mock_model.requests[1].messages]
+    second = [m.text for m in openclaw_mock_model.requests[1].messages]
     assert second[1:] == ["what is your name?", "I am Claw.", "what did I ask?"]
-    third = [m.text for m in mock_model.requests[2].messages]
+    third = [m.text for m in openclaw_mock_model.requests[2].messages]
     assert third[1:] == ["other session"]
 
 
-async def test_turn_timeout_leaves_session_consistent(make_app, mock_model):
-    mock_model.enqueue(tool_calls=[("hang", {})])
+async def test_turn_timeout_leaves_session_consistent(openclaw_make_app, openclaw_mock_model):
+    openclaw_mock_model.enqueue(tool_calls=[("hang", {})])
     config = {"agent": {"turn_timeout": 0.3}}
     plugin = ToolsPlugin()
     # a longer tool timeout than the turn's, so the turn timeout is what stops it
-    async with make_app(plugins=[plugin], config=config) as app:
+    async with openclaw_make_app(plugins=[plugin], config=config) as app:
         app.registry.tools["hang"].value.timeout = 10
         with pytest.raises(TurnError) as caught:
             await app.ask("hang please")
         assert caught.value.event.kind == "timeout"
         history = app.store.history(app.default_session())
-        mock_model.enqueue("next answer")
+        openclaw_mock_model.enqueue("next answer")
         assert (await app.ask("still there?")).text == "next answer"
     roles = [m.role for m in history]
     assert roles == ["user", "assistant", "tool"]
     assert history[1].tool_calls[0].name == "hang"
     assert history[2].is_error and "timed out" in history[2].text
     # the next request carries a complete tool call/result pair
-    sent = mock_model.requests[-1].messages
+    sent = openclaw_mock_model.requests[-1].messages
     assert [m.role for m in sent] == ["system", "user", "assistant", "tool", "user"]
 
 
-async def test_closing_the_event_stream_cancels_the_turn(make_app, mock_model):
-    mock_model.enqueue("partial answer that is long", delay=0.0, chunks=5)
-    mock_model.enqueue("later")
-    async with make_app() as app:
+async def test_closing_the_event_stream_cancels_the_turn(openclaw_make_app, openclaw_mock_model):
+    openclaw_mock_model.enqueue("partial answer that is long", delay=0.0, chunks=5)
+    openclaw_mock_model.enqueue("later")
+    async with openclaw_make_app() as app:
         stream = app.run_turn("hi")
         async for event in stream:
             if event.type == "text.delta":
@@ -179,7 +194,7 @@ async def test_closing_the_event_stream_cancels_the_turn(make_app, mock_model):
     assert history[-1].role == "assistant" and history[-1].text.endswith("[cancelled]")
 
 
-async def test_before_tool_call_can_deny_and_rewrite(make_app, mock_model):
+async def test_before_tool_call_can_deny_and_rewrite(openclaw_make_app, openclaw_mock_model):
     class Guard:
         @hookimpl
         def before_tool_call(self, name: str, arguments: dict, context: ToolCallContext):
@@ -189,21 +204,23 @@ async def test_before_tool_call_can_deny_and_rewrite(make_app, mock_model):
                 return {"text": "rewritten"}
             return None
 
-    mock_model.enqueue(
+    openclaw_mock_model.enqueue(
         tool_calls=[
             ("echo", {"text": "secret"}),
             ("echo", {"text": "rewrite"}),
             ("echo", {"text": "plain"}),
         ]
     )
-    mock_model.enqueue("ok")
-    async with make_app(plugins=[ToolsPlugin(), Guard()]) as app:
+    openclaw_mock_model.enqueue("ok")
+    async with openclaw_make_app(plugins=[ToolsPlugin(), Guard()]) as app:
         await app.ask("go")
-    texts = [m.text for m in tool_messages(mock_model.requests[1])]
+    texts = [m.text for m in tool_messages(openclaw_mock_model.requests[1])]
     assert texts == ["Error: call denied: no secrets", "echo: rewritten", "echo: plain"]
 
 
-async def test_extend_system_prompt_and_workspace_files(make_app, mock_model, openclaw_home):
+async def test_extend_system_prompt_and_workspace_files(
+    openclaw_make_app, openclaw_mock_model, openclaw_home
+):
     class Extra:
         @hookimpl
         def extend_system_prompt(self, session_key: str, workspace: str) -> str:
@@ -212,29 +229,29 @@ async def test_extend_system_prompt_and_workspace_files(make_app, mock_model, op
     workspace = openclaw_home / "workspace"
     workspace.mkdir()
     (workspace / "SOUL.md").write_text("You love cats.")
-    async with make_app(plugins=[Extra()]) as app:
+    async with openclaw_make_app(plugins=[Extra()]) as app:
         await app.ask("one")
         await app.ask("two")
-    first, second = (r.messages[0].text for r in mock_model.requests)
+    first, second = (r.messages[0].text for r in openclaw_mock_model.requests)
     assert first == second  # byte-stable prefix across turns
     assert "## SOUL.md\n\nYou love cats." in first and first.endswith("Always answer in haiku.")
 
 
-async def test_provider_without_tool_support_gets_no_tools(make_app, mock_model):
-    mock_model.supports_tools = False
-    async with make_app(plugins=[ToolsPlugin()]) as app:
+async def test_provider_without_tool_support_gets_no_tools(openclaw_make_app, openclaw_mock_model):
+    openclaw_mock_model.supports_tools = False
+    async with openclaw_make_app(plugins=[ToolsPlugin()]) as app:
         await app.ask("hi")
-    assert mock_model.requests[0].tools == []
+    assert openclaw_mock_model.requests[0].tools == []
 
 
-async def test_fallback_to_next_model_and_all_down(make_app, mock_model):
-    mock_model.enqueue(error="boom").enqueue("from the fallback")
+async def test_fallback_to_next_model_and_all_down(openclaw_make_app, openclaw_mock_model):
+    openclaw_mock_model.enqueue(error="boom").enqueue("from the fallback")
     config = {"agent": {"model": "mock/first", "fallbacks": ["mock/second"]}}
-    async with make_app(config=config) as app:
+    async with openclaw_make_app(config=config) as app:
         events = [event async for event in app.run_turn("hi")]
         assert events[-1].model == "mock/second"
         assert app.models.last_model == "mock/second"
-        mock_model.enqueue(error="down 1").enqueue(error="down 2")
+        openclaw_mock_model.enqueue(error="down 1").enqueue(error="down 2")
         failed = [event async for event in app.run_turn("again")][-1]
     fallback = next(e for e in events if e.type == "provider.fallback")
     assert (fallback.failed, fallback.next) == ("mock/first", "mock/second")
@@ -242,22 +259,22 @@ async def test_fallback_to_next_model_and_all_down(make_app, mock_model):
     assert "mock/first: down 1" in failed.error and "mock/second: down 2" in failed.error
 
 
-async def test_session_model_override_is_used(make_app, mock_model):
-    async with make_app() as app:
+async def test_session_model_override_is_used(openclaw_make_app, openclaw_mock_model):
+    async with openclaw_make_app() as app:
         app.store.set_model(app.default_session(), "mock/special")
         result = await app.ask("hi")
     assert result.model == "mock/special"
-    assert mock_model.requests[0].model == "special"
+    assert openclaw_mock_model.requests[0].model == "special"
 
 
-async def test_image_content_reaches_the_model(make_app, mock_model):
+async def test_image_content_reaches_the_model(openclaw_make_app, openclaw_mock_model):
     from openclaw.messages import ImagePart, TextPart
 
     parts = [TextPart("what is this?"), ImagePart(data=b"\x89PNG fake", mime_type="image/png")]
-    async with make_app() as app:
+    async with openclaw_make_app() as app:
         await app.ask(parts)
         stored = app.store.history(app.default_session())[0]
-    sent = mock_model.requests[0].messages[-1]
+    sent = openclaw_mock_model.requests[0].messages[-1]
     assert sent.images[0].data == b"\x89PNG fake" and stored.images[0].mime_type == "image/png"
 
 
@@ -303,11 +320,13 @@ class OfflinePlugin:
         register(self.model.provider_type("offline", last_resort="offline/tiny"))
 
 
-async def test_last_resort_model_answers_after_every_configured_one(make_app, mock_model):
+async def test_last_resort_model_answers_after_every_configured_one(
+    openclaw_make_app, openclaw_mock_model
+):
     offline = OfflinePlugin()
-    mock_model.enqueue(error="down").enqueue(error="down too")
+    openclaw_mock_model.enqueue(error="down").enqueue(error="down too")
     config = {"agent": {"model": "mock/a", "fallbacks": ["mock/b"]}}
-    async with make_app(plugins=[offline, ToolsPlugin()], config=config) as app:
+    async with openclaw_make_app(plugins=[offline, ToolsPlugin()], config=config) as app:
         events = [event async for event in app.run_turn("hi")]
     fallbacks = [e for e in events if e.type == "provider.fallback"]
     assert [(e.failed, e.next, e.last_resort) for e in fallbacks] == [
@@ -320,23 +339,27 @@ async def test_last_resort_model_answers_after_every_configured_one(make_app, mo
     assert offline.model.requests[0].tools == []  # never offered tools
 
 
-async def test_last_resort_is_never_preferred_and_can_be_disabled(make_app, mock_model):
+async def test_last_resort_is_never_preferred_and_can_be_disabled(
+    openclaw_make_app, openclaw_mock_model
+):
     offline = OfflinePlugin()
-    async with make_app(plugins=[offline]) as app:
+    async with openclaw_make_app(plugins=[offline]) as app:
         assert (await app.ask("hi")).model == "mock/test"
-    mock_model.enqueue(error="down")
+    openclaw_mock_model.enqueue(error="down")
     config = {"agent": {"offline_fallback": False}}
-    async with make_app(plugins=[offline], config=config) as app:
+    async with openclaw_make_app(plugins=[offline], config=config) as app:
         failed = [event async for event in app.run_turn("hi")][-1]
     assert failed.type == "turn.failed" and "offline" not in failed.error
     assert offline.model.requests == []
 
 
-async def test_last_resort_skipped_when_a_user_entry_takes_its_name(make_app, mock_model):
+async def test_last_resort_skipped_when_a_user_entry_takes_its_name(
+    openclaw_make_app, openclaw_mock_model
+):
     offline = OfflinePlugin()
-    mock_model.enqueue(error="down").enqueue(error="the user's own 'offline' is down too")
+    openclaw_mock_model.enqueue(error="down").enqueue(error="the user's own 'offline' is down too")
     config = {"providers": {"offline": {"type": "mock"}}}
-    async with make_app(plugins=[offline], config=config) as app:
+    async with openclaw_make_app(plugins=[offline], config=config) as app:
         assert app.models.last_resort_refs() == []
         failed = [event async for event in app.run_turn("hi")][-1]
     assert failed.type == "turn.failed" and offline.model.requests == []

@@ -57,16 +57,18 @@ def settings_for(server: FakeAnthropicServer, **fields: object) -> AnthropicSett
 
 
 @pytest.fixture
-async def provider(anthropic_server: FakeAnthropicServer) -> AsyncIterator[AnthropicProvider]:
-    instance = AnthropicProvider("claude", settings_for(anthropic_server))
+async def provider(
+    openclaw_anthropic_server: FakeAnthropicServer,
+) -> AsyncIterator[AnthropicProvider]:
+    instance = AnthropicProvider("claude", settings_for(openclaw_anthropic_server))
     yield instance
     await instance.aclose()
 
 
 async def test_streams_text_with_usage(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
-    anthropic_server.enqueue(Reply("Bonjour tout le monde", chunks=4))
+    openclaw_anthropic_server.enqueue(Reply("Bonjour tout le monde", chunks=4))
     request = ChatRequest(
         model="claude-test", messages=[Message("system", "Be brief."), Message("user", "hello")]
     )
@@ -77,19 +79,19 @@ async def test_streams_text_with_usage(
     assert "".join(deltas) == result.text == "Bonjour tout le monde"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (10, 5)
     assert not result.usage.estimated and result.finish_reason == "stop"
-    sent = anthropic_server.requests[0]
+    sent = openclaw_anthropic_server.requests[0]
     assert sent["max_tokens"] == 4096 and sent["stream"] is True
     assert [block["text"] for block in sent["system"]] == ["Be brief."]
     assert sent["messages"] == [{"role": "user", "content": "hello"}]
     assert "tools" not in sent
-    assert anthropic_server.api_keys == ["sk-ant-test"]
+    assert openclaw_anthropic_server.api_keys == ["sk-ant-test"]
 
 
 async def test_parallel_tool_use_blocks(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
     calls = [("weather", '{"city": "Paris"}'), ("weather", '{"city": "Tokyo"}')]
-    anthropic_server.enqueue(Reply("Checking both.", tool_calls=calls))
+    openclaw_anthropic_server.enqueue(Reply("Checking both.", tool_calls=calls))
     request = ChatRequest(model="claude-test", messages=[Message("user", "hi")], tools=[WEATHER])
 
     deltas, result = await collect(provider, request)
@@ -100,15 +102,15 @@ async def test_parallel_tool_use_blocks(
         ToolCall("toolu_fake_2", "weather", '{"city": "Tokyo"}'),
     ]
     assert result.finish_reason == "tool_calls"
-    assert anthropic_server.requests[0]["tools"] == [
+    assert openclaw_anthropic_server.requests[0]["tools"] == [
         {"name": "weather", "description": WEATHER.description, "input_schema": WEATHER.parameters}
     ]
 
 
 async def test_missing_usage_is_estimated(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
-    anthropic_server.enqueue(Reply("no counts here", usage=None))
+    openclaw_anthropic_server.enqueue(Reply("no counts here", usage=None))
 
     _, result = await collect(provider, ask())
 
@@ -117,21 +119,23 @@ async def test_missing_usage_is_estimated(
     assert result.usage.input_tokens > 0
 
 
-async def test_overload_is_retried_by_the_sdk(anthropic_server: FakeAnthropicServer) -> None:
-    anthropic_server.enqueue(Reply.error(429, "rate limited"), Reply("second time lucky"))
-    provider = AnthropicProvider("claude", settings_for(anthropic_server, max_retries=2))
+async def test_overload_is_retried_by_the_sdk(
+    openclaw_anthropic_server: FakeAnthropicServer,
+) -> None:
+    openclaw_anthropic_server.enqueue(Reply.error(429, "rate limited"), Reply("second time lucky"))
+    provider = AnthropicProvider("claude", settings_for(openclaw_anthropic_server, max_retries=2))
 
     _, result = await collect(provider, ask())
     await provider.aclose()
 
     assert result.text == "second time lucky"
-    assert len(anthropic_server.requests) == 2
+    assert len(openclaw_anthropic_server.requests) == 2
 
 
 async def test_server_error_without_retries_raises_with_status(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
-    anthropic_server.enqueue(Reply.error(500, "internal trouble"))
+    openclaw_anthropic_server.enqueue(Reply.error(500, "internal trouble"))
 
     with pytest.raises(ProviderError) as caught:
         await collect(provider, ask())
@@ -157,9 +161,9 @@ async def test_connection_refused_names_the_url() -> None:
 
 
 async def test_malformed_stream_is_a_provider_error(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
-    anthropic_server.enqueue(Reply.malformed("partial "))
+    openclaw_anthropic_server.enqueue(Reply.malformed("partial "))
 
     with pytest.raises(ProviderError) as caught:
         await collect(provider, ask())
@@ -168,7 +172,7 @@ async def test_malformed_stream_is_a_provider_error(
 
 
 async def test_images_are_sent_as_image_blocks(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
     pixels = b"\x89PNG fake pixels"
     question = Message(
@@ -183,7 +187,7 @@ async def test_images_are_sent_as_image_blocks(
     await collect(provider, ChatRequest(model="claude-test", messages=[question]))
 
     encoded = base64.b64encode(pixels).decode()
-    assert anthropic_server.requests[0]["messages"][0]["content"] == [
+    assert openclaw_anthropic_server.requests[0]["messages"][0]["content"] == [
         {"type": "text", "text": "compare these"},
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": encoded}},
         {"type": "image", "source": {"type": "url", "url": "https://example.org/dog.jpg"}},
@@ -191,7 +195,7 @@ async def test_images_are_sent_as_image_blocks(
 
 
 async def test_tool_history_becomes_tool_use_and_grouped_results(
-    provider: AnthropicProvider, anthropic_server: FakeAnthropicServer
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:
     paris = ToolCall("toolu_1", "weather", '{"city": "Paris"}')
     mars = ToolCall("toolu_2", "weather", '{"city": "Mars"}')
@@ -204,7 +208,7 @@ async def test_tool_history_becomes_tool_use_and_grouped_results(
 
     await collect(provider, ChatRequest(model="claude-test", messages=history))
 
-    _, assistant, results = anthropic_server.requests[0]["messages"]
+    _, assistant, results = openclaw_anthropic_server.requests[0]["messages"]
     assert assistant == {
         "role": "assistant",
         "content": [
@@ -232,29 +236,31 @@ async def test_tool_history_becomes_tool_use_and_grouped_results(
 
 
 async def test_a_missing_key_says_what_to_set(
-    anthropic_server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+    openclaw_anthropic_server: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    settings = AnthropicSettings(**{**PRESETS["anthropic"], "base_url": anthropic_server.base_url})
+    settings = AnthropicSettings(
+        **{**PRESETS["anthropic"], "base_url": openclaw_anthropic_server.base_url}
+    )
 
     with pytest.raises(ProviderError) as caught:
         await collect(AnthropicProvider("anthropic", settings), ask())
 
     assert "ANTHROPIC_API_KEY" in caught.value.reason
     assert "providers.anthropic.api_key" in caught.value.reason
-    assert anthropic_server.requests == []
+    assert openclaw_anthropic_server.requests == []
 
 
 async def test_the_fake_also_answers_plain_calls_and_lists_models(
-    anthropic_server: FakeAnthropicServer,
+    openclaw_anthropic_server: FakeAnthropicServer,
 ) -> None:
     import anthropic
 
     client = anthropic.AsyncAnthropic(
-        api_key="k", base_url=anthropic_server.base_url, max_retries=0
+        api_key="k", base_url=openclaw_anthropic_server.base_url, max_retries=0
     )
-    anthropic_server.enqueue(Reply("plain", tool_calls=[("weather", '{"city": "Oslo"}')]))
+    openclaw_anthropic_server.enqueue(Reply("plain", tool_calls=[("weather", '{"city": "Oslo"}')]))
     message = await client.messages.create(
         model="m", max_tokens=10, messages=[{"role": "user", "content": "x"}]
     )

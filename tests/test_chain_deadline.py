@@ -22,12 +22,12 @@ def two_servers_config(primary: FakeOpenAIServer, backup: FakeOpenAIServer, **ag
     }
 
 
-async def test_a_hung_primary_gives_way_to_the_fallback_within_the_turn(make_app):
+async def test_a_hung_primary_gives_way_to_the_fallback_within_the_turn(openclaw_make_app):
     with FakeOpenAIServer() as primary, FakeOpenAIServer() as backup:
         primary.enqueue(Reply.hang())  # accepts the request, never sends a byte
         backup.enqueue("From the backup.")
         config = two_servers_config(primary, backup, turn_timeout=4, first_token_timeout=1)
-        async with make_app(config=config) as app:
+        async with openclaw_make_app(config=config) as app:
             started = time.monotonic()
             events = [event async for event in app.run_turn("hello?")]
             elapsed = time.monotonic() - started
@@ -43,18 +43,18 @@ async def test_a_hung_primary_gives_way_to_the_fallback_within_the_turn(make_app
     assert len(primary.requests) == 1 and len(backup.requests) == 1
 
 
-async def test_a_slow_tool_call_is_not_taken_for_a_hung_model(make_app):
+async def test_a_slow_tool_call_is_not_taken_for_a_hung_model(openclaw_make_app):
     """A tool call streams no text: its first record counts as the model answering."""
     with FakeOpenAIServer(delay=0.3) as primary, FakeOpenAIServer() as backup:
         primary.enqueue(Reply(tool_calls=[("nothing_here", '{"a": 1, "b": 2}')]), "Done.")
         config = two_servers_config(primary, backup, turn_timeout=20, first_token_timeout=1)
-        async with make_app(config=config) as app:
+        async with openclaw_make_app(config=config) as app:
             result = await app.ask("go")
     assert (result.text, result.model, result.tools) == ("Done.", "primary/fake-model", 1)
     assert backup.requests == []
 
 
-async def test_the_last_model_may_use_all_the_time_left(make_app):
+async def test_the_last_model_may_use_all_the_time_left(openclaw_make_app):
     """Nothing comes after the last model, so it is not cut at `first_token_timeout`."""
     with FakeOpenAIServer(delay=0.5) as only:
         only.enqueue(Reply("slow start", chunks=1))
@@ -62,12 +62,12 @@ async def test_the_last_model_may_use_all_the_time_left(make_app):
             "agent": {"model": "only/fake-model", "turn_timeout": 10, "first_token_timeout": 0.2},
             "providers": {"only": {"type": "openai", "base_url": only.base_url, "max_retries": 0}},
         }
-        async with make_app(config=config) as app:
+        async with openclaw_make_app(config=config) as app:
             result = await app.ask("hi")
     assert result.text == "slow start"
 
 
-async def test_each_model_gets_its_share_of_the_time_left(make_app):
+async def test_each_model_gets_its_share_of_the_time_left(openclaw_make_app):
     """With `first_token_timeout` longer than the turn, two hung models each get a third of it,
     and the third model still answers in time."""
     with FakeOpenAIServer() as first, FakeOpenAIServer() as second, FakeOpenAIServer() as third:
@@ -87,7 +87,7 @@ async def test_each_model_gets_its_share_of_the_time_left(make_app):
                 for name, server in refs.items()
             },
         }
-        async with make_app(config=config) as app:
+        async with openclaw_make_app(config=config) as app:
             started = time.monotonic()
             result = await app.ask("anyone?")
             elapsed = time.monotonic() - started

@@ -21,11 +21,11 @@ def test_section_accepts_a_dotted_name() -> None:
     assert config.section("tools.web_search", WebSearch).max_results == 9
 
 
-def test_register_sinks_receives_the_config_and_configures_the_log_sink(make_app) -> None:
+def test_register_sinks_receives_the_config_and_configures_the_log_sink(openclaw_make_app) -> None:
     """No `startup` is run: the log sink has the `logging` section from registration."""
     from openclaw.default_plugins.log_sink import LogSink
 
-    app = make_app(config={"logging": {"level": "warning", "format": "json"}})
+    app = openclaw_make_app(config={"logging": {"level": "warning", "format": "json"}})
     sink = next(s for s in app.bus.sinks if isinstance(s, LogSink))
     assert (sink.level, sink.format) == (30, "json")
 
@@ -57,23 +57,23 @@ def test_config_validate_refuses_sandox_naming_sandbox_and_the_file(run, opencla
     assert "Traceback" not in done.stderr
 
 
-def test_app_start_refuses_sandox(make_app, openclaw_home) -> None:
+def test_app_start_refuses_sandox(openclaw_make_app, openclaw_home) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_app(config={"sandox": {}})
+        openclaw_make_app(config={"sandox": {}})
     message = str(caught.value)
     assert "sandox" in message and "did you mean 'sandbox'?" in message
     assert str(openclaw_home / "openclaw.json") in message
 
 
-def test_an_unknown_key_under_tools_is_refused_with_the_nearest_name(make_app) -> None:
+def test_an_unknown_key_under_tools_is_refused_with_the_nearest_name(openclaw_make_app) -> None:
     with pytest.raises(ConfigError, match=r"tools\.web_serch.*did you mean 'tools\.web_search'"):
-        make_app(config={"tools": {"web_serch": {"max_results": 3}}})
+        openclaw_make_app(config={"tools": {"web_serch": {"max_results": 3}}})
 
 
 def test_a_section_of_a_first_party_plugin_not_installed_is_a_warning(
-    make_app, run, openclaw_home
+    openclaw_make_app, run, openclaw_home
 ) -> None:
-    app = make_app(config={"voice": {"timeout": 5}, "tools": {"browser": {}}})
+    app = openclaw_make_app(config={"voice": {"timeout": 5}, "tools": {"browser": {}}})
     warnings = app.validate_sections()
     assert any(w.startswith("voice:") and "openclaw-voice" in w for w in warnings), warnings
     assert any(w.startswith("tools.browser:") and "openclaw-browser" in w for w in warnings)
@@ -82,32 +82,36 @@ def test_a_section_of_a_first_party_plugin_not_installed_is_a_warning(
     assert "openclaw-voice" in done.stderr and "config ok" in done.stdout
 
 
-def test_a_claimed_section_is_validated_by_the_plugins_model(make_app, openclaw_home) -> None:
+def test_a_claimed_section_is_validated_by_the_plugins_model(
+    openclaw_make_app, openclaw_home
+) -> None:
     with pytest.raises(ConfigError) as caught:
-        make_app(config={"weather": {"units": "kelvin"}}, plugins=[("weather", WeatherPlugin())])
+        openclaw_make_app(
+            config={"weather": {"units": "kelvin"}}, plugins=[("weather", WeatherPlugin())]
+        )
     message = str(caught.value)
     assert "weather.units" in message and str(openclaw_home / "openclaw.json") in message
 
 
-def test_an_in_process_plugins_claim_makes_its_section_accepted(make_app) -> None:
+def test_an_in_process_plugins_claim_makes_its_section_accepted(openclaw_make_app) -> None:
     config = {"weather": {"units": "imperial"}}
     with pytest.raises(ConfigError, match="weather"):
-        make_app(config=config)  # nobody claims it
-    app = make_app(config=config, plugins=[("weather", WeatherPlugin())])
+        openclaw_make_app(config=config)  # nobody claims it
+    app = openclaw_make_app(config=config, plugins=[("weather", WeatherPlugin())])
     assert app.registry.config_sections["weather"].plugin == "weather"
     assert app.registry.declared_by("weather") == {"config_sections": ["weather"]}
     assert app.validate_sections() == []
     assert app.config.section("weather", Weather).units == "imperial"
 
 
-def test_a_clash_or_a_kernel_field_is_a_problem_and_the_first_claim_wins(make_app) -> None:
+def test_a_clash_or_a_kernel_field_is_a_problem_and_the_first_claim_wins(openclaw_make_app) -> None:
     class Rival:
         @hookimpl
         def register_config_sections(self, register: Any) -> None:
             register(ConfigSection("weather", WebSearch))
             register(ConfigSection("sandbox", WebSearch))
 
-    app = make_app(plugins=[("weather", WeatherPlugin()), ("rival", Rival())])
+    app = openclaw_make_app(plugins=[("weather", WeatherPlugin()), ("rival", Rival())])
     owner = app.registry.config_sections["weather"].plugin  # the first called (hook order)
     loser = {"weather": "rival", "rival": "weather"}[owner]
     assert f"plugin {loser!r}: config section 'weather' is already registered by plugin " in (
@@ -117,8 +121,8 @@ def test_a_clash_or_a_kernel_field_is_a_problem_and_the_first_claim_wins(make_ap
     assert any("'sandbox' belongs to the kernel" in p for p in app.problems)
 
 
-def test_the_first_party_plugins_claim_the_sections_they_read(make_app) -> None:
-    app = make_app(
+def test_the_first_party_plugins_claim_the_sections_they_read(openclaw_make_app) -> None:
+    app = openclaw_make_app(
         config={"voice": {"timeout": 5}, "tools": {"web_search": {}, "image": {}}},
         entry_points=True,
     )

@@ -302,11 +302,15 @@ def test_cli_errors_are_short_and_write_nothing(cron_cli, openclaw_home: Path) -
 
 
 def test_cli_run_prints_the_answer_records_it_and_does_not_deliver(
-    cron_cli, openclaw_home: Path, openai_server
+    cron_cli, openclaw_home: Path, openclaw_openai_server
 ) -> None:
     from openclaw.testing.servers import PLANTED_API_KEY, Reply
 
-    provider = {"type": "openai", "base_url": openai_server.base_url, "api_key": PLANTED_API_KEY}
+    provider = {
+        "type": "openai",
+        "base_url": openclaw_openai_server.base_url,
+        "api_key": PLANTED_API_KEY,
+    }
     config = {
         "agent": {"model": "srv/fake", "offline_fallback": False},
         "providers": {"srv": {**provider, "max_retries": 0}},
@@ -316,13 +320,16 @@ def test_cli_run_prints_the_answer_records_it_and_does_not_deliver(
         cron_cli("add", "Brief", "-s", "0 9 * * *", "-p", "Brief me", "--to", "tg:42").returncode
         == 0
     )
-    openai_server.enqueue("Three meetings today.", Reply.error(400, "no such model"))
+    openclaw_openai_server.enqueue("Three meetings today.", Reply.error(400, "no such model"))
 
     ran = cron_cli("run", "brief")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == "Three meetings today.\n"
     assert "not delivered to tg:42" in ran.stderr
-    assert openai_server.requests[0]["messages"][-1] == {"role": "user", "content": "Brief me"}
+    assert openclaw_openai_server.requests[0]["messages"][-1] == {
+        "role": "user",
+        "content": "Brief me",
+    }
     [job] = JobStore(openclaw_home / "cron" / "jobs.json").load()
     assert job.last_status == "ok" and job.last_run is not None and job.last_error is None
     assert job.next_run is not None and (job.next_run.hour, job.next_run.minute) == (9, 0)

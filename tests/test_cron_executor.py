@@ -48,7 +48,7 @@ class Deliveries:
 
 
 async def run_span(
-    make_app: Any,
+    openclaw_make_app: Any,
     start: datetime,
     end: datetime,
     setup: Callable[[JobStore], None],
@@ -58,7 +58,7 @@ async def run_span(
 ) -> tuple[Deliveries, JobStore, Any, Any]:
     """Add jobs with `setup` at `start`, then run the executor on virtual time until `end`."""
     clock = VirtualClock(start, end)
-    app = make_app(config=config)
+    app = openclaw_make_app(config=config)
     store = JobStore(jobs_path(app.config.home), clock=clock.now)
     setup(store)
     sent = Deliveries(clock)
@@ -72,7 +72,7 @@ def job(store: JobStore, name: str) -> Job:
 
 
 async def test_cron_and_every_fire_at_the_right_instants_across_spring_forward(
-    make_app, mock_model
+    openclaw_make_app, openclaw_mock_model
 ):
     # Berlin: 2026-03-29 02:00 CET -> 03:00 CEST
     def setup(store: JobStore) -> None:
@@ -81,7 +81,7 @@ async def test_cron_and_every_fire_at_the_right_instants_across_spring_forward(
         store.add("daily", "every 1d", "p", timezone=BERLIN, target=to("every"))
 
     sent, store, _, app = await run_span(
-        make_app, utc(2026, 3, 27, 10), utc(2026, 3, 30, 12), setup
+        openclaw_make_app, utc(2026, 3, 27, 10), utc(2026, 3, 30, 12), setup
     )
     assert sent.times("gap") == [
         utc(2026, 3, 28, 1, 30),  # 02:30 CET
@@ -94,7 +94,7 @@ async def test_cron_and_every_fire_at_the_right_instants_across_spring_forward(
         utc(2026, 3, 29, 10),
         utc(2026, 3, 30, 10),
     ]
-    assert len(mock_model.requests) == 9
+    assert len(openclaw_mock_model.requests) == 9
     gap = job(store, "gap")
     assert gap.last_status == "ok" and gap.last_run == utc(2026, 3, 30, 0, 30)
     assert gap.next_run == utc(2026, 3, 31, 0, 30)
@@ -103,7 +103,7 @@ async def test_cron_and_every_fire_at_the_right_instants_across_spring_forward(
     assert [m.role for m in history] == ["user", "assistant"] * 3
 
 
-async def test_hourly_runs_through_both_repeated_hours_at_fall_back(make_app):
+async def test_hourly_runs_through_both_repeated_hours_at_fall_back(openclaw_make_app):
     # Berlin: 2026-10-25 03:00 CEST -> 02:00 CET
     def setup(store: JobStore) -> None:
         store.add("hourly", "0 * * * *", "p", timezone=BERLIN, target=to("hourly"))
@@ -111,7 +111,7 @@ async def test_hourly_runs_through_both_repeated_hours_at_fall_back(make_app):
         store.add("every", "every 1h", "p", timezone=BERLIN, target=to("every"))
 
     sent, *_ = await run_span(
-        make_app, utc(2026, 10, 24, 23, 15), utc(2026, 10, 25, 3, 10), setup, tick=30
+        openclaw_make_app, utc(2026, 10, 24, 23, 15), utc(2026, 10, 25, 3, 10), setup, tick=30
     )
     hours = [utc(2026, 10, 25, h) for h in range(4)]  # 02:00 CEST, 02:00 CET, 03:00, 04:00 CET
     assert sent.times("hourly") == hours
@@ -119,7 +119,7 @@ async def test_hourly_runs_through_both_repeated_hours_at_fall_back(make_app):
     assert sent.times("every") == [h + timedelta(minutes=15) for h in hours[:3]]  # real hours
 
 
-async def test_the_executor_sleeps_until_the_next_run_but_at_most_a_tick(make_app):
+async def test_the_executor_sleeps_until_the_next_run_but_at_most_a_tick(openclaw_make_app):
     start = utc(2026, 5, 1, 12)
 
     def setup(store: JobStore) -> None:
@@ -127,7 +127,7 @@ async def test_the_executor_sleeps_until_the_next_run_but_at_most_a_tick(make_ap
         store.add("later", "every 2h", "p", target=to("later"))
 
     sent, store, clock, _ = await run_span(
-        make_app, start, start + timedelta(minutes=2), setup, tick=30
+        openclaw_make_app, start, start + timedelta(minutes=2), setup, tick=30
     )
     assert clock.sleeps[:2] == [30.0, 15.0]  # a tick, then exactly up to the one-shot
     assert max(clock.sleeps) == 30.0 and len(clock.sleeps) >= 4
@@ -137,10 +137,10 @@ async def test_the_executor_sleeps_until_the_next_run_but_at_most_a_tick(make_ap
     assert job(store, "later").last_run is None
 
 
-async def test_missed_runs_after_downtime_run_once(make_app):
+async def test_missed_runs_after_downtime_run_once(openclaw_make_app):
     down_at = utc(2026, 1, 1, 0, 0)
     back_at = utc(2026, 1, 1, 10, 17)
-    app = make_app()
+    app = openclaw_make_app()
     store = JobStore(jobs_path(app.config.home), clock=lambda: down_at)
     store.add("hourly", "0 * * * *", "p", target=to("hourly"))
     store.add("interval", "every 1h", "p", target=to("interval"))
@@ -158,9 +158,9 @@ async def test_missed_runs_after_downtime_run_once(make_app):
     assert job(store, "interval").next_run == utc(2026, 1, 1, 11)  # the phase is kept
 
 
-async def test_jobs_written_by_hand_are_scheduled_when_first_read(make_app):
+async def test_jobs_written_by_hand_are_scheduled_when_first_read(openclaw_make_app):
     start = utc(2026, 3, 1, 12, 1)
-    app = make_app()
+    app = openclaw_make_app()
     path = jobs_path(app.config.home)
     path.parent.mkdir(parents=True)
     typed = {"id": "a1", "name": "typed", "schedule": "*/10 * * * *", "prompt": "p"}
@@ -177,15 +177,17 @@ async def test_jobs_written_by_hand_are_scheduled_when_first_read(make_app):
     assert too_late.last_error == "its time had passed when the job was first read"
 
 
-async def test_a_failing_job_records_its_error_and_the_next_job_still_runs(make_app, mock_model):
-    mock_model.enqueue(error="model exploded")
+async def test_a_failing_job_records_its_error_and_the_next_job_still_runs(
+    openclaw_make_app, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue(error="model exploded")
     start = utc(2026, 2, 1, 8)
 
     def setup(store: JobStore) -> None:
         store.add("bad", "5 8 * * *", "p", target=to("bad"))
         store.add("good", "6 8 * * *", "p", target=to("good"))
 
-    sent, store, *_ = await run_span(make_app, start, start + timedelta(minutes=10), setup)
+    sent, store, *_ = await run_span(openclaw_make_app, start, start + timedelta(minutes=10), setup)
     bad, good = job(store, "bad"), job(store, "good")
     assert bad.last_status == "error" and "model exploded" in (bad.last_error or "")
     assert bad.last_run == utc(2026, 2, 1, 8, 5) and bad.next_run == utc(2026, 2, 2, 8, 5)
@@ -193,10 +195,10 @@ async def test_a_failing_job_records_its_error_and_the_next_job_still_runs(make_
     assert sent.sent == [(utc(2026, 2, 1, 8, 6), "good", "ok")]
 
 
-async def test_a_target_channel_that_is_not_running_is_a_recorded_error(make_app):
+async def test_a_target_channel_that_is_not_running_is_a_recorded_error(openclaw_make_app):
     start = utc(2026, 2, 1, 8)
     clock = VirtualClock(start, start + timedelta(minutes=3))
-    app = make_app()
+    app = openclaw_make_app()
     store = JobStore(jobs_path(app.config.home), clock=clock.now)
     store.add("to discord", "every 1m", "p", target={"channel": "discord", "chat": "7"})
     store.add("kept", "every 1m", "remember this")
@@ -211,8 +213,10 @@ async def test_a_target_channel_that_is_not_running_is_a_recorded_error(make_app
     assert [m.text for m in history[:2]] == ["remember this", "ok"]
 
 
-async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(make_app, mock_model):
-    app = make_app()
+async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(
+    openclaw_make_app, openclaw_mock_model
+):
+    app = openclaw_make_app()
     path = jobs_path(app.config.home)
     path.parent.mkdir(parents=True)
     path.write_bytes(b'{"jobs": [{"id": "a", "name": "x"')
@@ -226,7 +230,7 @@ async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(make_app, m
     path.unlink()
     store = JobStore(path, clock=lambda: now - timedelta(minutes=2))
     store.add("slow", "every 1m", "p")
-    mock_model.enqueue("late", delay=0.3)
+    openclaw_mock_model.enqueue("late", delay=0.3)
     async with app:
         executor = CronExecutor(app.services, store=store)
         executor.run_due(now)
@@ -237,10 +241,12 @@ async def test_a_corrupt_jobs_file_is_reported_and_never_overwritten(make_app, m
     assert "recording the run of 'slow' failed" in (executor.problem or "")
 
 
-async def test_the_same_job_never_runs_twice_at_once(make_app, mock_model, openclaw_home):
-    mock_model.enqueue("slow answer", delay=4)
+async def test_the_same_job_never_runs_twice_at_once(
+    openclaw_make_app, openclaw_mock_model, openclaw_home
+):
+    openclaw_mock_model.enqueue("slow answer", delay=4)
     now = datetime.now(UTC)
-    app = make_app()
+    app = openclaw_make_app()
     store = JobStore(jobs_path(app.config.home), clock=lambda: now - timedelta(minutes=5))
     store.add("slow", "every 1m", "p")
     slow = job(store, "slow")
@@ -248,7 +254,7 @@ async def test_the_same_job_never_runs_twice_at_once(make_app, mock_model, openc
         executor = CronExecutor(app.services, store=store)
         assert executor.trigger(slow)
         assert not executor.trigger(slow)
-        while not mock_model.requests:  # the run has the lock and is in its turn
+        while not openclaw_mock_model.requests:  # the run has the lock and is in its turn
             await asyncio.sleep(0.01)
         executor.run_due(now)  # due, but running: not started again
         assert executor.status()["running"] == [slow.id]
@@ -263,16 +269,18 @@ async def test_the_same_job_never_runs_twice_at_once(make_app, mock_model, openc
         assert cli.returncode == 1
         assert f"job {slow.id} is running already" in stderr.decode()
         await executor.idle()
-    assert len(mock_model.requests) == 1
+    assert len(openclaw_mock_model.requests) == 1
     assert job(store, "slow").last_status == "ok"
 
 
-async def test_heartbeat_ok_is_silent_and_anything_else_is_delivered(make_app, mock_model):
+async def test_heartbeat_ok_is_silent_and_anything_else_is_delivered(
+    openclaw_make_app, openclaw_mock_model
+):
     config = {"heartbeat": {"enabled": True, "every": "30m", "target": {"channel": "x", "chat": 5}}}
-    app = make_app(config=config)
+    app = openclaw_make_app(config=config)
     (app.config.workspace).mkdir(parents=True, exist_ok=True)
     (app.config.workspace / "HEARTBEAT.md").write_text("- check the build\n")
-    mock_model.enqueue("**HEARTBEAT_OK**").enqueue("The build is red.")
+    openclaw_mock_model.enqueue("**HEARTBEAT_OK**").enqueue("The build is red.")
     start = utc(2026, 4, 1, 9)
     clock = VirtualClock(start, start + timedelta(minutes=65))
     sent = Deliveries(clock)
@@ -280,14 +288,16 @@ async def test_heartbeat_ok_is_silent_and_anything_else_is_delivered(make_app, m
         executor = CronExecutor(app.services, deliver=sent)
         await clock.run(executor)
     assert sent.sent == [(start + timedelta(hours=1), "5", "The build is red.")]
-    asked = mock_model.requests[0].messages[-1].text
+    asked = openclaw_mock_model.requests[0].messages[-1].text
     assert "HEARTBEAT_OK" in asked and "- check the build" in asked
     status = executor.status()["heartbeat"]
     assert status["last_status"] == "delivered"
     assert status["next_due"] == "2026-04-01T10:30:00+00:00"
 
 
-async def test_heartbeat_keeps_to_its_active_hours_and_needs_a_checklist(make_app, mock_model):
+async def test_heartbeat_keeps_to_its_active_hours_and_needs_a_checklist(
+    openclaw_make_app, openclaw_mock_model
+):
     config = {
         "heartbeat": {
             "enabled": True,
@@ -297,13 +307,13 @@ async def test_heartbeat_keeps_to_its_active_hours_and_needs_a_checklist(make_ap
             "target": {"channel": "x", "chat": "5"},
         }
     }
-    app = make_app(config=config)
+    app = openclaw_make_app(config=config)
     start = utc(2026, 1, 10, 5, 30)  # 06:30 in Berlin (CET)
     clock = VirtualClock(start, start + timedelta(hours=5))
     sent = Deliveries(clock)
     async with app:
         await clock.run(CronExecutor(app.services, deliver=sent), timeout=10)
-    assert sent.sent == [] and mock_model.requests == []  # no HEARTBEAT.md: no turn
+    assert sent.sent == [] and openclaw_mock_model.requests == []  # no HEARTBEAT.md: no turn
 
     app.config.workspace.mkdir(parents=True, exist_ok=True)
     (app.config.workspace / "HEARTBEAT.md").write_text("look around")

@@ -20,45 +20,49 @@ START = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def start(make_app, telegram_api, start_gateway):
+def start(openclaw_make_app, openclaw_telegram_api, openclaw_start_gateway):
     """Start a gateway whose Telegram channel is running against the fake Bot API; with
     `clock`, the cron executor runs on that virtual clock."""
 
     async def start(config: dict[str, Any] | None = None, clock: Any = None) -> Gateway:
-        channels = {"telegram": telegram_api.channel_settings()}
+        channels = {"telegram": openclaw_telegram_api.channel_settings()}
         data = {"channels": channels, "limits": {"debounce_ms": 0}, **(config or {})}
-        gateway = Gateway(make_app(config=data, plugins=[telegram_plugin]), port=0)
+        gateway = Gateway(openclaw_make_app(config=data, plugins=[telegram_plugin]), port=0)
         if clock is not None:
             clock.attach(gateway.cron)
-        return await start_gateway(gateway, channel="telegram")
+        return await openclaw_start_gateway(gateway, channel="telegram")
 
     return start
 
 
 async def test_a_job_delivers_its_answer_to_the_telegram_chat(
-    start, telegram_api, mock_model, openclaw_home
+    start, openclaw_telegram_api, openclaw_mock_model, openclaw_home
 ):
     clock = VirtualClock(START, START + timedelta(minutes=3))
     store = JobStore(jobs_path(openclaw_home), clock=clock.now)
     store.add(
         "Morning brief", "2 7 * * *", "Brief me", target={"channel": "telegram", "chat": "42"}
     )
-    mock_model.enqueue("Good morning: *three* meetings today.")
+    openclaw_mock_model.enqueue("Good morning: *three* meetings today.")
     gateway = await start(clock=clock)
     await asyncio.wait_for(clock.finished.wait(), 10)
-    assert telegram_api.texts(42) == ["Good morning: three meetings today."]
+    assert openclaw_telegram_api.texts(42) == ["Good morning: three meetings today."]
     [job] = store.load()
     assert job.last_status == "ok" and job.last_run == START + timedelta(minutes=2)
-    assert mock_model.requests[0].messages[-1].text == "Brief me"
+    assert openclaw_mock_model.requests[0].messages[-1].text == "Brief me"
     status = gateway.status()["cron"]
     assert status["jobs"] == 1 and status["error"] is None and status["failing"] == []
 
 
-async def test_a_refused_delivery_is_recorded(start, telegram_api, mock_model, openclaw_home):
+async def test_a_refused_delivery_is_recorded(
+    start, openclaw_telegram_api, openclaw_mock_model, openclaw_home
+):
     clock = VirtualClock(START, START + timedelta(minutes=3))
     store = JobStore(jobs_path(openclaw_home), clock=clock.now)
     store.add("ping", "2 7 * * *", "p", target={"channel": "telegram", "chat": "999"})
-    telegram_api.fail("sendMessage", 400, description="Bad Request: chat not found", times=2)
+    openclaw_telegram_api.fail(
+        "sendMessage", 400, description="Bad Request: chat not found", times=2
+    )
     gateway = await start(clock=clock)
     await asyncio.wait_for(clock.finished.wait(), 10)
     [job] = store.load()
@@ -73,25 +77,27 @@ async def test_a_refused_delivery_is_recorded(start, telegram_api, mock_model, o
     [("HEARTBEAT_OK", []), ("The nightly backup failed.", ["The nightly backup failed."])],
 )
 async def test_heartbeat_through_telegram(
-    start, telegram_api, mock_model, openclaw_home, answer, expected
+    start, openclaw_telegram_api, openclaw_mock_model, openclaw_home, answer, expected
 ):
     workspace = openclaw_home / "workspace"
     workspace.mkdir()
     (workspace / "HEARTBEAT.md").write_text("- is the nightly backup done?\n")
-    mock_model.enqueue(answer)
+    openclaw_mock_model.enqueue(answer)
     clock = VirtualClock(START, START + timedelta(minutes=31))
     heartbeat = {"enabled": True, "target": {"channel": "telegram", "chat": 42}}
     gateway = await start(config={"heartbeat": heartbeat}, clock=clock)
     await asyncio.wait_for(clock.finished.wait(), 10)
-    assert len(mock_model.requests) == 1  # one beat, after the default 30 minutes
-    assert "- is the nightly backup done?" in mock_model.requests[0].messages[-1].text
-    assert len(telegram_api.calls_to("sendMessage")) == len(expected)
-    assert telegram_api.texts(42) == expected
+    assert len(openclaw_mock_model.requests) == 1  # one beat, after the default 30 minutes
+    assert "- is the nightly backup done?" in openclaw_mock_model.requests[0].messages[-1].text
+    assert len(openclaw_telegram_api.calls_to("sendMessage")) == len(expected)
+    assert openclaw_telegram_api.texts(42) == expected
     status = gateway.status()["cron"]["heartbeat"]
     assert status["last_status"] == ("delivered" if expected else "ok (nothing to report)")
 
 
-async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_model, openclaw_home):
+async def test_cron_command_lists_and_toggles_jobs(
+    start, openclaw_telegram_api, openclaw_mock_model, openclaw_home
+):
     store = JobStore(jobs_path(openclaw_home))
     mine = Principal("telegram", "42", "tg")  # /cron shows the asker's jobs only
     store.add("Morning brief", "0 9 * * *", "p", timezone="Europe/Berlin", owner=mine)
@@ -102,9 +108,11 @@ async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_mod
     await start()
 
     async def send(text: str) -> str:
-        count = len(telegram_api.texts(42))
-        telegram_api.user_sends(42, 42, text)
-        texts = await telegram_api.wait_for(lambda: telegram_api.texts(42)[count:])
+        count = len(openclaw_telegram_api.texts(42))
+        openclaw_telegram_api.user_sends(42, 42, text)
+        texts = await openclaw_telegram_api.wait_for(
+            lambda: openclaw_telegram_api.texts(42)[count:]
+        )
         return texts[0]
 
     listing = await send("/cron")
@@ -122,4 +130,4 @@ async def test_cron_command_lists_and_toggles_jobs(start, telegram_api, mock_mod
         "Morning run": True,
         "Evening": True,
     }
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []

@@ -55,24 +55,26 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONIOENCODING": "utf-8", **extra}
 
 
-async def test_one_file_tool_plugin_is_short_and_works(make_app, mock_model, tmp_path, monkeypatch):
+async def test_one_file_tool_plugin_is_short_and_works(
+    openclaw_make_app, openclaw_mock_model, tmp_path, monkeypatch
+):
     code = code_after(GUIDE, "## One-file plugins")
     assert lines_of(code) <= 20
     folder = tmp_path / "openclaw-plugins"
     folder.mkdir()
     (folder / "notes.py").write_text(code, encoding="utf-8")
     monkeypatch.setenv("OPENCLAW_PLUGINS_DIR", str(folder))
-    mock_model.enqueue(
+    openclaw_mock_model.enqueue(
         tool_calls=[
             ("save_note", {"title": "groceries", "text": "milk"}),
             ("save_note", {"title": "../../escape", "text": "no"}),
         ]
     ).enqueue("Saved.")
-    async with make_app() as app:
+    async with openclaw_make_app() as app:
         assert "notes" in app.plugins.names()
         await app.ask("note: milk")
         workspace = app.config.workspace
-    saved, escaped = sorted(mock_model.tool_results(), key=lambda r: "escape" in r.text)
+    saved, escaped = sorted(openclaw_mock_model.tool_results(), key=lambda r: "escape" in r.text)
     assert not saved.is_error and saved.text.startswith("saved ")
     assert (workspace / "notes" / "groceries.md").read_text() == "milk"
     assert escaped.is_error and not (workspace.parent.parent / "escape.md").exists()
@@ -135,23 +137,25 @@ def module_of(code: str, name: str) -> types.ModuleType:
     return module
 
 
-async def test_the_hooks_pages_tool_example_reads_through_the_sandbox(make_app, mock_model):
+async def test_the_hooks_pages_tool_example_reads_through_the_sandbox(
+    openclaw_make_app, openclaw_mock_model
+):
     plugin = module_of(code_after(HOOKS, "### `register_tools("), "notes_example")
-    mock_model.enqueue(
+    openclaw_mock_model.enqueue(
         tool_calls=[("read_note", {"title": "todo"}), ("read_note", {"title": "../../x"})]
     ).enqueue("done")
-    async with make_app(plugins=[plugin]) as app:
+    async with openclaw_make_app(plugins=[plugin]) as app:
         (app.config.workspace / "notes").mkdir(parents=True)
         (app.config.workspace / "notes" / "todo.md").write_text("buy milk")
         await app.ask("read my todo note")
-    found, refused = mock_model.tool_results()
+    found, refused = openclaw_mock_model.tool_results()
     assert (found.is_error, found.text) == (False, "buy milk")
     assert refused.is_error and "sandbox" in refused.text
 
 
-async def test_the_hooks_pages_heartbeat_gets_services(make_app, openclaw_home):
+async def test_the_hooks_pages_heartbeat_gets_services(openclaw_make_app, openclaw_home):
     plugin = module_of(code_after(HOOKS, "### `startup("), "heartbeat_example")
-    async with make_app(plugins=[("heartbeat", plugin.heartbeat)]) as app:
+    async with openclaw_make_app(plugins=[("heartbeat", plugin.heartbeat)]) as app:
         for _ in range(50):
             if (app.config.home / "heartbeat").exists():
                 break

@@ -10,16 +10,16 @@ from pathlib import Path
 
 SHIPPED = [
     "openclaw_home",
-    "mock_model",
-    "recording_sink",
-    "make_app",
-    "call_tools",
-    "openai_server",
-    "anthropic_server",
-    "start_gateway",
-    "no_secret_in_outputs",
-    "telegram_api",
-    "discord_api",
+    "openclaw_mock_model",
+    "openclaw_recording_sink",
+    "openclaw_make_app",
+    "openclaw_call_tools",
+    "openclaw_openai_server",
+    "openclaw_anthropic_server",
+    "openclaw_start_gateway",
+    "openclaw_no_secret_in_outputs",
+    "openclaw_telegram_api",
+    "openclaw_discord_api",
 ]
 
 

@@ -123,7 +123,7 @@ BASE = {
 
 
 @pytest.fixture
-def start(make_app, start_gateway):
+def start(openclaw_make_app, openclaw_start_gateway):
     """Start a gateway on a free port with the fake channels; stopped after the test."""
 
     async def start(
@@ -133,8 +133,8 @@ def start(make_app, start_gateway):
         **options: Any,
     ) -> tuple[Gateway, FakeChannels]:
         plugin = FakeChannels(crashes)
-        app = make_app(config={**BASE, **(config or {})}, plugins=[plugin, *plugins])
-        return await start_gateway(Gateway(app, port=0, **options)), plugin
+        app = openclaw_make_app(config={**BASE, **(config or {})}, plugins=[plugin, *plugins])
+        return await openclaw_start_gateway(Gateway(app, port=0, **options)), plugin
 
     return start
 
@@ -147,8 +147,8 @@ async def get(gateway: Gateway, path: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
-async def test_a_message_gets_a_streamed_reply_and_is_persisted(start, mock_model):
-    mock_model.enqueue("Hello from the agent", chunks=4)
+async def test_a_message_gets_a_streamed_reply_and_is_persisted(start, openclaw_mock_model):
+    openclaw_mock_model.enqueue("Hello from the agent", chunks=4)
     gateway, channels = await start()
     fake = channels.created["fake"]
     await fake.say("42", "hi")
@@ -159,14 +159,14 @@ async def test_a_message_gets_a_streamed_reply_and_is_persisted(start, mock_mode
     assert [m.role for m in history] == ["user", "assistant"]
 
 
-async def test_commands_answer_without_a_turn(start, mock_model):
+async def test_commands_answer_without_a_turn(start, openclaw_mock_model):
     _, channels = await start()
     fake = channels.created["fake"]
     await fake.say("42", "/ping")
     await fake.say("43", "/status")
     assert fake.texts("42") == ["pong"]
     assert "openclaw" in fake.texts("43")[0]
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
 class SlowCommand:
@@ -181,7 +181,7 @@ class SlowCommand:
         register(Command("slow", "takes a while", slow))
 
 
-async def test_a_slow_command_shows_typing_and_a_quick_one_does_not(start, mock_model):
+async def test_a_slow_command_shows_typing_and_a_quick_one_does_not(start, openclaw_mock_model):
     _, channels = await start(plugins=(SlowCommand(),))
     fake = channels.created["fake"]
     await fake.say("42", "/ping")
@@ -190,9 +190,9 @@ async def test_a_slow_command_shows_typing_and_a_quick_one_does_not(start, mock_
     assert fake.texts("42") == ["pong", "done slowly"] and fake.typing == 1
 
 
-async def test_sessions_lists_only_the_users_own(start, mock_model):
-    mock_model.enqueue("one")
-    mock_model.enqueue("two")
+async def test_sessions_lists_only_the_users_own(start, openclaw_mock_model):
+    openclaw_mock_model.enqueue("one")
+    openclaw_mock_model.enqueue("two")
     _, channels = await start()
     fake = channels.created["fake"]
     await fake.say("42", "hello")
@@ -202,16 +202,16 @@ async def test_sessions_lists_only_the_users_own(start, mock_model):
     assert "fk:main:42:42" in listed and "fk:main:43" not in listed and ":43:43" not in listed
 
 
-async def test_an_unlisted_user_gets_nothing(start, mock_model, recording_sink):
+async def test_an_unlisted_user_gets_nothing(start, openclaw_mock_model, openclaw_recording_sink):
     _, channels = await start()
     fake = channels.created["fake"]
     await fake.say("99", "hello?")
     await fake.say("99", "/ping")
-    assert fake.messages == {} and mock_model.requests == []
-    assert len(recording_sink.of_type("message.received")) == 2
+    assert fake.messages == {} and openclaw_mock_model.requests == []
+    assert len(openclaw_recording_sink.of_type("message.received")) == 2
 
 
-async def test_pairing_code_approved_from_the_cli(start, mock_model, openclaw_home):
+async def test_pairing_code_approved_from_the_cli(start, openclaw_mock_model, openclaw_home):
     config = {"channels": {"fake": {"enabled": True, "pairing": True}}}
     gateway, channels = await start(config)
     fake = channels.created["fake"]
@@ -220,7 +220,7 @@ async def test_pairing_code_approved_from_the_cli(start, mock_model, openclaw_ho
     code = re.search(r"pairing approve (\w+)", invitation)
     assert code is not None
     await fake.say("7", "hi again")  # the code is sent once, not repeated
-    assert len(fake.messages) == 1 and mock_model.requests == []
+    assert len(fake.messages) == 1 and openclaw_mock_model.requests == []
 
     env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
     cli = [sys.executable, "-m", "openclaw.cli", "pairing"]
@@ -230,7 +230,7 @@ async def test_pairing_code_approved_from_the_cli(start, mock_model, openclaw_ho
     assert approved.returncode == 0, approved.stderr
     assert "approved fake user 7" in approved.stdout
 
-    mock_model.enqueue("welcome")
+    openclaw_mock_model.enqueue("welcome")
     await fake.say("7", "now?")
     assert any("welcome" in text for text in fake.texts("7"))
     again = subprocess.run([*cli, "approve", code[1]], env=env, capture_output=True, text=True)
@@ -239,15 +239,15 @@ async def test_pairing_code_approved_from_the_cli(start, mock_model, openclaw_ho
     assert revoked.returncode == 0 and not gateway.pairing.is_approved("fake", "7")
 
 
-async def test_a_voice_note_without_speech_to_text_gets_a_clear_reply(start, mock_model):
+async def test_a_voice_note_without_speech_to_text_gets_a_clear_reply(start, openclaw_mock_model):
     gateway, channels = await start()
     fake = channels.created["fake"]
     voice = InboundMessage("fk", "42", "42", "", [Attachment("audio", b"OggS", "audio/ogg")])
     await gateway.deliver(fake, voice)
-    assert fake.texts("42") == [VOICE_REPLY] and mock_model.requests == []
+    assert fake.texts("42") == [VOICE_REPLY] and openclaw_mock_model.requests == []
 
 
-async def test_the_eleventh_message_in_a_minute_is_rate_limited(start, recording_sink):
+async def test_the_eleventh_message_in_a_minute_is_rate_limited(start, openclaw_recording_sink):
     now = [1000.0]
     _, channels = await start(clock=lambda: now[0])
     fake = channels.created["fake"]
@@ -258,7 +258,7 @@ async def test_the_eleventh_message_in_a_minute_is_rate_limited(start, recording
     texts = fake.texts("42")
     assert texts[:10] == ["pong"] * 10
     assert texts[10] == "You are sending messages too fast; please try again in 50 s."
-    [limited] = recording_sink.of_type("rate.limited")
+    [limited] = openclaw_recording_sink.of_type("rate.limited")
     assert (limited.channel, limited.user_id, limited.retry_after) == ("fk", "42", 50.0)
     await fake.say("43", "/ping")  # another user is not affected
     assert fake.texts("43") == ["pong"]
@@ -267,10 +267,10 @@ async def test_the_eleventh_message_in_a_minute_is_rate_limited(start, recording
     assert fake.texts("42")[-1] == "pong"
 
 
-async def test_quick_messages_become_one_turn(start, mock_model):
+async def test_quick_messages_become_one_turn(start, openclaw_mock_model):
     _, channels = await start({"limits": {"debounce_ms": 150}})
     fake = channels.created["fake"]
-    mock_model.enqueue("one answer")
+    openclaw_mock_model.enqueue("one answer")
 
     burst = []
     for text in ("first", "second", "third"):
@@ -279,8 +279,8 @@ async def test_quick_messages_become_one_turn(start, mock_model):
     await fake.say("42", "/ping")  # commands are not debounced
     assert fake.texts("42") == ["pong"]
     await asyncio.gather(*burst)
-    assert len(mock_model.requests) == 1
-    assert mock_model.requests[0].messages[-1].text == "first\nsecond\nthird"
+    assert len(openclaw_mock_model.requests) == 1
+    assert openclaw_mock_model.requests[0].messages[-1].text == "first\nsecond\nthird"
     assert any("one answer" in text for text in fake.texts("42"))
 
 
@@ -303,10 +303,12 @@ def test_rate_limiter_window_slides():
     assert limiter.check("a") is None
 
 
-async def test_a_full_semaphore_gets_a_busy_reply(start, mock_model, recording_sink):
+async def test_a_full_semaphore_gets_a_busy_reply(
+    start, openclaw_mock_model, openclaw_recording_sink
+):
     gateway, channels = await start({"limits": {"debounce_ms": 0, "max_concurrent_turns": 1}})
     fake = channels.created["fake"]
-    mock_model.enqueue("slow answer", delay=0.3)
+    openclaw_mock_model.enqueue("slow answer", delay=0.3)
     first = asyncio.create_task(fake.say("42", "take your time"))
     while not gateway.running_turns:
         await asyncio.sleep(0.01)
@@ -316,11 +318,13 @@ async def test_a_full_semaphore_gets_a_busy_reply(start, mock_model, recording_s
     ]
     await first
     assert any("slow answer" in text for text in fake.texts("42"))
-    [busy] = recording_sink.of_type("busy.rejected")
+    [busy] = openclaw_recording_sink.of_type("busy.rejected")
     assert (busy.channel, busy.user_id) == ("fk", "43")
 
 
-async def test_http_endpoints_and_metrics_match_the_traffic(start, mock_model, monkeypatch):
+async def test_http_endpoints_and_metrics_match_the_traffic(
+    start, openclaw_mock_model, monkeypatch
+):
     monkeypatch.setenv("SRV_KEY", "sk-env-secret-value")
     config = {
         "providers": {
@@ -334,7 +338,7 @@ async def test_http_endpoints_and_metrics_match_the_traffic(start, mock_model, m
     now = [0.0]
     gateway, channels = await start(config, clock=lambda: now[0])
     fake = channels.created["fake"]
-    mock_model.enqueue("answer one")
+    openclaw_mock_model.enqueue("answer one")
     await fake.say("42", "hello")
     await fake.say("42", "/ping")
     await fake.say("99", "stranger")
@@ -379,7 +383,9 @@ async def test_http_endpoints_and_metrics_match_the_traffic(start, mock_model, m
     ]
 
 
-async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(start, mock_model):
+async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(
+    start, openclaw_mock_model
+):
     config = {
         "channels": {
             "fake": {"enabled": True, "allowed_user_ids": [42]},
@@ -424,16 +430,16 @@ async def test_the_start_up_log_names_the_isolation_backend(start, caplog, sandb
     assert any(entry.startswith(line) for entry in logged), logged
 
 
-async def test_an_enabled_channel_nobody_provides_is_a_clear_error(make_app):
-    app = make_app(config={"channels": {"matrix": {"enabled": True}}})
+async def test_an_enabled_channel_nobody_provides_is_a_clear_error(openclaw_make_app):
+    app = openclaw_make_app(config={"channels": {"matrix": {"enabled": True}}})
     with pytest.raises(GatewayError, match=r"channels\.matrix is enabled but no installed plugin"):
         await Gateway(app, port=0).run()
 
 
-async def test_shutdown_drains_a_running_turn(start, mock_model):
+async def test_shutdown_drains_a_running_turn(start, openclaw_mock_model):
     gateway, channels = await start()
     fake = channels.created["fake"]
-    mock_model.enqueue("finished in time", delay=0.3)
+    openclaw_mock_model.enqueue("finished in time", delay=0.3)
     turn = asyncio.create_task(fake.say("42", "go"))
     while not gateway.running_turns:
         await asyncio.sleep(0.01)
@@ -612,7 +618,7 @@ class WarmProbePlugin:
 
 
 async def test_the_gateway_warms_the_configured_models_provider_off_the_event_loop(
-    start, make_app
+    start, openclaw_make_app
 ) -> None:
     from openclaw.gateway import preload_sdks
 
@@ -627,18 +633,18 @@ async def test_the_gateway_warms_the_configured_models_provider_off_the_event_lo
             break
         await asyncio.sleep(0.01)
     assert provider.warmed_by == ["openclaw-sdk-preload"]  # once, in its thread; unknown skipped
-    async with make_app({"agent": {"model": "mock/test"}}) as app:
+    async with openclaw_make_app({"agent": {"model": "mock/test"}}) as app:
         assert preload_sdks(app) is None  # the mock provider has nothing to warm
 
 
 async def test_unanswered_messages_are_resumed_once_at_start_up(
-    make_app, start_gateway, mock_model
+    openclaw_make_app, openclaw_start_gateway, openclaw_mock_model
 ):
     from openclaw.gateway.delivery import GAVE_UP_REPLY, RESEND_REPLY, RESUMED_NOTE
     from openclaw.messages import Message
 
     plugin = FakeChannels()
-    app = make_app(config=BASE, plugins=[plugin])
+    app = openclaw_make_app(config=BASE, plugins=[plugin])
     store = app.store
     # cut three times already: given up with an apology
     store.record_inbound("fake", "44/m4", "44", "m4")
@@ -655,9 +661,9 @@ async def test_unanswered_messages_are_resumed_once_at_start_up(
     store.append("fk:main:43:43", Message(role="assistant", content="the stored answer"))
     # recorded, never started, and the channel cannot hand it over again
     store.record_inbound("fake", "45/m3", "45", "m3")
-    mock_model.enqueue("the continued answer")
+    openclaw_mock_model.enqueue("the continued answer")
 
-    gateway = await start_gateway(Gateway(app, port=0), channel="fake")
+    gateway = await openclaw_start_gateway(Gateway(app, port=0), channel="fake")
     fake = plugin.created["fake"]
     for _ in range(500):
         if store.unanswered_count() == 0 and not gateway.running_turns:
@@ -670,20 +676,22 @@ async def test_unanswered_messages_are_resumed_once_at_start_up(
     assert fake.texts("44") == [GAVE_UP_REPLY.format(n=3)]
     assert fake.texts("45") == [RESEND_REPLY]
     assert all(reply_to for _, _, reply_to in fake.messages.values())
-    [request] = mock_model.requests  # only the cut turn went to the model, its question once
+    [request] = (
+        openclaw_mock_model.requests
+    )  # only the cut turn went to the model, its question once
     assert [m.text for m in request.messages if m.role == "user"] == ["first question"]
     history = store.history("fk:main:42:42")
     assert [m.role for m in history] == ["user", "assistant"]
     # a platform delivering one of them again is not answered again
     await gateway.deliver(fake, InboundMessage("fk", "42", "42", "first question", message_id="m1"))
-    assert len(fake.texts("42")) == 2 and len(mock_model.requests) == 1
+    assert len(fake.texts("42")) == 2 and len(openclaw_mock_model.requests) == 1
 
 
-async def test_a_message_handed_over_twice_is_answered_once(start, mock_model):
+async def test_a_message_handed_over_twice_is_answered_once(start, openclaw_mock_model):
     gateway, channels = await start()
     fake = channels.created["fake"]
     message = InboundMessage("fk", "42", "42", "hello", message_id="same")
     await asyncio.gather(gateway.deliver(fake, message), gateway.deliver(fake, message))
     await gateway.deliver(fake, message)
-    assert len(fake.texts("42")) == 1 and len(mock_model.requests) == 1
+    assert len(fake.texts("42")) == 1 and len(openclaw_mock_model.requests) == 1
     assert gateway.metrics.summary()["duplicates"] == 2

@@ -122,7 +122,9 @@ def test_register_hook_order_equals_pluggys_call_order(hook: str):
     assert kernel == pluggys_order(manager, hook, calls)
 
 
-async def test_extend_system_prompt_pieces_follow_pluggys_order(make_app, mock_model):
+async def test_extend_system_prompt_pieces_follow_pluggys_order(
+    openclaw_make_app, openclaw_mock_model
+):
     def piece(text: str, **marks: bool) -> object:
         class Piece:
             @hookimpl(**marks)
@@ -132,21 +134,23 @@ async def test_extend_system_prompt_pieces_follow_pluggys_order(make_app, mock_m
         return (text, Piece())
 
     plugins = [piece("LATE", trylast=True), piece("PLAIN"), piece("EARLY", tryfirst=True)]
-    async with make_app(plugins=plugins) as app:
+    async with openclaw_make_app(plugins=plugins) as app:
         await app.ask("hi")
         pluggy_says = app.plugins.hook.extend_system_prompt(session_key="k", workspace="w")
     assert pluggy_says == ["EARLY", "PLAIN", "LATE"]
-    assert mock_model.requests[0].messages[0].text.endswith("EARLY\n\nPLAIN\n\nLATE")
+    assert openclaw_mock_model.requests[0].messages[0].text.endswith("EARLY\n\nPLAIN\n\nLATE")
 
 
 @pytest.mark.parametrize("marks", [{"wrapper": True}, {"hookwrapper": True}])
-async def test_a_hook_wrapper_on_a_kernel_hook_is_refused_at_load(make_app, mock_model, marks):
+async def test_a_hook_wrapper_on_a_kernel_hook_is_refused_at_load(
+    openclaw_make_app, openclaw_mock_model, marks
+):
     class Wrapping:
         @hookimpl(**marks)
         def extend_system_prompt(self, session_key: str, workspace: str) -> Any:
             yield
 
-    async with make_app(plugins=[("wrapping", Wrapping())]) as app:
+    async with openclaw_make_app(plugins=[("wrapping", Wrapping())]) as app:
         assert "wrapping" not in app.plugins.names()
         assert "plugin 'wrapping' skipped: hook wrapper on extend_system_prompt" in "\n".join(
             app.problems
@@ -258,10 +262,10 @@ class Embedder:
 
 
 async def test_an_in_process_plugin_wins_over_an_entry_point_plugin(
-    entry_point_site, make_app, mock_model
+    entry_point_site, openclaw_make_app, openclaw_mock_model
 ):
-    mock_model.enqueue(tool_calls=[("probe", {})]).enqueue("done")
-    async with make_app(plugins=[("embedder", Embedder())], entry_points=True) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("probe", {})]).enqueue("done")
+    async with openclaw_make_app(plugins=[("embedder", Embedder())], entry_points=True) as app:
         assert app.plugins.info["policy"].source == "entrypoint"
         assert app.registry.commands["whoami"].plugin == "embedder"
         assert (
@@ -271,7 +275,7 @@ async def test_an_in_process_plugin_wins_over_an_entry_point_plugin(
         message = InboundMessage("cli", "local", "default", "hello")
         assert app.inbound(message) == "claimed by the embedder"
         await app.ask("go")
-    assert [m.text for m in mock_model.tool_results()] == [
+    assert [m.text for m in openclaw_mock_model.tool_results()] == [
         "Error: call denied: denied by the embedder"
     ]
 
@@ -329,7 +333,9 @@ def test_one_file_plugins_with_the_same_stem_in_two_dirs_do_not_collide(tmp_path
     ]
 
 
-async def test_a_failing_plugin_is_reported_and_the_others_still_run(make_app, mock_model):
+async def test_a_failing_plugin_is_reported_and_the_others_still_run(
+    openclaw_make_app, openclaw_mock_model
+):
     calls: list[str] = []
 
     class Fails:
@@ -363,7 +369,7 @@ async def test_a_failing_plugin_is_reported_and_the_others_still_run(make_app, m
             cli.add_command(click.Command("works-cli"))
 
     plugins = [("works", Works()), ("fails", Fails())]
-    async with make_app(plugins=plugins) as app:
+    async with openclaw_make_app(plugins=plugins) as app:
         assert (
             "plugin 'fails': register_commands failed: RuntimeError: register bug" in app.problems
         )
@@ -375,7 +381,7 @@ async def test_a_failing_plugin_is_reported_and_the_others_still_run(make_app, m
         problems = add_hook_commands(app.plugins, group)
     assert "works-cli" in group.commands
     assert problems == ["plugin 'fails': register_cli_commands failed: RuntimeError: cli bug"]
-    assert mock_model.requests[0].messages[0].text.endswith("STILL HERE")
+    assert openclaw_mock_model.requests[0].messages[0].text.endswith("STILL HERE")
 
 
 def test_cli_commands_clash_is_won_by_the_plugin_called_first(openclaw_home):

@@ -27,7 +27,7 @@ def lines(*texts: str):
     return read
 
 
-async def test_startup_and_shutdown_hooks_run_in_isolation(make_app):
+async def test_startup_and_shutdown_hooks_run_in_isolation(openclaw_make_app):
     calls: list[str] = []
 
     class Lifecycle:
@@ -44,14 +44,14 @@ async def test_startup_and_shutdown_hooks_run_in_isolation(make_app):
         def startup(self, services: Any) -> None:
             raise RuntimeError("no luck")
 
-    app = make_app(plugins=[("life", Lifecycle()), ("crash", Crashes())])
+    app = openclaw_make_app(plugins=[("life", Lifecycle()), ("crash", Crashes())])
     async with app:
         assert "async startup" in calls
         assert any("plugin 'crash': startup failed: no luck" in p for p in app.problems)
     assert calls == ["async startup", "shutdown"]
 
 
-async def test_add_hookspecs_lets_plugins_define_hooks_for_others(make_app):
+async def test_add_hookspecs_lets_plugins_define_hooks_for_others(openclaw_make_app):
     spec_module = types.ModuleType("weather_specs")
     marker = pluggy.HookspecMarker("openclaw")
 
@@ -70,12 +70,12 @@ async def test_add_hookspecs_lets_plugins_define_hooks_for_others(make_app):
         def weather_report(self, city: str) -> str:
             return f"sunny in {city}"
 
-    app = make_app(plugins=[("implementer", Implementer()), ("provider", Provider())])
+    app = openclaw_make_app(plugins=[("implementer", Implementer()), ("provider", Provider())])
     assert not app.problems
     assert app.plugins.hook.weather_report(city="Lisbon") == ["sunny in Lisbon"]
 
 
-async def test_inbound_message_hook_can_claim_or_rewrite(make_app, mock_model):
+async def test_inbound_message_hook_can_claim_or_rewrite(openclaw_make_app, openclaw_mock_model):
     class Inbound:
         @hookimpl
         def inbound_message(self, message: InboundMessage):
@@ -87,34 +87,34 @@ async def test_inbound_message_hook_can_claim_or_rewrite(make_app, mock_model):
             return None
 
     out = io.StringIO()
-    async with make_app(plugins=[Inbound()]) as app:
+    async with openclaw_make_app(plugins=[Inbound()]) as app:
         read = lines("secret word", "translate: bonjour", "/ping", "plain")
         await chat_loop(app, app.default_session(), read, out)
     text = out.getvalue()
     assert "claimed by a plugin" in text and "pong" in text
-    sent = [r.messages[-1].text for r in mock_model.requests]
+    sent = [r.messages[-1].text for r in openclaw_mock_model.requests]
     assert sent == ["bonjour", "plain"]  # the claimed message never reached the model
 
 
-async def test_register_channels_records_the_channel_type(make_app):
+async def test_register_channels_records_the_channel_type(openclaw_make_app):
     class Channel:
         @hookimpl
         def register_channels(self, register: Any) -> None:
             register(ChannelType("pigeon", create=lambda app, settings: None))
 
-    app = make_app(
+    app = openclaw_make_app(
         plugins=[("pigeon", Channel())], config={"channels": {"pigeon": {"enabled": True}}}
     )
     assert app.registry.channels["pigeon"].plugin == "pigeon"
     assert "terminal" in app.registry.channels
     assert app.validate_sections() == []
-    other = make_app(config={"channels": {"carrier": {"enabled": True}}})
+    other = openclaw_make_app(config={"channels": {"carrier": {"enabled": True}}})
     assert other.validate_sections() == [
         "channels.carrier: no installed plugin provides this channel"
     ]
 
 
-async def test_a_failing_sink_does_not_stop_the_others(make_app, recording_sink):
+async def test_a_failing_sink_does_not_stop_the_others(openclaw_make_app, openclaw_recording_sink):
     class Broken:
         name = "broken"
 
@@ -126,10 +126,10 @@ async def test_a_failing_sink_does_not_stop_the_others(make_app, recording_sink)
         def register_sinks(self, register: Any) -> None:
             register(Broken())
 
-    async with make_app(plugins=[Sinks()]) as app:
+    async with openclaw_make_app(plugins=[Sinks()]) as app:
         await app.ask("hi")
     assert app.bus.sink_errors["broken"] >= 3
-    assert recording_sink.types()[-1] == "turn.finished"
+    assert openclaw_recording_sink.types()[-1] == "turn.finished"
 
 
 def test_parse_command():
@@ -141,8 +141,8 @@ def test_parse_command():
     assert parse_command("/../etc") is None
 
 
-async def test_core_commands(make_app, mock_model):
-    async with make_app() as app:
+async def test_core_commands(openclaw_make_app, openclaw_mock_model):
+    async with openclaw_make_app() as app:
         commands = app.registry.command_map()
         key = app.default_session()
 
@@ -177,7 +177,7 @@ async def test_core_commands(make_app, mock_model):
         assert await run_command(commands, "/unknown", CommandContext(app.services, key)) is None
 
 
-async def test_runtime_hooks_isolate_a_raising_plugin(make_app, mock_model):
+async def test_runtime_hooks_isolate_a_raising_plugin(openclaw_make_app, openclaw_mock_model):
     class Broken:
         @hookimpl
         def before_tool_call(self, name: str, arguments: dict, context: Any):
@@ -206,18 +206,18 @@ async def test_runtime_hooks_isolate_a_raising_plugin(make_app, mock_model):
 
             register(echo)
 
-    mock_model.enqueue(tool_calls=[("echo", {"text": "hi"})]).enqueue("done")
+    openclaw_mock_model.enqueue(tool_calls=[("echo", {"text": "hi"})]).enqueue("done")
     out = io.StringIO()
-    async with make_app(plugins=[Echo(), Fine(), Broken()]) as app:
+    async with openclaw_make_app(plugins=[Echo(), Fine(), Broken()]) as app:
         await chat_loop(app, app.default_session(), lines("please echo"), out)
-    first, second = mock_model.requests
+    first, second = openclaw_mock_model.requests
     assert first.messages[-1].text == "please echo"  # the raising inbound hook was passed over
     assert first.messages[0].text.endswith("Be brief.")  # the working extension still applies
     result = next(m for m in second.messages if m.role == "tool")
     assert result.is_error and "policy plugin 'Broken' failed (policy bug)" in result.text
 
 
-async def test_a_plugin_can_register_a_provider_type(make_app):
+async def test_a_plugin_can_register_a_provider_type(openclaw_make_app):
     from pydantic import BaseModel, ConfigDict
 
     from openclaw.messages import Usage
@@ -255,13 +255,13 @@ async def test_a_plugin_can_register_a_provider_type(make_app):
         "agent": {"model": "loud/any"},
         "providers": {"quiet": {"type": "shout", "suffix": "."}},
     }
-    async with make_app(plugins=[ShoutPlugin()], config=config) as app:
+    async with openclaw_make_app(plugins=[ShoutPlugin()], config=config) as app:
         assert (await app.ask("hello")).text == "HELLO!"
         assert (await app.ask("hi", model="quiet/x")).text == "HI."
         assert app.registry.declared_by("ShoutPlugin") == {"providers": ["shout (chat)"]}
 
 
-async def test_on_shutdown_callbacks_run_even_if_one_fails(make_app):
+async def test_on_shutdown_callbacks_run_even_if_one_fails(openclaw_make_app):
     closed: list[str] = []
 
     async def close_async() -> None:
@@ -270,7 +270,7 @@ async def test_on_shutdown_callbacks_run_even_if_one_fails(make_app):
     def broken() -> None:
         raise RuntimeError("close failed")
 
-    app = make_app()
+    app = openclaw_make_app()
     async with app:
         app.on_shutdown(lambda: closed.append("sync"))
         app.on_shutdown(broken)

@@ -40,8 +40,8 @@ def test_console_format_and_debug_level():
     assert "tool.started" in text and "exec" in text
 
 
-async def test_config_logging_section_configures_the_sink(make_app):
-    app = make_app(config={"logging": {"level": "warning", "format": "json"}})
+async def test_config_logging_section_configures_the_sink(openclaw_make_app):
+    app = openclaw_make_app(config={"logging": {"level": "warning", "format": "json"}})
     async with app:
         sink = next(s for s in app.bus.sinks if isinstance(s, LogSink))
         assert (sink.level, sink.format) == (30, "json")

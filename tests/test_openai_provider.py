@@ -49,8 +49,8 @@ def ask(text: str = "hi", **fields: Any) -> ChatRequest:
 
 
 @pytest.fixture
-async def provider(openai_server: FakeOpenAIServer) -> AsyncIterator[OpenAIProvider]:
-    settings = OpenAISettings(base_url=openai_server.base_url, max_retries=0)
+async def provider(openclaw_openai_server: FakeOpenAIServer) -> AsyncIterator[OpenAIProvider]:
+    settings = OpenAISettings(base_url=openclaw_openai_server.base_url, max_retries=0)
     instance = OpenAIProvider("fake", settings)
     yield instance
     await instance.aclose()
@@ -63,9 +63,9 @@ def closed_port() -> int:
 
 
 async def test_streams_text_in_several_deltas(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.enqueue(Reply("Hello there, world!", chunks=3))
+    openclaw_openai_server.enqueue(Reply("Hello there, world!", chunks=3))
 
     deltas, result = await collect(provider, ask("greet me"))
 
@@ -75,7 +75,7 @@ async def test_streams_text_in_several_deltas(
     assert (result.usage.input_tokens, result.usage.output_tokens) == (10, 5)
     assert not result.usage.estimated
     assert result.finish_reason == "stop" and result.tool_calls == []
-    sent = openai_server.requests[0]
+    sent = openclaw_openai_server.requests[0]
     assert sent["model"] == "test-model" and sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
     assert sent["messages"] == [{"role": "user", "content": "greet me"}]
@@ -83,10 +83,10 @@ async def test_streams_text_in_several_deltas(
 
 
 async def test_parallel_tool_calls_are_assembled_by_index(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
     calls = [("add", '{"a": 1, "b": 2}'), ("lookup", '{"query": "weather in Paris"}')]
-    openai_server.enqueue(Reply(tool_calls=calls))
+    openclaw_openai_server.enqueue(Reply(tool_calls=calls))
 
     deltas, result = await collect(provider, ask(tools=[ADD]))
 
@@ -96,7 +96,7 @@ async def test_parallel_tool_calls_are_assembled_by_index(
         ToolCall("call_fake_1", "lookup", '{"query": "weather in Paris"}'),
     ]
     assert result.finish_reason == "tool_calls"
-    assert openai_server.requests[0]["tools"] == [
+    assert openclaw_openai_server.requests[0]["tools"] == [
         {
             "type": "function",
             "function": {
@@ -109,9 +109,9 @@ async def test_parallel_tool_calls_are_assembled_by_index(
 
 
 async def test_missing_usage_is_estimated(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.enqueue(Reply("four score and seven", usage=None))
+    openclaw_openai_server.enqueue(Reply("four score and seven", usage=None))
 
     _, result = await collect(provider, ask("how long ago?"))
 
@@ -120,23 +120,23 @@ async def test_missing_usage_is_estimated(
     assert result.usage.input_tokens > 0
 
 
-async def test_rate_limit_is_retried_by_the_sdk(openai_server: FakeOpenAIServer) -> None:
-    openai_server.enqueue(Reply.error(429, "slow down"), Reply("made it"))
+async def test_rate_limit_is_retried_by_the_sdk(openclaw_openai_server: FakeOpenAIServer) -> None:
+    openclaw_openai_server.enqueue(Reply.error(429, "slow down"), Reply("made it"))
     provider = OpenAIProvider(
-        "fake", OpenAISettings(base_url=openai_server.base_url, max_retries=2)
+        "fake", OpenAISettings(base_url=openclaw_openai_server.base_url, max_retries=2)
     )
 
     _, result = await collect(provider, ask())
     await provider.aclose()
 
     assert result.text == "made it"
-    assert len(openai_server.requests) == 2
+    assert len(openclaw_openai_server.requests) == 2
 
 
 async def test_server_error_without_retries_raises_with_status(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.enqueue(Reply.error(500, "the model fell over"))
+    openclaw_openai_server.enqueue(Reply.error(500, "the model fell over"))
 
     with pytest.raises(ProviderError) as caught:
         await collect(provider, ask())
@@ -145,7 +145,7 @@ async def test_server_error_without_retries_raises_with_status(
     assert caught.value.ref == "fake/test-model"
     assert caught.value.reason == "HTTP 500 (server error)"  # the server's words stay out
     assert caught.value.detail == "the model fell over"  # ... and go to the log
-    assert len(openai_server.requests) == 1
+    assert len(openclaw_openai_server.requests) == 1
 
 
 async def test_connection_refused_names_the_url() -> None:
@@ -160,9 +160,9 @@ async def test_connection_refused_names_the_url() -> None:
 
 
 async def test_malformed_stream_is_a_provider_error(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
-    openai_server.enqueue(Reply.malformed())
+    openclaw_openai_server.enqueue(Reply.malformed())
 
     with pytest.raises(ProviderError) as caught:
         await collect(provider, ask())
@@ -170,9 +170,9 @@ async def test_malformed_stream_is_a_provider_error(
     assert caught.value.reason == "malformed response stream"
 
 
-async def test_a_hanging_server_times_out(openai_server: FakeOpenAIServer) -> None:
-    openai_server.enqueue(Reply.hang())
-    settings = OpenAISettings(base_url=openai_server.base_url, max_retries=0, timeout=0.3)
+async def test_a_hanging_server_times_out(openclaw_openai_server: FakeOpenAIServer) -> None:
+    openclaw_openai_server.enqueue(Reply.hang())
+    settings = OpenAISettings(base_url=openclaw_openai_server.base_url, max_retries=0, timeout=0.3)
     provider = OpenAIProvider("slow", settings)
 
     with pytest.raises(ProviderError, match=r"timed out after 0\.3s waiting for http://"):
@@ -180,7 +180,7 @@ async def test_a_hanging_server_times_out(openai_server: FakeOpenAIServer) -> No
 
 
 async def test_image_parts_reach_the_server_as_image_urls(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
     image = ImagePart(data=b"\x89PNG fake", mime_type="image/png")
     remote = ImagePart(url="https://example.org/cat.jpg")
@@ -188,7 +188,7 @@ async def test_image_parts_reach_the_server_as_image_urls(
 
     await collect(provider, ChatRequest(model="vision", messages=[question]))
 
-    assert openai_server.requests[0]["messages"][0]["content"] == [
+    assert openclaw_openai_server.requests[0]["messages"][0]["content"] == [
         {"type": "text", "text": "what is this?"},
         {"type": "image_url", "image_url": {"url": image.data_url()}},
         {"type": "image_url", "image_url": {"url": "https://example.org/cat.jpg"}},
@@ -196,7 +196,7 @@ async def test_image_parts_reach_the_server_as_image_urls(
 
 
 async def test_history_with_tool_calls_is_translated(
-    provider: OpenAIProvider, openai_server: FakeOpenAIServer
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
 ) -> None:
     call = ToolCall("call_1", "add", '{"a": 1, "b": 2}')
     history = [
@@ -208,7 +208,7 @@ async def test_history_with_tool_calls_is_translated(
 
     await collect(provider, ChatRequest(model="m", messages=history))
 
-    system, user, assistant, tool = openai_server.requests[0]["messages"]
+    system, user, assistant, tool = openclaw_openai_server.requests[0]["messages"]
     assert system == {"role": "system", "content": "You add numbers."}
     assert user == {"role": "user", "content": "1 + 2?"}
     assert assistant["content"] == ""  # never null: llama.cpp rejects it
@@ -223,10 +223,12 @@ async def test_history_with_tool_calls_is_translated(
 
 
 async def test_a_missing_key_says_what_to_set(
-    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    openclaw_openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MOONSHOT_API_KEY", raising=False)
-    settings = OpenAISettings(**{**PRESETS["moonshot"], "base_url": openai_server.base_url})
+    settings = OpenAISettings(
+        **{**PRESETS["moonshot"], "base_url": openclaw_openai_server.base_url}
+    )
     provider = OpenAIProvider("moonshot", settings)
 
     with pytest.raises(ProviderError) as caught:
@@ -234,29 +236,29 @@ async def test_a_missing_key_says_what_to_set(
 
     assert "MOONSHOT_API_KEY" in caught.value.reason
     assert "providers.moonshot.api_key" in caught.value.reason
-    assert openai_server.requests == []
+    assert openclaw_openai_server.requests == []
 
 
 async def test_keys_come_from_config_then_the_preset_variable(
-    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    openclaw_openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOONSHOT_API_KEY", "sk-from-env")
-    preset = {**PRESETS["moonshot"], "base_url": openai_server.base_url}
+    preset = {**PRESETS["moonshot"], "base_url": openclaw_openai_server.base_url}
     from_env = OpenAIProvider("moonshot", OpenAISettings(**preset))
     configured = OpenAIProvider("moonshot", OpenAISettings(**preset, api_key=Secret("sk-conf")))
-    keyless = OpenAIProvider("ollama", OpenAISettings(base_url=openai_server.base_url))
+    keyless = OpenAIProvider("ollama", OpenAISettings(base_url=openclaw_openai_server.base_url))
 
     for provider in (from_env, configured, keyless):
         await collect(provider, ask())
         await provider.aclose()
 
-    assert openai_server.api_keys == ["sk-from-env", "sk-conf", NO_KEY]
+    assert openclaw_openai_server.api_keys == ["sk-from-env", "sk-conf", NO_KEY]
 
 
 async def test_base_url_variable_overrides_the_preset(
-    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    openclaw_openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", openclaw_openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     provider = OpenAIProvider("openai", OpenAISettings(**PRESETS["openai"]))
 
@@ -264,7 +266,7 @@ async def test_base_url_variable_overrides_the_preset(
     await provider.aclose()
 
     assert result.text == "echo: ping"
-    assert openai_server.api_keys == ["sk-test"]
+    assert openclaw_openai_server.api_keys == ["sk-test"]
 
 
 async def test_the_fake_also_answers_plain_calls_and_lists_models() -> None:

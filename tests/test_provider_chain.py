@@ -31,17 +31,17 @@ BACKUP = "claude/claude-test"
 
 @pytest.fixture
 async def providers(
-    openai_server: FakeOpenAIServer, anthropic_server: FakeAnthropicServer
+    openclaw_openai_server: FakeOpenAIServer, openclaw_anthropic_server: FakeAnthropicServer
 ) -> AsyncIterator[dict[str, ChatProvider]]:
     """`local` (OpenAI-compatible) and `claude` (Anthropic), without SDK retries."""
     built: dict[str, ChatProvider] = {
         "local": OpenAIProvider(
-            "local", OpenAISettings(base_url=openai_server.base_url, max_retries=0)
+            "local", OpenAISettings(base_url=openclaw_openai_server.base_url, max_retries=0)
         ),
         "claude": AnthropicProvider(
             "claude",
             AnthropicSettings(
-                base_url=anthropic_server.base_url, api_key=Secret("sk-ant"), max_retries=0
+                base_url=openclaw_anthropic_server.base_url, api_key=Secret("sk-ant"), max_retries=0
             ),
         ),
     }
@@ -73,10 +73,10 @@ async def answer(
 
 async def test_repeated_failures_open_the_breaker(
     providers: dict[str, ChatProvider],
-    openai_server: FakeOpenAIServer,
-    anthropic_server: FakeAnthropicServer,
+    openclaw_openai_server: FakeOpenAIServer,
+    openclaw_anthropic_server: FakeAnthropicServer,
 ) -> None:
-    openai_server.enqueue(*[Reply.error(500, "down")] * 4)
+    openclaw_openai_server.enqueue(*[Reply.error(500, "down")] * 4)
     chain = chain_for(providers)
     fallbacks: list[FallbackEvent] = []
 
@@ -84,8 +84,8 @@ async def test_repeated_failures_open_the_breaker(
         result = await answer(chain, [PRIMARY, BACKUP], fallbacks)
         assert result.text == "echo: hello" and result.model == BACKUP
 
-    assert len(openai_server.requests) == 4  # the fifth call skipped the open breaker
-    assert len(anthropic_server.requests) == 5
+    assert len(openclaw_openai_server.requests) == 4  # the fifth call skipped the open breaker
+    assert len(openclaw_anthropic_server.requests) == 5
     assert chain.breaker(PRIMARY).opened_at is not None
     skipped = FallbackEvent(PRIMARY, "skipped: circuit open after repeated failures", BACKUP)
     assert fallbacks == [FallbackEvent(PRIMARY, "HTTP 500 (server error)", BACKUP)] * 4 + [skipped]
@@ -93,12 +93,12 @@ async def test_repeated_failures_open_the_breaker(
 
 async def test_every_provider_down_names_each_ref(
     providers: dict[str, ChatProvider],
-    openai_server: FakeOpenAIServer,
-    anthropic_server: FakeAnthropicServer,
+    openclaw_openai_server: FakeOpenAIServer,
+    openclaw_anthropic_server: FakeAnthropicServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    openai_server.enqueue(Reply.error(500, "gpu on fire"))
-    anthropic_server.enqueue(Reply.error(503, "overloaded"))
+    openclaw_openai_server.enqueue(Reply.error(500, "gpu on fire"))
+    openclaw_anthropic_server.enqueue(Reply.error(503, "overloaded"))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
@@ -117,10 +117,10 @@ async def test_every_provider_down_names_each_ref(
 
 
 async def test_last_model_tracks_who_answered(
-    providers: dict[str, ChatProvider], openai_server: FakeOpenAIServer
+    providers: dict[str, ChatProvider], openclaw_openai_server: FakeOpenAIServer
 ) -> None:
     chain = chain_for(providers)
-    openai_server.enqueue("from the primary", Reply.error(500, "blip"), "primary again")
+    openclaw_openai_server.enqueue("from the primary", Reply.error(500, "blip"), "primary again")
 
     assert (await answer(chain, [PRIMARY, BACKUP])).text == "from the primary"
     assert chain.last_model == PRIMARY

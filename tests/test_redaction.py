@@ -97,8 +97,10 @@ def test_a_log_record_is_redacted_with_its_traceback_and_stack() -> None:
     assert "ConnectionError" in formatted and f"Stack: bot{MASK}" in formatted
 
 
-def test_records_of_every_library_are_redacted_once_an_app_exists(make_app, caplog) -> None:
-    make_app(config={"channels": {"secretive": {"token": "configured-channel-token-xyz"}}})
+def test_records_of_every_library_are_redacted_once_an_app_exists(
+    openclaw_make_app, caplog
+) -> None:
+    openclaw_make_app(config={"channels": {"secretive": {"token": "configured-channel-token-xyz"}}})
     try:
         raise OSError("handshake with configured-channel-token-xyz failed")
     except OSError:
@@ -163,7 +165,7 @@ def test_sessions_export_and_show_mask_configured_secrets(run, openclaw_home: Pa
 
 
 async def test_the_suite_wide_scan_finds_a_planted_secret() -> None:
-    """What `no_secret_in_outputs` checks after every test, shown on a scan of its own."""
+    """What `openclaw_no_secret_in_outputs` checks after every test, shown on a scan of its own."""
     import aiohttp
     from openclaw_channel_telegram.testing import FakeBotAPI
 

@@ -23,9 +23,15 @@ def openai_config(server: Any) -> dict[str, Any]:
     }
 
 
-async def test_a_file_name_that_is_not_utf8_leaves_the_session_usable(make_app, openai_server):
-    openai_server.enqueue(Reply(tool_calls=[("list_dir", '{"path": "."}')]), Reply("Listed."))
-    async with make_app(config=openai_config(openai_server), entry_points=True) as app:
+async def test_a_file_name_that_is_not_utf8_leaves_the_session_usable(
+    openclaw_make_app, openclaw_openai_server
+):
+    openclaw_openai_server.enqueue(
+        Reply(tool_calls=[("list_dir", '{"path": "."}')]), Reply("Listed.")
+    )
+    async with openclaw_make_app(
+        config=openai_config(openclaw_openai_server), entry_points=True
+    ) as app:
         workspace = Path(app.config.workspace)
         workspace.mkdir(parents=True, exist_ok=True)
         with open(os.path.join(os.fsencode(workspace), b"bad\xff.txt"), "wb") as handle:
@@ -34,7 +40,7 @@ async def test_a_file_name_that_is_not_utf8_leaves_the_session_usable(make_app, 
         second = await app.ask("and now?")
     assert first.text == "Listed."
     assert second.text == "echo: and now?"
-    listing = [m for m in openai_server.requests[1]["messages"] if m["role"] == "tool"]
+    listing = [m for m in openclaw_openai_server.requests[1]["messages"] if m["role"] == "tool"]
     assert len(listing) == 1 and "bad\\xff.txt" in listing[0]["content"]
     assert "not valid UTF-8" in listing[0]["content"]
     history = app.store.history(app.default_session())
@@ -81,13 +87,15 @@ def broken_session(db: Path, key: str) -> None:
     conn.close()
 
 
-async def test_a_broken_session_is_repaired_before_it_reaches_the_model(make_app, openai_server):
-    async with make_app(config=openai_config(openai_server)) as app:
+async def test_a_broken_session_is_repaired_before_it_reaches_the_model(
+    openclaw_make_app, openclaw_openai_server
+):
+    async with openclaw_make_app(config=openai_config(openclaw_openai_server)) as app:
         key = app.default_session()
         broken_session(app.config.sessions_db, key)
         result = await app.ask("still there?")
     assert result.text == "echo: still there?"
-    sent = openai_server.requests[0]["messages"][1:]  # after the system prompt
+    sent = openclaw_openai_server.requests[0]["messages"][1:]  # after the system prompt
     shape = [
         (m["role"], m.get("tool_call_id") or [c["id"] for c in m.get("tool_calls") or []])
         for m in sent

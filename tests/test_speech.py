@@ -84,14 +84,14 @@ async def names_usable(app: Any, kind: str) -> list[tuple[str, bool, str | None]
     return [(c.name, c.configured, c.problem) for c in await candidates(app.models, kind)]
 
 
-async def test_without_a_speech_plugin_there_is_no_provider(make_app):
-    async with make_app() as app:
+async def test_without_a_speech_plugin_there_is_no_provider(openclaw_make_app):
+    async with openclaw_make_app() as app:
         with pytest.raises(NoSpeechProvider, match="no speech-to-text provider is installed"):
             await transcribe(app.models, b"audio", "audio/ogg")
 
 
-async def test_the_first_usable_preset_is_used(make_app):
-    async with make_app(plugins=[SpeechKit()]) as app:
+async def test_the_first_usable_preset_is_used(openclaw_make_app):
+    async with openclaw_make_app(plugins=[SpeechKit()]) as app:
         found = await names_usable(app, "stt")
         assert found == [
             ("deaf", False, "the deaf model not found"),
@@ -102,7 +102,9 @@ async def test_the_first_usable_preset_is_used(make_app):
         assert preferred(await candidates(app.models, "stt")).name == "words"
 
 
-async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignored(make_app):
+async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignored(
+    openclaw_make_app,
+):
     providers = {
         "ollama": {},
         "srv": {"type": "openai", "base_url": "http://127.0.0.1:9/v1"},
@@ -110,7 +112,7 @@ async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignor
         "mine": {"type": "words", "words": "from my config"},
         "echo": {},
     }
-    async with make_app(config={"providers": providers}, plugins=[SpeechKit()]) as app:
+    async with openclaw_make_app(config={"providers": providers}, plugins=[SpeechKit()]) as app:
         found = await names_usable(app, "stt")
         assert [(n, c) for n, c, _ in found] == [
             ("broken", True),
@@ -122,9 +124,9 @@ async def test_configured_entries_win_in_config_order_and_chat_entries_are_ignor
         assert await transcribe(app.models, b"audio", "audio/ogg") == "from my config"
 
 
-async def test_a_configured_provider_that_cannot_work_is_not_passed_over(make_app):
+async def test_a_configured_provider_that_cannot_work_is_not_passed_over(openclaw_make_app):
     providers = {"big": {"type": "words", "missing": "/models/big"}}
-    async with make_app(config={"providers": providers}, plugins=[SpeechKit()]) as app:
+    async with openclaw_make_app(config={"providers": providers}, plugins=[SpeechKit()]) as app:
         with pytest.raises(SpeechUnavailable) as raised:
             await transcribe(app.models, b"audio", "audio/ogg")
         assert str(raised.value) == (
@@ -132,8 +134,8 @@ async def test_a_configured_provider_that_cannot_work_is_not_passed_over(make_ap
         )
 
 
-async def test_a_named_provider(make_app):
-    async with make_app(plugins=[SpeechKit()]) as app:
+async def test_a_named_provider(openclaw_make_app):
+    async with openclaw_make_app(plugins=[SpeechKit()]) as app:
         assert (await pick(app.models, "stt", "echo")).name == "echo"
         with pytest.raises(SpeechUnavailable, match="'deaf' cannot be used: the deaf model"):
             await pick(app.models, "stt", "deaf")
@@ -200,13 +202,13 @@ class MemoryChannels:
 
 
 @pytest.fixture
-def voice_note(make_app):
+def voice_note(openclaw_make_app):
     """Run a gateway with the memory channel, send it one voice note, return what was shown."""
 
     async def send(config: dict[str, Any], plugins: list[Any]) -> list[str]:
         channels = MemoryChannels()
         base = {"channels": {"memory": {"enabled": True, "allowed_user_ids": [42]}}}
-        app = make_app(
+        app = openclaw_make_app(
             config={**base, "limits": {"debounce_ms": 0}, **config}, plugins=[channels, *plugins]
         )
         audio = Attachment("audio", b"OggS...", "audio/ogg")
@@ -218,12 +220,12 @@ def voice_note(make_app):
     return send
 
 
-async def test_a_voice_note_is_shown_transcribed_then_answered(voice_note, mock_model):
-    mock_model.enqueue("Hi there.")
+async def test_a_voice_note_is_shown_transcribed_then_answered(voice_note, openclaw_mock_model):
+    openclaw_mock_model.enqueue("Hi there.")
     shown = await voice_note({}, [SpeechKit()])
     assert shown[0] == "🎤 hello"
     assert shown[1].startswith("Hi there.")
-    assert mock_model.requests[0].messages[-1].content == "hello"
+    assert openclaw_mock_model.requests[0].messages[-1].content == "hello"
 
 
 @pytest.mark.parametrize(
@@ -250,10 +252,10 @@ async def test_a_voice_note_is_shown_transcribed_then_answered(voice_note, mock_
     ids=["no-plugin", "unusable", "fails", "silence"],
 )
 async def test_a_voice_note_that_cannot_be_heard_gets_one_clear_reply(
-    voice_note, mock_model, providers, plugins, reply
+    voice_note, openclaw_mock_model, providers, plugins, reply
 ):
     assert await voice_note({"providers": providers}, plugins) == [reply]
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
 @pytest.mark.parametrize(

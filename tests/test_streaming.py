@@ -158,11 +158,13 @@ class EchoTools:
         register(echo)
 
 
-async def test_real_turn_streams_one_message_with_footer(make_app, mock_model) -> None:
+async def test_real_turn_streams_one_message_with_footer(
+    openclaw_make_app, openclaw_mock_model
+) -> None:
     answer = "Hello **world**, this answer arrives in several pieces."
-    mock_model.enqueue(answer, chunks=5)
+    openclaw_mock_model.enqueue(answer, chunks=5)
     surface = FakeSurface()
-    async with make_app() as app:
+    async with openclaw_make_app() as app:
         # an interval no turn outlasts here, even the process's first on a loaded machine
         reply = StreamingReply(surface, "42", reply_to="7", edit_interval=30)
         result = await reply.consume(app.run_turn("hi"))
@@ -174,11 +176,13 @@ async def test_real_turn_streams_one_message_with_footer(make_app, mock_model) -
     assert len(surface.calls) == 1
 
 
-async def test_real_turn_with_tools_shows_indicators_and_rounds(make_app, mock_model) -> None:
-    mock_model.enqueue("Checking.", tool_calls=[("echo", {"text": "hi"}), ("nope", {})])
-    mock_model.enqueue("All done.")
+async def test_real_turn_with_tools_shows_indicators_and_rounds(
+    openclaw_make_app, openclaw_mock_model
+) -> None:
+    openclaw_mock_model.enqueue("Checking.", tool_calls=[("echo", {"text": "hi"}), ("nope", {})])
+    openclaw_mock_model.enqueue("All done.")
     surface = FakeSurface()
-    async with make_app(plugins=[EchoTools()]) as app:
+    async with openclaw_make_app(plugins=[EchoTools()]) as app:
         reply = StreamingReply(surface, "42", edit_interval=0)
         result = await reply.consume(app.run_turn("use the tools"))
     assert isinstance(result, TurnFinished) and result.tools == 2
@@ -213,7 +217,9 @@ async def test_edits_are_throttled_by_time() -> None:
     assert len(texts) == 5
 
 
-async def test_a_slow_model_still_shows_partial_text_at_the_edit_interval(make_app) -> None:
+async def test_a_slow_model_still_shows_partial_text_at_the_edit_interval(
+    openclaw_make_app,
+) -> None:
     """A model streaming for about 1.5 s: the reply shows its text as it grows, one send and
     then edits at most one per 0.4 s interval, before the final edit with the footer."""
     answer = " ".join(f"word{n}" for n in range(15))
@@ -224,7 +230,7 @@ async def test_a_slow_model_still_shows_partial_text_at_the_edit_interval(make_a
             "providers": {"srv": {"type": "openai", "base_url": server.base_url, "api_key": "k"}},
         }
         surface = TimedSurface()
-        async with make_app(config) as app:
+        async with openclaw_make_app(config) as app:
             result = await StreamingReply(surface, "1").consume(app.run_turn("hi"))
     assert isinstance(result, TurnFinished)
     shown = [(at, call) for at, call in surface.timed if call.kind in ("send", "edit")]

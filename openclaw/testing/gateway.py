@@ -1,8 +1,8 @@
 """A real Gateway running inside a test's event loop, started and stopped the same way by every
-test that needs one (the `start_gateway` fixture is built on `running_gateway`)::
+test that needs one (the `openclaw_start_gateway` fixture is built on `running_gateway`)::
 
     async with running_gateway(Gateway(app, port=0), channel="telegram") as gateway:
-        telegram_api.user_sends(42, 42, "hi")
+        openclaw_telegram_api.user_sends(42, 42, "hi")
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def _report_outputs(gateway: Gateway) -> None:
 
 
 @pytest.fixture
-async def start_gateway() -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
-    """`gateway = await start_gateway(Gateway(app, port=0), channel="telegram")`: runs the
+async def openclaw_start_gateway() -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
+    """`gateway = await openclaw_start_gateway(Gateway(app, port=0), channel="telegram")`: runs the
     gateway (see `running_gateway`) until the test ends; a test may start several."""
     async with contextlib.AsyncExitStack() as stack:
 

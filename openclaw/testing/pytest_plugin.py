@@ -4,9 +4,9 @@ factory, a running Gateway, and local OpenAI-compatible and Anthropic servers. T
 Bot API and Discord come with their channel plugins (`openclaw_channel_telegram.testing`,
 `openclaw_channel_discord.testing`), each registering its own fixtures.
 
-    async def test_my_tool(make_app, mock_model):
-        mock_model.enqueue(tool_calls=[("my_tool", {"x": 1})]).enqueue("done")
-        async with make_app(plugins=[my_plugin]) as app:
+    async def test_my_tool(openclaw_make_app, openclaw_mock_model):
+        openclaw_mock_model.enqueue(tool_calls=[("my_tool", {"x": 1})]).enqueue("done")
+        async with openclaw_make_app(plugins=[my_plugin]) as app:
             result = await app.ask("use it")
 """
 
@@ -19,27 +19,27 @@ from typing import Any
 
 import pytest
 
-from openclaw.testing.gateway import start_gateway
+from openclaw.testing.gateway import openclaw_start_gateway
 from openclaw.testing.mock_provider import MockModel
 from openclaw.testing.recording_sink import RecordingSink
 from openclaw.testing.secret_scan import OutputScan, scanning
-from openclaw.testing.server_fixtures import anthropic_server, openai_server
+from openclaw.testing.server_fixtures import openclaw_anthropic_server, openclaw_openai_server
 
 __all__ = [
-    "anthropic_server",
-    "call_tools",
-    "make_app",
-    "mock_model",
-    "no_secret_in_outputs",
-    "openai_server",
+    "openclaw_anthropic_server",
+    "openclaw_call_tools",
     "openclaw_home",
-    "recording_sink",
-    "start_gateway",
+    "openclaw_make_app",
+    "openclaw_mock_model",
+    "openclaw_no_secret_in_outputs",
+    "openclaw_openai_server",
+    "openclaw_recording_sink",
+    "openclaw_start_gateway",
 ]
 
 
 @pytest.fixture(autouse=True)
-def no_secret_in_outputs() -> Iterator[OutputScan]:
+def openclaw_no_secret_in_outputs() -> Iterator[OutputScan]:
     """Fail a test whose gateways showed a token, key or URL password it configured (in the
     log, `/status`, `/metrics`, a gateway process's stderr or a message sent to the fake Bot
     API); see `openclaw.testing.secret_scan`."""
@@ -65,21 +65,21 @@ def openclaw_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 @pytest.fixture
-def mock_model() -> MockModel:
+def openclaw_mock_model() -> MockModel:
     """A scripted chat model; use the model ref `mock/<anything>`."""
     return MockModel()
 
 
 @pytest.fixture
-def recording_sink() -> RecordingSink:
+def openclaw_recording_sink() -> RecordingSink:
     return RecordingSink()
 
 
 @pytest.fixture
-def make_app(
-    openclaw_home: Path, mock_model: MockModel, recording_sink: RecordingSink
+def openclaw_make_app(
+    openclaw_home: Path, openclaw_mock_model: MockModel, openclaw_recording_sink: RecordingSink
 ) -> Callable[..., Any]:
-    """Build an App in the temporary home answering from `mock_model` and recording events.
+    """Build an App in the temporary home answering from `openclaw_mock_model` and recording events.
 
     `config` is merged over `{"agent": {"model": "mock/test"}}` and written to the home's
     openclaw.json; `plugins` are extra plugin objects; installed entry-point plugins are left
@@ -102,7 +102,7 @@ def make_app(
         (openclaw_home / "openclaw.json").write_text(json.dumps(data))
         return App(
             load_config(),
-            plugins=[mock_model.plugin(), recording_sink.plugin(), *plugins],
+            plugins=[openclaw_mock_model.plugin(), openclaw_recording_sink.plugin(), *plugins],
             entry_points=entry_points,
         )
 
@@ -110,9 +110,11 @@ def make_app(
 
 
 @pytest.fixture
-def call_tools(make_app: Callable[..., Any], mock_model: MockModel) -> Callable[..., Any]:
+def openclaw_call_tools(
+    openclaw_make_app: Callable[..., Any], openclaw_mock_model: MockModel
+) -> Callable[..., Any]:
     """Run one turn in which the model calls the given tools in parallel, and return the tool
-    results it got back: `results = await call_tools(("read_file", {"path": "a.txt"}))`.
+    results it got back: `results = await openclaw_call_tools(("read_file", {"path": "a.txt"}))`.
     Installed plugins are loaded (`entry_points=True`) unless told otherwise."""
 
     async def call(
@@ -120,9 +122,9 @@ def call_tools(make_app: Callable[..., Any], mock_model: MockModel) -> Callable[
         config: dict[str, Any] | None = None,
         entry_points: bool = True,
     ) -> list[Any]:
-        mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
-        async with make_app(config=config, entry_points=entry_points) as app:
+        openclaw_mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
+        async with openclaw_make_app(config=config, entry_points=entry_points) as app:
             await app.ask("go")
-        return mock_model.tool_results()
+        return openclaw_mock_model.tool_results()
 
     return call

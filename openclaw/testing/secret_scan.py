@@ -1,4 +1,4 @@
-"""A check that runs with every test (the `no_secret_in_outputs` fixture): no token, key or
+"""A check that runs with every test (the `openclaw_no_secret_in_outputs` fixture): no token, key or
 URL password a test configured reaches what its gateways showed — the log, `/status`,
 `/metrics`, a gateway process's stderr, and every request sent to a fake Bot API.
 

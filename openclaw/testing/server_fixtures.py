@@ -10,14 +10,14 @@ from openclaw.testing.servers import FakeAnthropicServer, FakeOpenAIServer
 
 
 @pytest.fixture
-def openai_server() -> Iterator[FakeOpenAIServer]:
-    """A fake OpenAI-compatible server; give the SDK `openai_server.base_url`."""
+def openclaw_openai_server() -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible server; give the SDK `openclaw_openai_server.base_url`."""
     with FakeOpenAIServer() as server:
         yield server
 
 
 @pytest.fixture
-def anthropic_server() -> Iterator[FakeAnthropicServer]:
-    """A fake Anthropic Messages server; give the SDK `anthropic_server.base_url`."""
+def openclaw_anthropic_server() -> Iterator[FakeAnthropicServer]:
+    """A fake Anthropic Messages server; give the SDK `openclaw_anthropic_server.base_url`."""
     with FakeAnthropicServer() as server:
         yield server

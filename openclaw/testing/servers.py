@@ -139,7 +139,7 @@ def openai_sequence_problem(messages: list[dict[str, Any]]) -> str:
 
 
 PLANTED_API_KEY = "sk-openclaw-planted-5e1f0c9b7a2d4e6f8a1b3c5d"
-"""A recognisable API key for test configs: the `no_secret_in_outputs` scan fails a test
+"""A recognisable API key for test configs: the `openclaw_no_secret_in_outputs` scan fails a test
 whose gateway shows it in a log, `/status`, `/metrics` or a message sent to a chat."""
 
 

@@ -198,22 +198,22 @@ def loopback() -> Any:
     return config
 
 
-def tool_results(mock_model: Any) -> list[Message]:
+def tool_results(openclaw_mock_model: Any) -> list[Message]:
     """The tool results of the last turn's last round."""
-    messages = mock_model.requests[-1].messages
+    messages = openclaw_mock_model.requests[-1].messages
     last_call = max(i for i, m in enumerate(messages) if m.role == "assistant")
     return [m for m in messages[last_call + 1 :] if m.role == "tool"]
 
 
 @pytest.fixture
-def ask(mock_model: Any) -> Any:
+def ask(openclaw_mock_model: Any) -> Any:
     """`await ask(app, (tool, arguments), ..., session_key=None)`: one turn of the running
     `app` in which the model makes those calls in parallel; returns their results."""
 
     async def turn(app: Any, *calls: tuple[str, dict[str, Any]], **kw: Any) -> list[Message]:
-        mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
+        openclaw_mock_model.enqueue(tool_calls=list(calls)).enqueue("done")
         await app.ask("go", **kw)
-        results = tool_results(mock_model)
+        results = tool_results(openclaw_mock_model)
         assert len(results) == len(calls)
         return results
 

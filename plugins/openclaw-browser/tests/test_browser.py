@@ -22,9 +22,9 @@ from openclaw.tools import ToolError
 
 
 async def test_navigate_returns_visible_text_title_and_final_url(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (page,) = await ask(
             app, ("browser", {"action": "navigate", "url": f"{site.base}/to-article"})
         )
@@ -39,8 +39,8 @@ async def test_navigate_returns_visible_text_title_and_final_url(
     assert "do-not-show-this" not in text and "hidden-style-marker" not in text
 
 
-async def test_navigate_caps_the_text(make_app, ask, site, loopback, browser_plugin):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+async def test_navigate_caps_the_text(openclaw_make_app, ask, site, loopback, browser_plugin):
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (page,) = await ask(
             app,
             ("browser", {"action": "navigate", "url": f"{site.base}/long", "max_chars": 200}),
@@ -52,10 +52,10 @@ async def test_navigate_caps_the_text(make_app, ask, site, loopback, browser_plu
 
 
 async def test_a_huge_title_or_url_does_not_crowd_out_the_page_text(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
     long_url = f"{site.base}/long-title?q=" + "a" * 5_000
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (page,) = await ask(app, ("browser", {"action": "navigate", "url": long_url}))
     head, _, text = page.text.partition("\n\n")
     assert text == "calm water"
@@ -64,10 +64,10 @@ async def test_a_huge_title_or_url_does_not_crowd_out_the_page_text(
 
 
 async def test_screenshot_is_a_png_of_the_viewport_or_the_full_page(
-    make_app, ask, site, loopback, browser_plugin, openclaw_home
+    openclaw_make_app, ask, site, loopback, browser_plugin, openclaw_home
 ):
     config = loopback(width=800, height=600)
-    async with make_app(config, plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(config, plugins=[browser_plugin]) as app:
         (view,) = await ask(app, ("browser", {"action": "screenshot", "url": f"{site.base}/tall"}))
         full, wrong = await ask(
             app,
@@ -85,10 +85,12 @@ async def test_screenshot_is_a_png_of_the_viewport_or_the_full_page(
     assert wrong.is_error and "ending in .png" in wrong.text
 
 
-async def test_evaluate_returns_the_result_as_json(make_app, ask, site, loopback, browser_plugin):
+async def test_evaluate_returns_the_result_as_json(
+    openclaw_make_app, ask, site, loopback, browser_plugin
+):
     count = "document.querySelectorAll('li').length * 7"
     function = "() => ({title: document.title, sum: [1, 2, 3].reduce((a, b) => a + b)})"
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (number,) = await ask(
             app, ("browser", {"action": "evaluate", "url": f"{site.base}/article", "script": count})
         )
@@ -106,13 +108,15 @@ async def test_evaluate_returns_the_result_as_json(make_app, ask, site, loopback
     )
 
 
-async def test_pages_a_site_opens_are_closed_at_once(make_app, ask, site, loopback, browser_plugin):
+async def test_pages_a_site_opens_are_closed_at_once(
+    openclaw_make_app, ask, site, loopback, browser_plugin
+):
     # a popup (or a target=_blank link) would run on unseen until the session ends
     popup = (
         "() => { const opened = window.open('/article');"
         " return new Promise(done => setTimeout(() => done(opened.closed), 1000)); }"
     )
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (closed,) = await ask(
             app, ("browser", {"action": "evaluate", "url": f"{site.base}/tall", "script": popup})
         )
@@ -121,8 +125,10 @@ async def test_pages_a_site_opens_are_closed_at_once(make_app, ask, site, loopba
     assert still.text == '"Tall"'  # the conversation's own page is untouched
 
 
-async def test_a_form_is_filled_and_submitted(make_app, ask, site, loopback, browser_plugin):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+async def test_a_form_is_filled_and_submitted(
+    openclaw_make_app, ask, site, loopback, browser_plugin
+):
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (posted,) = await ask(
             app,
             ("browser", {"action": "navigate", "url": f"{site.base}/form"}),
@@ -154,9 +160,9 @@ async def test_a_form_is_filled_and_submitted(make_app, ask, site, loopback, bro
 
 
 async def test_a_page_that_never_answers_times_out_and_the_browser_lives_on(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
-    async with make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
         started = time.perf_counter()
         (hung,) = await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/hang"}))
         elapsed = time.perf_counter() - started
@@ -178,9 +184,9 @@ async def test_a_page_that_never_answers_times_out_and_the_browser_lives_on(
 
 
 async def test_a_script_that_never_ends_closes_only_that_page(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
-    async with make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
         (spin,) = await ask(
             app,
             (
@@ -200,9 +206,9 @@ async def test_a_script_that_never_ends_closes_only_that_page(
 
 
 async def test_file_urls_and_private_addresses_are_refused_by_default(
-    make_app, ask, site, browser_plugin, chromium_processes
+    openclaw_make_app, ask, site, browser_plugin, chromium_processes
 ):
-    async with make_app(plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(plugins=[browser_plugin]) as app:
         results = await ask(
             app,
             ("browser", {"action": "navigate", "url": "file:///etc/passwd"}),
@@ -221,10 +227,10 @@ async def test_file_urls_and_private_addresses_are_refused_by_default(
 
 
 async def test_redirects_and_sub_requests_cannot_reach_an_internal_server(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
     """127.0.0.1 is allowed; the "internal" server on 127.0.0.2 is not, and must see nothing."""
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         redirected, metadata = await ask(
             app,
             ("browser", {"action": "navigate", "url": f"{site.base}/to-internal"}),
@@ -252,9 +258,11 @@ async def test_redirects_and_sub_requests_cannot_reach_an_internal_server(
     assert site.internal_hits == []
 
 
-async def test_each_session_gets_its_own_context(make_app, ask, site, loopback, browser_plugin):
+async def test_each_session_gets_its_own_context(
+    openclaw_make_app, ask, site, loopback, browser_plugin
+):
     store = "localStorage.setItem('tide', 'high'); localStorage.getItem('tide')"
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         (first,) = await ask(
             app,
             ("browser", {"action": "evaluate", "url": f"{site.base}/article", "script": store}),
@@ -281,11 +289,11 @@ async def test_each_session_gets_its_own_context(make_app, ask, site, loopback, 
 
 
 async def test_past_max_sessions_the_least_recently_used_page_is_closed(
-    make_app, ask, site, loopback, browser_plugin
+    openclaw_make_app, ask, site, loopback, browser_plugin
 ):
     store = "localStorage.setItem('tide', 'low'); localStorage.getItem('tide')"
     read = "localStorage.getItem('tide')"
-    async with make_app(loopback(max_sessions=2), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(max_sessions=2), plugins=[browser_plugin]) as app:
         for key in ("a", "b"):
             await ask(
                 app,
@@ -310,9 +318,9 @@ async def test_past_max_sessions_the_least_recently_used_page_is_closed(
 
 
 async def test_the_idle_browser_closes_and_comes_back(
-    make_app, ask, site, loopback, browser_plugin, chromium_processes
+    openclaw_make_app, ask, site, loopback, browser_plugin, chromium_processes
 ):
-    async with make_app(loopback(idle_timeout=0.5), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(idle_timeout=0.5), plugins=[browser_plugin]) as app:
         (first,) = await ask(
             app, ("browser", {"action": "navigate", "url": f"{site.base}/article"})
         )
@@ -328,9 +336,9 @@ async def test_the_idle_browser_closes_and_comes_back(
 
 
 async def test_a_killed_browser_is_started_again(
-    make_app, ask, site, loopback, browser_plugin, chromium_processes
+    openclaw_make_app, ask, site, loopback, browser_plugin, chromium_processes
 ):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/article"}))
         for pid in chromium_processes():  # this test's own browser
             with contextlib.suppress(ProcessLookupError):
@@ -345,9 +353,9 @@ async def test_a_killed_browser_is_started_again(
 
 
 async def test_shutdown_closes_the_browser(
-    make_app, ask, site, loopback, browser_plugin, chromium_processes
+    openclaw_make_app, ask, site, loopback, browser_plugin, chromium_processes
 ):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/article"}))
         assert chromium_processes()
     for _ in range(20):
@@ -357,8 +365,10 @@ async def test_shutdown_closes_the_browser(
     assert chromium_processes() == []
 
 
-async def test_bad_arguments_are_error_results(make_app, ask, site, loopback, browser_plugin):
-    async with make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
+async def test_bad_arguments_are_error_results(
+    openclaw_make_app, ask, site, loopback, browser_plugin
+):
+    async with openclaw_make_app(loopback(timeout=1), plugins=[browser_plugin]) as app:
         results = await ask(
             app,
             ("browser", {"action": "fly"}),
@@ -382,10 +392,10 @@ async def test_bad_arguments_are_error_results(make_app, ask, site, loopback, br
 
 
 async def test_a_missing_browser_is_a_clear_error(
-    make_app, ask, site, loopback, browser_plugin, tmp_path
+    openclaw_make_app, ask, site, loopback, browser_plugin, tmp_path
 ):
     config = loopback(executable=str(tmp_path / "no-chrome"))
-    async with make_app(config, plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(config, plugins=[browser_plugin]) as app:
         (result,) = await ask(app, ("browser", {"action": "navigate", "url": f"{site.base}/tall"}))
     assert result.is_error and "tools.browser.executable" in result.text
 
@@ -408,9 +418,9 @@ def test_loading_the_plugin_imports_no_playwright():
 
 
 async def test_a_screenshot_is_not_written_through_a_symlink(
-    make_app, ask, site, loopback, browser_plugin, openclaw_home
+    openclaw_make_app, ask, site, loopback, browser_plugin, openclaw_home
 ):
-    async with make_app(loopback(), plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(loopback(), plugins=[browser_plugin]) as app:
         workspace = app.config.workspace
         workspace.mkdir(parents=True, exist_ok=True)
         (workspace / "shots").symlink_to(openclaw_home)

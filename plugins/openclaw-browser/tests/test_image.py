@@ -24,65 +24,65 @@ def image_parts(body: dict) -> tuple[str, bytes]:
 
 
 async def test_a_workspace_image_goes_to_the_vision_provider_from_the_environment(
-    make_app, ask, browser_plugin, openai_server, png, monkeypatch
+    openclaw_make_app, ask, browser_plugin, openclaw_openai_server, png, monkeypatch
 ):
-    monkeypatch.setenv("OPENCLAW_VISION_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENCLAW_VISION_BASE_URL", openclaw_openai_server.base_url)
     monkeypatch.setenv("OPENCLAW_VISION_MODEL", "vision-test")
-    openai_server.enqueue("A red rectangle on nothing else.")
+    openclaw_openai_server.enqueue("A red rectangle on nothing else.")
     picture = png(8, 5)
-    async with make_app(plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(plugins=[browser_plugin]) as app:
         app.config.workspace.mkdir(parents=True, exist_ok=True)
         (app.config.workspace / "red.png").write_bytes(picture)
         (result,) = await ask(app, ("image", {"image": "red.png", "prompt": "What is this?"}))
     assert not result.is_error, result.text
     assert result.text == "A red rectangle on nothing else."
-    (body,) = openai_server.requests
+    (body,) = openclaw_openai_server.requests
     assert body["model"] == "vision-test"
     assert image_parts(body) == ("What is this?", picture)
 
 
 async def test_a_url_image_goes_to_a_configured_model_ref(
-    make_app, ask, browser_plugin, openai_server, site, png
+    openclaw_make_app, ask, browser_plugin, openclaw_openai_server, site, png
 ):
     config = {
-        "providers": {"fake": {"type": "openai", "base_url": openai_server.base_url}},
+        "providers": {"fake": {"type": "openai", "base_url": openclaw_openai_server.base_url}},
         "tools": {"image": {"model": "fake/fake-vision"}},
         "sandbox": {"allowed_hosts": ["127.0.0.1"]},
     }
-    openai_server.enqueue("Four by three, red.")
-    async with make_app(config, plugins=[browser_plugin]) as app:
+    openclaw_openai_server.enqueue("Four by three, red.")
+    async with openclaw_make_app(config, plugins=[browser_plugin]) as app:
         (result,) = await ask(app, ("image", {"image": f"{site.base}/red.png"}))
     assert result.text == "Four by three, red."
-    (body,) = openai_server.requests
+    (body,) = openclaw_openai_server.requests
     assert body["model"] == "fake-vision"
     assert image_parts(body) == ("Describe this image in detail.", png(4, 3))
 
 
 async def test_without_a_vision_setting_the_agents_model_sees_the_image(
-    make_app, browser_plugin, mock_model, png
+    openclaw_make_app, browser_plugin, openclaw_mock_model, png
 ):
-    mock_model.enqueue(tool_calls=[("image", {"image": "red.png"})])
-    mock_model.enqueue("a red square").enqueue("It is a red square.")
-    async with make_app(plugins=[browser_plugin]) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("image", {"image": "red.png"})])
+    openclaw_mock_model.enqueue("a red square").enqueue("It is a red square.")
+    async with openclaw_make_app(plugins=[browser_plugin]) as app:
         app.config.workspace.mkdir(parents=True, exist_ok=True)
         (app.config.workspace / "red.png").write_bytes(png(2, 2))
         finished = await app.ask("what is in red.png?")
     assert finished.text == "It is a red square."
-    (message,) = mock_model.requests[1].messages
+    (message,) = openclaw_mock_model.requests[1].messages
     text, image = message.content
     assert isinstance(text, TextPart) and isinstance(image, ImagePart)
     assert image.data == png(2, 2) and image.mime_type == "image/png"
-    assert mock_model.tool_results()[0].text == "a red square"
+    assert openclaw_mock_model.tool_results()[0].text == "a red square"
 
 
 async def test_bad_images_and_refused_sources_are_error_results(
-    make_app, ask, browser_plugin, openai_server, site, png
+    openclaw_make_app, ask, browser_plugin, openclaw_openai_server, site, png
 ):
     config = {
-        "providers": {"fake": {"type": "openai", "base_url": openai_server.base_url}},
+        "providers": {"fake": {"type": "openai", "base_url": openclaw_openai_server.base_url}},
         "tools": {"image": {"model": "fake/fake-vision", "max_bytes": 2048}},
     }
-    async with make_app(config, plugins=[browser_plugin]) as app:
+    async with openclaw_make_app(config, plugins=[browser_plugin]) as app:
         workspace = app.config.workspace
         workspace.mkdir(parents=True, exist_ok=True)
         (workspace / "notes.png").write_text("not a picture at all")
@@ -106,22 +106,22 @@ async def test_bad_images_and_refused_sources_are_error_results(
     assert "give an http(s) URL or a path in the workspace" in scheme.text
     assert "127.0.0.1, a loopback address" in loopback.text
     assert "169.254.169.254, a link-local address" in metadata.text
-    assert openai_server.requests == []
+    assert openclaw_openai_server.requests == []
 
 
 async def test_a_failing_vision_model_is_an_error_result(
-    make_app, ask, browser_plugin, openai_server, png
+    openclaw_make_app, ask, browser_plugin, openclaw_openai_server, png
 ):
     config = {
         "tools": {
             "image": {
                 "model": "vision-test",
-                "provider": {"base_url": openai_server.base_url, "max_retries": 0},
+                "provider": {"base_url": openclaw_openai_server.base_url, "max_retries": 0},
             }
         }
     }
-    openai_server.enqueue(Reply.error(500, "the GPU caught fire"))
-    async with make_app(config, plugins=[browser_plugin]) as app:
+    openclaw_openai_server.enqueue(Reply.error(500, "the GPU caught fire"))
+    async with openclaw_make_app(config, plugins=[browser_plugin]) as app:
         app.config.workspace.mkdir(parents=True, exist_ok=True)
         (app.config.workspace / "red.png").write_bytes(png(2, 2))
         (result,) = await ask(app, ("image", {"image": "red.png"}))

@@ -33,9 +33,9 @@ def channel_settings(api: FakeDiscord, **settings: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def start(
-    make_app: Callable[..., Any],
-    discord_api: FakeDiscord,
-    start_gateway: Callable[..., Awaitable[Gateway]],
+    openclaw_make_app: Callable[..., Any],
+    openclaw_discord_api: FakeDiscord,
+    openclaw_start_gateway: Callable[..., Awaitable[Gateway]],
 ) -> Callable[..., Awaitable[Gateway]]:
     """`gateway = await start(config, plugins, **discord_settings)`: a running Gateway whose
     Discord channel is connected to the fake (its cron executor on `clock`, a VirtualClock,
@@ -49,18 +49,18 @@ def start(
         **settings: Any,
     ) -> Gateway:
         data: dict[str, Any] = {
-            "channels": {"discord": channel_settings(discord_api, **settings)},
+            "channels": {"discord": channel_settings(openclaw_discord_api, **settings)},
             "limits": {"debounce_ms": 0, "rate_per_minute": 100},
             **(config or {}),
         }
-        app = make_app(config=data, plugins=[discord_plugin, *plugins])
+        app = openclaw_make_app(config=data, plugins=[discord_plugin, *plugins])
         channel = "discord" if wait_running else None
         gateway = Gateway(app, port=0)
         if clock is not None:  # the cron executor runs on this virtual clock
             clock.attach(gateway.cron)
-        gateway = await start_gateway(gateway, channel=channel)
+        gateway = await openclaw_start_gateway(gateway, channel=channel)
         if wait_running:
-            await discord_api.wait_for(discord_api.connected)
+            await openclaw_discord_api.wait_for(openclaw_discord_api.connected)
         return gateway
 
     return start

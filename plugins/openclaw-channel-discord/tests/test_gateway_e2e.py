@@ -26,15 +26,17 @@ def openai_config(server: FakeOpenAIServer, model: str = "srv/fake_model_v1") ->
     }
 
 
-async def test_a_dm_gets_a_streamed_threaded_reply_with_footer(start, discord_api):
+async def test_a_dm_gets_a_streamed_threaded_reply_with_footer(start, openclaw_discord_api):
     answer = "Hello from the agent. " * 12
-    dm = discord_api.dm_channel(USER)
+    dm = openclaw_discord_api.dm_channel(USER)
     with FakeOpenAIServer(delay=0.05) as server:
         server.enqueue(Reply(answer, chunks=12))
         gateway = await start(openai_config(server))
-        asked = discord_api.user_sends(USER, content="hi")
-        await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(dm)))
-    [reply] = discord_api.messages(dm)
+        asked = openclaw_discord_api.user_sends(USER, content="hi")
+        await openclaw_discord_api.wait_for(
+            lambda: "round(s)" in "".join(openclaw_discord_api.texts(dm))
+        )
+    [reply] = openclaw_discord_api.messages(dm)
     assert reply.content.startswith(answer.strip())
     # the footer in italics, the underscores of the model name escaped so the italics hold
     assert reply.content.rstrip().endswith("srv/fake\\_model\\_v1_")
@@ -44,72 +46,92 @@ async def test_a_dm_gets_a_streamed_threaded_reply_with_footer(start, discord_ap
     assert [m.role for m in history] == ["user", "assistant"]
 
 
-async def test_a_guild_mention_gets_a_streamed_reply(start, discord_api, mock_model):
-    mock_model.enqueue("A reply in the server, long enough to be streamed in pieces. " * 4)
+async def test_a_guild_mention_gets_a_streamed_reply(
+    start, openclaw_discord_api, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue("A reply in the server, long enough to be streamed in pieces. " * 4)
     gateway = await start()
-    channel = discord_api.guild_channel_id
-    discord_api.user_sends(USER, channel, "what's up?", mention_bot=True)
-    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(channel)))
-    [reply] = discord_api.messages(channel)
+    channel = openclaw_discord_api.guild_channel_id
+    openclaw_discord_api.user_sends(USER, channel, "what's up?", mention_bot=True)
+    await openclaw_discord_api.wait_for(
+        lambda: "round(s)" in "".join(openclaw_discord_api.texts(channel))
+    )
+    [reply] = openclaw_discord_api.messages(channel)
     assert reply.reply_to is not None
     assert not reply.edits  # answered within one edit interval: sent once, whole
-    assert mock_model.requests[0].messages[-1].content == "what's up?"  # the mention stripped
+    assert (
+        openclaw_mock_model.requests[0].messages[-1].content == "what's up?"
+    )  # the mention stripped
     assert gateway.app.store.history(f"dc:main:{USER}:{channel}")
 
 
-async def test_guild_messages_not_for_the_bot_are_ignored(start, discord_api, mock_model):
-    mock_model.enqueue("only this one").enqueue("and this reply")
+async def test_guild_messages_not_for_the_bot_are_ignored(
+    start, openclaw_discord_api, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue("only this one").enqueue("and this reply")
     await start()
-    channel = discord_api.guild_channel_id
-    discord_api.user_sends(USER, channel, "talking to someone else")
-    discord_api.user_sends(USER, channel, "!play some music")  # another bot's command
-    discord_api.user_sends(USER, channel, "now you", mention_bot=True)
-    [answer] = await discord_api.wait_for(
-        lambda: [m for m in discord_api.messages(channel) if "round(s)" in m.content]
+    channel = openclaw_discord_api.guild_channel_id
+    openclaw_discord_api.user_sends(USER, channel, "talking to someone else")
+    openclaw_discord_api.user_sends(USER, channel, "!play some music")  # another bot's command
+    openclaw_discord_api.user_sends(USER, channel, "now you", mention_bot=True)
+    [answer] = await openclaw_discord_api.wait_for(
+        lambda: [m for m in openclaw_discord_api.messages(channel) if "round(s)" in m.content]
     )
-    discord_api.user_sends(USER, channel, "replying to the bot", reply_to=answer.id)
-    await discord_api.wait_for(lambda: "and this reply" in "".join(discord_api.texts(channel)))
-    sent = [request.messages[-1].content for request in mock_model.requests]
+    openclaw_discord_api.user_sends(USER, channel, "replying to the bot", reply_to=answer.id)
+    await openclaw_discord_api.wait_for(
+        lambda: "and this reply" in "".join(openclaw_discord_api.texts(channel))
+    )
+    sent = [request.messages[-1].content for request in openclaw_mock_model.requests]
     assert sent == ["now you", "replying to the bot"]  # not its own messages either
 
 
 @pytest.mark.parametrize("prefix", ["/", "!"])
-async def test_every_shared_command_answers(start, discord_api, mock_model, prefix):
+async def test_every_shared_command_answers(
+    start, openclaw_discord_api, openclaw_mock_model, prefix
+):
     gateway = await start()
     names = sorted(gateway.app.registry.command_map())
     assert {"help", "new", "ping", "status"} <= set(names)
-    channel = discord_api.guild_channel_id  # in a server, commands need no mention
+    channel = openclaw_discord_api.guild_channel_id  # in a server, commands need no mention
     for count, name in enumerate(names, start=1):
-        discord_api.user_sends(USER, channel, f"{prefix}{name}")
-        await discord_api.wait_for(lambda count=count: len(discord_api.messages(channel)) >= count)
-    texts = discord_api.texts(channel)
+        openclaw_discord_api.user_sends(USER, channel, f"{prefix}{name}")
+        await openclaw_discord_api.wait_for(
+            lambda count=count: len(openclaw_discord_api.messages(channel)) >= count
+        )
+    texts = openclaw_discord_api.texts(channel)
     assert len(texts) == len(names)
     assert "pong" in texts[names.index("ping")]
     assert "/new" in texts[names.index("help")]
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
-async def test_a_4500_char_answer_arrives_as_3_messages(start, discord_api, mock_model):
+async def test_a_4500_char_answer_arrives_as_3_messages(
+    start, openclaw_discord_api, openclaw_mock_model
+):
     words = [f"w{i:04d}" for i in range(750)]  # 750 × 6 = 4500 characters
-    mock_model.enqueue(" ".join(words) + " ", chunks=10)
+    openclaw_mock_model.enqueue(" ".join(words) + " ", chunks=10)
     await start()
-    dm = discord_api.dm_channel(USER)
-    discord_api.user_sends(USER, content="a long one please")
-    await discord_api.wait_for(lambda: "round(s)" in "".join(discord_api.texts(dm)))
-    texts = discord_api.texts(dm)
+    dm = openclaw_discord_api.dm_channel(USER)
+    openclaw_discord_api.user_sends(USER, content="a long one please")
+    await openclaw_discord_api.wait_for(
+        lambda: "round(s)" in "".join(openclaw_discord_api.texts(dm))
+    )
+    texts = openclaw_discord_api.texts(dm)
     assert len(texts) == 3
     assert all(len(text) <= 2000 for text in texts)
     assert " ".join(texts).split()[: len(words)] == words
 
 
-async def test_an_image_reaches_the_model_as_an_image_part(start, discord_api):
-    dm = discord_api.dm_channel(USER)
+async def test_an_image_reaches_the_model_as_an_image_part(start, openclaw_discord_api):
+    dm = openclaw_discord_api.dm_channel(USER)
     with FakeOpenAIServer() as server:
         server.enqueue("A cat.")
         await start(openai_config(server, "srv/vision"))
         # the sender's client calls it a JPEG; the bytes say PNG
-        discord_api.user_sends(USER, attachments=[("photo.jpg", PNG, "image/jpeg")])
-        await discord_api.wait_for(lambda: "A cat." in "".join(discord_api.texts(dm)))
+        openclaw_discord_api.user_sends(USER, attachments=[("photo.jpg", PNG, "image/jpeg")])
+        await openclaw_discord_api.wait_for(
+            lambda: "A cat." in "".join(openclaw_discord_api.texts(dm))
+        )
     content = server.requests[0]["messages"][-1]["content"]
     text = next(part for part in content if part["type"] == "text")
     image = next(part for part in content if part["type"] == "image_url")
@@ -117,56 +139,76 @@ async def test_an_image_reaches_the_model_as_an_image_part(start, discord_api):
     assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
 
 
-async def test_an_audio_attachment_goes_to_speech_to_text(start, discord_api, mock_model):
+async def test_an_audio_attachment_goes_to_speech_to_text(
+    start, openclaw_discord_api, openclaw_mock_model
+):
     await start()
-    dm = discord_api.dm_channel(USER)
-    discord_api.user_sends(USER, attachments=[("voice-message.ogg", b"OggS\x00voice", None)])
-    [text] = await discord_api.wait_for(lambda: discord_api.texts(dm))
+    dm = openclaw_discord_api.dm_channel(USER)
+    openclaw_discord_api.user_sends(
+        USER, attachments=[("voice-message.ogg", b"OggS\x00voice", None)]
+    )
+    [text] = await openclaw_discord_api.wait_for(lambda: openclaw_discord_api.texts(dm))
     assert text == VOICE_REPLY  # no speech-to-text plugin here: the kernel says so
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
-async def test_an_unlisted_user_gets_nothing(start, discord_api, mock_model):
+async def test_an_unlisted_user_gets_nothing(start, openclaw_discord_api, openclaw_mock_model):
     await start()
-    discord_api.user_sends(99, content="hello?")
-    discord_api.user_sends(USER, content="/ping")
-    await discord_api.wait_for(lambda: discord_api.texts(discord_api.dm_channel(USER)))
-    assert discord_api.messages(discord_api.dm_channel(99)) == []
-    assert mock_model.requests == []
+    openclaw_discord_api.user_sends(99, content="hello?")
+    openclaw_discord_api.user_sends(USER, content="/ping")
+    await openclaw_discord_api.wait_for(
+        lambda: openclaw_discord_api.texts(openclaw_discord_api.dm_channel(USER))
+    )
+    assert openclaw_discord_api.messages(openclaw_discord_api.dm_channel(99)) == []
+    assert openclaw_mock_model.requests == []
 
 
-async def test_a_429_from_discord_is_waited_out(start, discord_api, mock_model):
-    mock_model.enqueue("worth the wait")
+async def test_a_429_from_discord_is_waited_out(start, openclaw_discord_api, openclaw_mock_model):
+    openclaw_mock_model.enqueue("worth the wait")
     await start()
-    dm = discord_api.dm_channel(USER)
-    discord_api.fail("POST", f"/channels/{dm}/messages", 429, retry_after=0.2)
-    discord_api.user_sends(USER, content="hi")
-    await discord_api.wait_for(lambda: "worth the wait" in "".join(discord_api.texts(dm)))
-    posts = [r.status for r in discord_api.requests if r.method == "POST" and "/messages" in r.path]
+    dm = openclaw_discord_api.dm_channel(USER)
+    openclaw_discord_api.fail("POST", f"/channels/{dm}/messages", 429, retry_after=0.2)
+    openclaw_discord_api.user_sends(USER, content="hi")
+    await openclaw_discord_api.wait_for(
+        lambda: "worth the wait" in "".join(openclaw_discord_api.texts(dm))
+    )
+    posts = [
+        r.status
+        for r in openclaw_discord_api.requests
+        if r.method == "POST" and "/messages" in r.path
+    ]
     assert posts[:2] == [429, 200]
 
 
-async def test_a_5xx_from_discord_is_retried(start, discord_api, mock_model):
-    mock_model.enqueue("second try")
+async def test_a_5xx_from_discord_is_retried(start, openclaw_discord_api, openclaw_mock_model):
+    openclaw_mock_model.enqueue("second try")
     await start()
-    dm = discord_api.dm_channel(USER)
-    discord_api.fail("POST", f"/channels/{dm}/messages", 503)
-    discord_api.user_sends(USER, content="hi")
-    await discord_api.wait_for(lambda: "second try" in "".join(discord_api.texts(dm)))
-    posts = [r.status for r in discord_api.requests if r.method == "POST" and "/messages" in r.path]
+    dm = openclaw_discord_api.dm_channel(USER)
+    openclaw_discord_api.fail("POST", f"/channels/{dm}/messages", 503)
+    openclaw_discord_api.user_sends(USER, content="hi")
+    await openclaw_discord_api.wait_for(
+        lambda: "second try" in "".join(openclaw_discord_api.texts(dm))
+    )
+    posts = [
+        r.status
+        for r in openclaw_discord_api.requests
+        if r.method == "POST" and "/messages" in r.path
+    ]
     assert posts[:2] == [503, 200]
 
 
 async def test_status_and_metrics_show_the_connection_state(
-    start, discord_api, mock_model, http_get
+    start, openclaw_discord_api, openclaw_mock_model, http_get
 ):
     from prometheus_client.parser import text_string_to_metric_families
 
     gateway = await start()
-    discord_api.user_sends(OTHER_USER, content="/ping")
-    await discord_api.wait_for(lambda: discord_api.texts(discord_api.dm_channel(OTHER_USER)))
+    openclaw_discord_api.user_sends(OTHER_USER, content="/ping")
+    await openclaw_discord_api.wait_for(
+        lambda: openclaw_discord_api.texts(openclaw_discord_api.dm_channel(OTHER_USER))
+    )
     status = await http_get(gateway, "/status")
-    assert discord_api.token not in status
+    assert openclaw_discord_api.token not in status
     assert json.loads(status)["channels"]["discord"]["state"] == "running"
     metrics = await http_get(gateway, "/metrics")
     samples = [
@@ -179,39 +221,43 @@ async def test_status_and_metrics_show_the_connection_state(
     assert ("openclaw_channel_state", running, 1.0) in samples
 
 
-async def test_files_and_voice_replies_are_uploads(start, discord_api):
+async def test_files_and_voice_replies_are_uploads(start, openclaw_discord_api):
     gateway = await start()
     channel = gateway.channels["discord"].channel
-    dm = str(discord_api.dm_channel(USER))
+    dm = str(openclaw_discord_api.dm_channel(USER))
     await channel.send_file(dm, "export.md", b"# the conversation", "your export")
     await channel.send_voice(dm, b"OggS spoken reply")
-    export, voice = discord_api.messages(int(dm))
+    export, voice = openclaw_discord_api.messages(int(dm))
     assert (export.content, export.files) == ("your export", [("export.md", b"# the conversation")])
     assert voice.files == [("voice.ogg", b"OggS spoken reply")]
 
 
-async def test_a_strangers_attachments_are_never_downloaded(start, discord_api, mock_model):
+async def test_a_strangers_attachments_are_never_downloaded(
+    start, openclaw_discord_api, openclaw_mock_model
+):
     await start(pairing=True)
     stranger = 99
-    discord_api.user_sends(stranger, attachments=[("photo.png", PNG, "image/png")])
-    invited = await discord_api.wait_for(
-        lambda: discord_api.texts(discord_api.dm_channel(stranger))
+    openclaw_discord_api.user_sends(stranger, attachments=[("photo.png", PNG, "image/png")])
+    invited = await openclaw_discord_api.wait_for(
+        lambda: openclaw_discord_api.texts(openclaw_discord_api.dm_channel(stranger))
     )
     assert "openclaw pairing approve" in invited[0]
-    assert discord_api.downloads == [] and mock_model.requests == []
-    mock_model.enqueue("A picture.")
-    discord_api.user_sends(USER, attachments=[("photo.png", PNG, "image/png")])
-    await discord_api.wait_for(lambda: discord_api.downloads)
+    assert openclaw_discord_api.downloads == [] and openclaw_mock_model.requests == []
+    openclaw_mock_model.enqueue("A picture.")
+    openclaw_discord_api.user_sends(USER, attachments=[("photo.png", PNG, "image/png")])
+    await openclaw_discord_api.wait_for(lambda: openclaw_discord_api.downloads)
 
 
 async def test_an_attachment_over_the_cap_is_not_read_and_the_user_is_told(
-    start, discord_api, mock_model
+    start, openclaw_discord_api, openclaw_mock_model
 ):
-    mock_model.enqueue("That file is too large for me.")
+    openclaw_mock_model.enqueue("That file is too large for me.")
     await start(max_attachment_mb=0.001)  # about 1 KB
-    dm = discord_api.dm_channel(USER)
-    discord_api.user_sends(USER, attachments=[("report.pdf", b"%PDF" + b"x" * 4096, None)])
-    await discord_api.wait_for(lambda: "too large for me" in "".join(discord_api.texts(dm)))
-    asked = mock_model.requests[0].messages[-1]
+    dm = openclaw_discord_api.dm_channel(USER)
+    openclaw_discord_api.user_sends(USER, attachments=[("report.pdf", b"%PDF" + b"x" * 4096, None)])
+    await openclaw_discord_api.wait_for(
+        lambda: "too large for me" in "".join(openclaw_discord_api.texts(dm))
+    )
+    asked = openclaw_mock_model.requests[0].messages[-1]
     assert "report.pdf" in asked.text and "not read" in asked.text
     assert "0.001 MB" in asked.text  # the limit, so the answer can say what fits

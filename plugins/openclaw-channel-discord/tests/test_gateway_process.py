@@ -33,23 +33,25 @@ def discord_only(api: FakeDiscord, model: FakeOpenAIServer) -> dict[str, Any]:
     }
 
 
-def test_sigterm_mid_answer_finishes_it_and_exits_0(openclaw_home: Path, discord_api: FakeDiscord):
+def test_sigterm_mid_answer_finishes_it_and_exits_0(
+    openclaw_home: Path, openclaw_discord_api: FakeDiscord
+):
     def ask() -> None:
-        discord_api.wait_until_connected()
-        discord_api.user_sends(USER, content="tell me a story")
+        openclaw_discord_api.wait_until_connected()
+        openclaw_discord_api.user_sends(USER, content="tell me a story")
 
     with FakeOpenAIServer(delay=0.2) as model:
         model.enqueue(Reply(STORY, chunks=6))
-        config = discord_only(discord_api, model)
+        config = discord_only(openclaw_discord_api, model)
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
-        env = {"OPENCLAW_LOAD_PLUGINS": "discord", "DISCORD_BOT_TOKEN": discord_api.token}
+        env = {"OPENCLAW_LOAD_PLUGINS": "discord", "DISCORD_BOT_TOKEN": openclaw_discord_api.token}
         code, stderr = sigterm_mid_turn(openclaw_home, model, env, after_start=ask)
     assert code == 0, stderr
-    assert discord_api.token not in stderr
-    [identify] = discord_api.identifies
+    assert openclaw_discord_api.token not in stderr
+    [identify] = openclaw_discord_api.identifies
     assert identify["intents"] & MESSAGE_CONTENT_INTENT
-    dm = discord_api.dm_channel(USER)
-    [answer] = discord_api.messages(dm)
+    dm = openclaw_discord_api.dm_channel(USER)
+    [answer] = openclaw_discord_api.messages(dm)
     assert answer.content.startswith(STORY) and answer.reply_to is not None
     with SqliteStore(openclaw_home / "sessions.db") as store:
         roles = [m.role for m in store.history(f"dc:main:{USER}:{dm}")]

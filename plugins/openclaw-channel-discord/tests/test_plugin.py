@@ -58,7 +58,7 @@ def test_loading_the_plugin_does_not_import_disnake():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-async def test_the_entry_point_registers_the_channel(make_app):
-    async with make_app(entry_points=True) as app:
+async def test_the_entry_point_registers_the_channel(openclaw_make_app):
+    async with openclaw_make_app(entry_points=True) as app:
         kind = app.registry.channels["discord"].value
     assert kind.settings_model is DiscordSettings

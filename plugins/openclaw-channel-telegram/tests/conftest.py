@@ -47,12 +47,12 @@ class RecordingInbox:
 
 
 @pytest.fixture
-def make_channel(telegram_api: FakeBotAPI) -> Callable[..., TelegramChannel]:
+def make_channel(openclaw_telegram_api: FakeBotAPI) -> Callable[..., TelegramChannel]:
     def build(**settings: Any) -> TelegramChannel:
         values = {
             "enabled": True,
-            "token": telegram_api.token,
-            "api_base": telegram_api.base_url,
+            "token": openclaw_telegram_api.token,
+            "api_base": openclaw_telegram_api.base_url,
             "poll_timeout": 1,
             "retry_delay": 0.01,
             **settings,

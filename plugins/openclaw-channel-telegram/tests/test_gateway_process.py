@@ -13,7 +13,9 @@ from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
 
-def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, telegram_api: FakeBotAPI):
+def test_sigterm_mid_turn_drains_and_exits_0(
+    openclaw_home: Path, openclaw_telegram_api: FakeBotAPI
+):
     with FakeOpenAIServer(delay=0.2) as server:
         server.enqueue(Reply("Once upon a time, the end.", chunks=6))
         config = {
@@ -23,7 +25,7 @@ def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, telegram_api: 
                 "telegram": {
                     "enabled": True,
                     "token": {"$env": "TELEGRAM_BOT_TOKEN"},
-                    "api_base": telegram_api.base_url,
+                    "api_base": openclaw_telegram_api.base_url,
                     "allowed_user_ids": [42],
                     "poll_timeout": 1,
                 }
@@ -31,16 +33,19 @@ def test_sigterm_mid_turn_drains_and_exits_0(openclaw_home: Path, telegram_api: 
             "limits": {"debounce_ms": 0},
         }
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
-        env = {"OPENCLAW_LOAD_PLUGINS": "telegram", "TELEGRAM_BOT_TOKEN": telegram_api.token}
+        env = {
+            "OPENCLAW_LOAD_PLUGINS": "telegram",
+            "TELEGRAM_BOT_TOKEN": openclaw_telegram_api.token,
+        }
         returncode, stderr = sigterm_mid_turn(
             openclaw_home,
             server,
             env,
-            after_start=lambda: telegram_api.user_sends(42, 42, "tell me a story"),
+            after_start=lambda: openclaw_telegram_api.user_sends(42, 42, "tell me a story"),
         )
     assert returncode == 0, stderr
-    assert telegram_api.token not in stderr
-    [reply] = telegram_api.messages(42)
+    assert openclaw_telegram_api.token not in stderr
+    [reply] = openclaw_telegram_api.messages(42)
     assert reply.text.startswith("Once upon a time, the end.")
     with SqliteStore(openclaw_home / "sessions.db") as store:
         history = store.history("tg:main:42:42")

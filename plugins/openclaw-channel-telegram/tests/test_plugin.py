@@ -42,7 +42,7 @@ def test_webhook_mode_needs_a_url():
         TelegramSettings(mode="webhook")
 
 
-async def test_webhook_mode_feeds_updates(make_channel, gateway, running, telegram_api):
+async def test_webhook_mode_feeds_updates(make_channel, gateway, running, openclaw_telegram_api):
     channel = make_channel(
         mode="webhook",
         webhook_url="https://bot.example.org/telegram/webhook",
@@ -60,8 +60,8 @@ async def test_webhook_mode_feeds_updates(make_channel, gateway, running, telegr
         },
     }
     async with running(channel, gateway):
-        assert telegram_api.webhook["url"] == "https://bot.example.org/telegram/webhook"
-        assert telegram_api.webhook["secret_token"] == "s3cret"
+        assert openclaw_telegram_api.webhook["url"] == "https://bot.example.org/telegram/webhook"
+        assert openclaw_telegram_api.webhook["secret_token"] == "s3cret"
         url = f"http://127.0.0.1:{channel.webhook_port}/telegram/webhook"
         async with aiohttp.ClientSession() as session:
             async with session.post(url, json=update) as refused:
@@ -69,5 +69,5 @@ async def test_webhook_mode_feeds_updates(make_channel, gateway, running, telegr
             headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
             async with session.post(url, json=update, headers=headers) as accepted:
                 assert accepted.status == 200
-        await telegram_api.wait_for(lambda: gateway.received)
+        await openclaw_telegram_api.wait_for(lambda: gateway.received)
     assert gateway.received[0].text == "via webhook"

@@ -22,15 +22,15 @@ PASSWORD = "planted-url-password"
 
 
 @pytest.fixture
-def start(make_app, telegram_api, start_gateway):
+def start(openclaw_make_app, openclaw_telegram_api, openclaw_start_gateway):
     async def start(config: dict[str, Any] | None = None) -> Gateway:
         data = {
-            "channels": {"telegram": telegram_api.channel_settings()},
+            "channels": {"telegram": openclaw_telegram_api.channel_settings()},
             "limits": {"debounce_ms": 0},
             **(config or {}),
         }
-        app = make_app(config=data, plugins=[telegram_plugin])
-        return await start_gateway(Gateway(app, port=0), channel="telegram")
+        app = openclaw_make_app(config=data, plugins=[telegram_plugin])
+        return await openclaw_start_gateway(Gateway(app, port=0), channel="telegram")
 
     return start
 
@@ -41,27 +41,29 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_a_failed_photo_download_logs_no_token(start, telegram_api, caplog):
+async def test_a_failed_photo_download_logs_no_token(start, openclaw_telegram_api, caplog):
     gateway = await start()
-    telegram_api.fail("file", 500, times=10)  # every attempt, retries included
-    telegram_api.user_sends_photo(42, 42)
-    await telegram_api.wait_for(
+    openclaw_telegram_api.fail("file", 500, times=10)  # every attempt, retries included
+    openclaw_telegram_api.user_sends_photo(42, 42)
+    await openclaw_telegram_api.wait_for(
         lambda: "downloading a file failed" in caplog.text, what="the failure was not logged"
     )
     assert "/file/bot[REDACTED]/photos/" in caplog.text  # aiohttp's error names the URL...
-    assert telegram_api.token not in caplog.text  # ...its traceback included, token masked
-    assert telegram_api.token not in json.dumps(gateway.status())
+    assert openclaw_telegram_api.token not in caplog.text  # ...its traceback included, token masked
+    assert openclaw_telegram_api.token not in json.dumps(gateway.status())
 
 
 async def test_a_key_echoed_in_a_401_stays_out_of_the_chat_and_the_log(
-    start, telegram_api, caplog, capfd
+    start, openclaw_telegram_api, caplog, capfd
 ):
     with FakeOpenAIServer() as server:
         server.enqueue(Reply.error(401, "Incorrect API key provided: {api_key}"))
         provider = {"type": "openai", "base_url": server.base_url, "api_key": KEY}
         await start({"agent": {"model": "srv/gpt-4o-mini"}, "providers": {"srv": provider}})
-        telegram_api.user_sends(42, 42, "hi")
-        reply = await telegram_api.wait_for(lambda: "".join(telegram_api.texts(42)))
+        openclaw_telegram_api.user_sends(42, 42, "hi")
+        reply = await openclaw_telegram_api.wait_for(
+            lambda: "".join(openclaw_telegram_api.texts(42))
+        )
     assert server.api_keys == [KEY]
     assert "srv/gpt-4o-mini: HTTP 401 (authentication)" in reply  # the model, what went wrong
     assert "Incorrect API key" not in reply  # but not the server's words
@@ -71,20 +73,22 @@ async def test_a_key_echoed_in_a_401_stays_out_of_the_chat_and_the_log(
 
 
 async def test_a_base_url_password_stays_out_of_the_chat_the_log_and_status(
-    start, telegram_api, caplog, capfd
+    start, openclaw_telegram_api, caplog, capfd
 ):
     port = closed_port()
     base_url = f"http://openclaw:{PASSWORD}@127.0.0.1:{port}/v1"
     provider = {"type": "openai", "base_url": base_url, "max_retries": 0}
     gateway = await start({"agent": {"model": "srv/m"}, "providers": {"srv": provider}})
-    telegram_api.user_sends(42, 42, "hi")
-    reply = await telegram_api.wait_for(lambda: "".join(telegram_api.texts(42)))
+    openclaw_telegram_api.user_sends(42, 42, "hi")
+    reply = await openclaw_telegram_api.wait_for(lambda: "".join(openclaw_telegram_api.texts(42)))
     assert f"cannot reach http://openclaw:[REDACTED]@127.0.0.1:{port}/v1" in reply
     outputs = [reply, caplog.text, capfd.readouterr().err, json.dumps(gateway.status())]
     assert not [text for text in outputs if PASSWORD in text]
 
 
-def test_the_gateway_process_log_holds_no_token(openclaw_home: Path, telegram_api: FakeBotAPI):
+def test_the_gateway_process_log_holds_no_token(
+    openclaw_home: Path, openclaw_telegram_api: FakeBotAPI
+):
     """`openclaw gateway` as a user runs it: its stderr is the gateway log."""
     with FakeOpenAIServer(delay=0.2) as server:
         server.enqueue(Reply("A slow answer, long enough to be interrupted.", chunks=6))
@@ -93,21 +97,24 @@ def test_the_gateway_process_log_holds_no_token(openclaw_home: Path, telegram_ap
             "providers": {"srv": {"type": "openai", "base_url": server.base_url}},
             "channels": {
                 "telegram": {
-                    **telegram_api.channel_settings([42]),
+                    **openclaw_telegram_api.channel_settings([42]),
                     "token": {"$env": "TELEGRAM_BOT_TOKEN"},
                 }
             },
             "limits": {"debounce_ms": 0},
         }
         (openclaw_home / "openclaw.json").write_text(json.dumps(config))
-        telegram_api.fail("file", 500, times=10)
+        openclaw_telegram_api.fail("file", 500, times=10)
 
         def users_write() -> None:
-            telegram_api.user_sends_photo(42, 42)
-            telegram_api.user_sends(42, 42, "tell me a story")
+            openclaw_telegram_api.user_sends_photo(42, 42)
+            openclaw_telegram_api.user_sends(42, 42, "tell me a story")
 
-        env = {"OPENCLAW_LOAD_PLUGINS": "telegram", "TELEGRAM_BOT_TOKEN": telegram_api.token}
+        env = {
+            "OPENCLAW_LOAD_PLUGINS": "telegram",
+            "TELEGRAM_BOT_TOKEN": openclaw_telegram_api.token,
+        }
         returncode, stderr = sigterm_mid_turn(openclaw_home, server, env, after_start=users_write)
     assert returncode == 0, stderr
     assert "downloading a file failed" in stderr and "/file/bot[REDACTED]/" in stderr
-    assert telegram_api.token not in stderr
+    assert openclaw_telegram_api.token not in stderr

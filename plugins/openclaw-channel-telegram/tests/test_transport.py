@@ -20,12 +20,14 @@ async def test_channel_satisfies_the_kernel_protocols(make_channel):
     assert (channel.name, channel.prefix, channel.max_len) == ("telegram", "tg", 4096)
 
 
-async def test_text_message_reaches_the_gateway(make_channel, gateway, running, telegram_api):
+async def test_text_message_reaches_the_gateway(
+    make_channel, gateway, running, openclaw_telegram_api
+):
     channel = make_channel()
     async with running(channel, gateway):
-        telegram_api.user_sends(42, 42, "hello")
-        telegram_api.user_sends(7, -100, "in a group")
-        await telegram_api.wait_for(lambda: len(gateway.received) == 2)
+        openclaw_telegram_api.user_sends(42, 42, "hello")
+        openclaw_telegram_api.user_sends(7, -100, "in a group")
+        await openclaw_telegram_api.wait_for(lambda: len(gateway.received) == 2)
     first, second = gateway.received
     assert (first.channel, first.user_id, first.chat_id, first.text) == ("tg", "42", "42", "hello")
     assert first.session_key("main") == "tg:main:42:42"
@@ -35,42 +37,44 @@ async def test_text_message_reaches_the_gateway(make_channel, gateway, running, 
 
 
 async def test_updates_are_confirmed_and_not_redelivered(
-    make_channel, gateway, running, telegram_api
+    make_channel, gateway, running, openclaw_telegram_api
 ):
     async with running(make_channel(), gateway):
-        telegram_api.user_sends(42, 42, "once")
-        await telegram_api.wait_for(lambda: gateway.received)
-        await telegram_api.wait_for(lambda: telegram_api.pending_updates() == 0)
+        openclaw_telegram_api.user_sends(42, 42, "once")
+        await openclaw_telegram_api.wait_for(lambda: gateway.received)
+        await openclaw_telegram_api.wait_for(lambda: openclaw_telegram_api.pending_updates() == 0)
         await asyncio.sleep(0.1)
     assert [m.text for m in gateway.received] == ["once"]
 
 
 async def test_a_slow_turn_does_not_block_other_messages(
-    make_channel, gateway, running, telegram_api
+    make_channel, gateway, running, openclaw_telegram_api
 ):
     gateway.hold = asyncio.Event()
     async with running(make_channel(), gateway):
-        telegram_api.user_sends(1, 1, "slow")
-        telegram_api.user_sends(2, 2, "fast")
-        await telegram_api.wait_for(lambda: len(gateway.received) == 2)
+        openclaw_telegram_api.user_sends(1, 1, "slow")
+        openclaw_telegram_api.user_sends(2, 2, "fast")
+        await openclaw_telegram_api.wait_for(lambda: len(gateway.received) == 2)
         gateway.hold.set()
 
 
 async def test_group_command_mentioning_the_bot_is_a_plain_command(
-    make_channel, gateway, running, telegram_api
+    make_channel, gateway, running, openclaw_telegram_api
 ):
     async with running(make_channel(), gateway):
-        telegram_api.user_sends(7, -100, "/model@openclaw_test_bot openai/gpt-4o")
-        await telegram_api.wait_for(lambda: gateway.received)
+        openclaw_telegram_api.user_sends(7, -100, "/model@openclaw_test_bot openai/gpt-4o")
+        await openclaw_telegram_api.wait_for(lambda: gateway.received)
     assert gateway.received[0].text == "/model openai/gpt-4o"
 
 
-async def test_photo_downloads_the_largest_size(make_channel, gateway, running, telegram_api):
+async def test_photo_downloads_the_largest_size(
+    make_channel, gateway, running, openclaw_telegram_api
+):
     png = b"\x89PNG\r\n\x1a\nfull-size"
     async with running(make_channel(), gateway):
-        telegram_api.user_sends_photo(42, 42, png, caption="what breed?")
-        telegram_api.user_sends_photo(42, 42)
-        await telegram_api.wait_for(lambda: len(gateway.received) == 2)
+        openclaw_telegram_api.user_sends_photo(42, 42, png, caption="what breed?")
+        openclaw_telegram_api.user_sends_photo(42, 42)
+        await openclaw_telegram_api.wait_for(lambda: len(gateway.received) == 2)
     captioned, bare = gateway.received
     [image] = captioned.attachments
     assert (image.kind, image.data, image.mime_type) == ("image", png, "image/png")
@@ -82,21 +86,25 @@ async def test_photo_downloads_the_largest_size(make_channel, gateway, running, 
     assert isinstance(content, list) and content[1].mime_type == "image/png"
 
 
-async def test_voice_note_becomes_an_audio_attachment(make_channel, gateway, running, telegram_api):
+async def test_voice_note_becomes_an_audio_attachment(
+    make_channel, gateway, running, openclaw_telegram_api
+):
     async with running(make_channel(), gateway):
-        telegram_api.user_sends_voice(42, 42, b"OggS voice bytes")
-        await telegram_api.wait_for(lambda: gateway.received)
+        openclaw_telegram_api.user_sends_voice(42, 42, b"OggS voice bytes")
+        await openclaw_telegram_api.wait_for(lambda: gateway.received)
     [audio] = gateway.received[0].attachments
     assert (audio.kind, audio.data, audio.mime_type) == ("audio", b"OggS voice bytes", "audio/ogg")
 
 
 async def test_image_document_is_an_image_other_documents_are_files(
-    make_channel, gateway, running, telegram_api
+    make_channel, gateway, running, openclaw_telegram_api
 ):
     async with running(make_channel(), gateway):
-        telegram_api.user_sends_document(42, 42, b"GIF89a", "cat.gif", "image/gif")
-        telegram_api.user_sends_document(42, 42, b"%PDF", "a.pdf", "application/pdf", "read it")
-        await telegram_api.wait_for(lambda: len(gateway.received) == 2)
+        openclaw_telegram_api.user_sends_document(42, 42, b"GIF89a", "cat.gif", "image/gif")
+        openclaw_telegram_api.user_sends_document(
+            42, 42, b"%PDF", "a.pdf", "application/pdf", "read it"
+        )
+        await openclaw_telegram_api.wait_for(lambda: len(gateway.received) == 2)
     image, pdf = gateway.received
     assert (image.attachments[0].kind, image.text) == ("image", IMAGE_PROMPT)
     assert (pdf.attachments[0].kind, pdf.attachments[0].filename, pdf.text) == (
@@ -106,7 +114,7 @@ async def test_image_document_is_an_image_other_documents_are_files(
     )
 
 
-async def test_surface_calls_reach_the_bot_api(make_channel, telegram_api):
+async def test_surface_calls_reach_the_bot_api(make_channel, openclaw_telegram_api):
     channel = make_channel()
     message_id = await channel.send_text("42", "Hello", reply_to="5")
     await channel.edit_text("42", message_id, "Hello, world")
@@ -114,7 +122,7 @@ async def test_surface_calls_reach_the_bot_api(make_channel, telegram_api):
     await channel.send_file("42", "export.md", b"# chat", caption="your export")
     await channel.send_voice("42", b"OggS reply", caption="spoken")
     await channel.stop()
-    text, document, voice = telegram_api.messages(42)
+    text, document, voice = openclaw_telegram_api.messages(42)
     assert str(text.message_id) == message_id
     assert (text.text, text.edits, text.reply_to, text.parse_mode) == (
         "Hello, world",
@@ -122,7 +130,7 @@ async def test_surface_calls_reach_the_bot_api(make_channel, telegram_api):
         5,
         None,
     )
-    assert telegram_api.actions(42) == ["typing"]
+    assert openclaw_telegram_api.actions(42) == ["typing"]
     assert (document.kind, document.filename, document.data, document.caption) == (
         "document",
         "export.md",
@@ -132,12 +140,12 @@ async def test_surface_calls_reach_the_bot_api(make_channel, telegram_api):
     assert (voice.kind, voice.data, voice.caption) == ("voice", b"OggS reply", "spoken")
 
 
-async def test_markdown_footer_is_escaped_for_markdown_v2(make_channel, telegram_api):
+async def test_markdown_footer_is_escaped_for_markdown_v2(make_channel, openclaw_telegram_api):
     channel = make_channel()
     text = f"The answer is **42**. See `a_b`!\n\n{FOOTER}"
     message_id = await channel.send_text("42", text, markdown=True)
     await channel.edit_text("42", message_id, text + " ", markdown=True)
-    [sent] = telegram_api.messages(42)
+    [sent] = openclaw_telegram_api.messages(42)
     assert sent.parse_mode == "MarkdownV2"
     assert sent.raw_text.endswith(
         "_1ms · 1 round\\(s\\) · 0 tool\\(s\\) · 12 tokens · local/smol\\_lm\\_2_ "
@@ -148,81 +156,83 @@ async def test_markdown_footer_is_escaped_for_markdown_v2(make_channel, telegram
     await channel.stop()
 
 
-async def test_rejected_markup_raises_markup_rejected(make_channel, telegram_api):
+async def test_rejected_markup_raises_markup_rejected(make_channel, openclaw_telegram_api):
     channel = make_channel()
-    telegram_api.fail("sendMessage", 400)
+    openclaw_telegram_api.fail("sendMessage", 400)
     with pytest.raises(MarkupRejected):
         await channel.send_text("42", "*x*", markdown=True)
     message_id = await channel.send_text("42", "plain")
-    telegram_api.fail("editMessageText", 400)
+    openclaw_telegram_api.fail("editMessageText", 400)
     with pytest.raises(MarkupRejected):
         await channel.edit_text("42", message_id, "*y*", markdown=True)
-    telegram_api.fail("sendMessage", 400)
+    openclaw_telegram_api.fail("sendMessage", 400)
     with pytest.raises(TelegramBadRequest):  # plain text: a real error, not a markup problem
         await channel.send_text("42", "x")
     await channel.stop()
 
 
-async def test_unmodified_edit_is_ignored(make_channel, telegram_api):
+async def test_unmodified_edit_is_ignored(make_channel, openclaw_telegram_api):
     channel = make_channel()
     message_id = await channel.send_text("42", "same")
     await channel.edit_text("42", message_id, "same")
-    assert telegram_api.calls_to("editMessageText")[0].status == 400
-    assert telegram_api.texts(42) == ["same"]
+    assert openclaw_telegram_api.calls_to("editMessageText")[0].status == 400
+    assert openclaw_telegram_api.texts(42) == ["same"]
     await channel.stop()
 
 
-async def test_429_waits_retry_after_then_sends(make_channel, telegram_api):
+async def test_429_waits_retry_after_then_sends(make_channel, openclaw_telegram_api):
     channel = make_channel()
-    telegram_api.fail("sendMessage", 429, retry_after=1)
+    openclaw_telegram_api.fail("sendMessage", 429, retry_after=1)
     started = time.monotonic()
     await channel.send_text("42", "hi")
     assert time.monotonic() - started >= 1
-    assert [c.status for c in telegram_api.calls_to("sendMessage")] == [429, 200]
-    assert telegram_api.texts(42) == ["hi"]
+    assert [c.status for c in openclaw_telegram_api.calls_to("sendMessage")] == [429, 200]
+    assert openclaw_telegram_api.texts(42) == ["hi"]
     await channel.stop()
 
 
-async def test_server_errors_and_dropped_connections_are_retried(make_channel, telegram_api):
+async def test_server_errors_and_dropped_connections_are_retried(
+    make_channel, openclaw_telegram_api
+):
     channel = make_channel()
-    telegram_api.fail("sendMessage", 502)
-    telegram_api.disconnect("sendMessage")
-    telegram_api.fail("sendMessage", 500)
+    openclaw_telegram_api.fail("sendMessage", 502)
+    openclaw_telegram_api.disconnect("sendMessage")
+    openclaw_telegram_api.fail("sendMessage", 500)
     await channel.send_text("42", "survives")
-    assert [c.status for c in telegram_api.calls_to("sendMessage")] == [502, 0, 500, 200]
-    assert telegram_api.texts(42) == ["survives"]
+    assert [c.status for c in openclaw_telegram_api.calls_to("sendMessage")] == [502, 0, 500, 200]
+    assert openclaw_telegram_api.texts(42) == ["survives"]
     await channel.stop()
 
 
-async def test_retries_give_up_eventually(make_channel, telegram_api):
+async def test_retries_give_up_eventually(make_channel, openclaw_telegram_api):
     from aiogram.exceptions import TelegramServerError
 
     channel = make_channel(retries=2)
-    telegram_api.fail("sendMessage", 500, times=3)
+    openclaw_telegram_api.fail("sendMessage", 500, times=3)
     with pytest.raises(TelegramServerError):
         await channel.send_text("42", "lost")
-    assert len(telegram_api.calls_to("sendMessage")) == 3
+    assert len(openclaw_telegram_api.calls_to("sendMessage")) == 3
     await channel.stop()
 
 
-async def test_4096_characters_is_the_limit(make_channel, telegram_api):
+async def test_4096_characters_is_the_limit(make_channel, openclaw_telegram_api):
     channel = make_channel()
     await channel.send_text("42", "x" * channel.max_len)
     # The limit counts what the user sees, so escaping does not eat into it.
     await channel.send_text("42", "." * channel.max_len, markdown=True)
     with pytest.raises(TelegramBadRequest, match="too long"):
         await channel.send_text("42", "x" * (channel.max_len + 1))
-    assert [len(t) for t in telegram_api.texts(42)] == [4096, 4096]
+    assert [len(t) for t in openclaw_telegram_api.texts(42)] == [4096, 4096]
     await channel.stop()
 
 
 async def test_a_photo_download_survives_a_server_error(
-    make_channel, gateway, running, telegram_api
+    make_channel, gateway, running, openclaw_telegram_api
 ):
     async with running(make_channel(), gateway):
-        telegram_api.fail("getFile", 502)
-        telegram_api.user_sends_photo(42, 42, b"\xff\xd8 big")
-        await telegram_api.wait_for(lambda: gateway.received)
+        openclaw_telegram_api.fail("getFile", 502)
+        openclaw_telegram_api.user_sends_photo(42, 42, b"\xff\xd8 big")
+        await openclaw_telegram_api.wait_for(lambda: gateway.received)
     assert gateway.received[0].attachments[0].data == b"\xff\xd8 big"
 
 

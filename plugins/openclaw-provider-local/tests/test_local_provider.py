@@ -93,12 +93,12 @@ async def test_answers_are_the_models_own_and_depend_on_the_prompt():
     assert poem.text.strip() and poem.text != capital.text
 
 
-async def test_two_turns_in_one_session_carry_history(make_app, spy):
+async def test_two_turns_in_one_session_carry_history(openclaw_make_app, spy):
     config = {
         "agent": {"model": "local/smollm2"},
         "providers": {"local": {"max_tokens": 16, "temperature": 0}},
     }
-    async with make_app(entry_points=True, config=config) as app:
+    async with openclaw_make_app(entry_points=True, config=config) as app:
         first = await app.ask("My name is Ada. Say hello to me.")
         second = await app.ask("What is my name?")
     assert first.text.strip() and second.text.strip()
@@ -114,12 +114,12 @@ async def test_two_turns_in_one_session_carry_history(make_app, spy):
     ]
 
 
-async def test_a_cancelled_turn_stops_generation(make_app, spy):
+async def test_a_cancelled_turn_stops_generation(openclaw_make_app, spy):
     config = {
         "agent": {"model": "local/smollm2"},
         "providers": {"local": {"max_tokens": 400, "temperature": 0}},
     }
-    async with make_app(entry_points=True, config=config) as app:
+    async with openclaw_make_app(entry_points=True, config=config) as app:
         events = app.run_turn("Tell me a long story about a dragon and a knight.")
         deltas = 0
         async for event in events:

@@ -23,24 +23,26 @@ from openclaw.tools import ToolCallContext
 ADD = {"action": "add", "name": "x", "schedule": "every 1h", "prompt": "p"}
 
 
-async def call(app: Any, mock_model: Any, arguments: dict[str, Any], *answers: str) -> Message:
+async def call(
+    app: Any, openclaw_mock_model: Any, arguments: dict[str, Any], *answers: str
+) -> Message:
     """One turn in which the model calls `cron` with `arguments`; `answers` are scripted for
     turns the tool itself runs. Returns the tool's result message."""
-    mock_model.enqueue(tool_calls=[("cron", arguments)])
+    openclaw_mock_model.enqueue(tool_calls=[("cron", arguments)])
     for answer in answers:
-        mock_model.enqueue(answer)
-    mock_model.enqueue("done")
+        openclaw_mock_model.enqueue(answer)
+    openclaw_mock_model.enqueue("done")
     await app.ask("go")
-    return [m for m in mock_model.requests[-1].messages if m.role == "tool"][-1]
+    return [m for m in openclaw_mock_model.requests[-1].messages if m.role == "tool"][-1]
 
 
-async def test_add_list_toggle_run_remove(make_app, mock_model, openclaw_home):
-    app = make_app(plugins=[tools_plugin])
+async def test_add_list_toggle_run_remove(openclaw_make_app, openclaw_mock_model, openclaw_home):
+    app = openclaw_make_app(plugins=[tools_plugin])
     store = JobStore(jobs_path(openclaw_home))
     async with app:
         added = await call(
             app,
-            mock_model,
+            openclaw_mock_model,
             {
                 "action": "add",
                 "name": "Morning brief",
@@ -52,20 +54,20 @@ async def test_add_list_toggle_run_remove(make_app, mock_model, openclaw_home):
         )
         assert not added.is_error, added.text
         assert "Morning brief  [0 9 * * 1-5] Europe/Berlin  to telegram:42" in added.text
-        await call(app, mock_model, {**ADD, "name": "Morning run", "schedule": "every 1d"})
+        await call(app, openclaw_mock_model, {**ADD, "name": "Morning run", "schedule": "every 1d"})
 
-        listed = await call(app, mock_model, {"action": "list"})
+        listed = await call(app, openclaw_mock_model, {"action": "list"})
         assert listed.text.startswith("2 job(s)") and "Morning run  [every 1d]" in listed.text
 
-        ambiguous = await call(app, mock_model, {"action": "disable", "job": "morning"})
+        ambiguous = await call(app, openclaw_mock_model, {"action": "disable", "job": "morning"})
         assert ambiguous.is_error and "Morning brief, Morning run" in ambiguous.text
-        disabled = await call(app, mock_model, {"action": "disable", "job": "BRIEF"})
+        disabled = await call(app, openclaw_mock_model, {"action": "disable", "job": "BRIEF"})
         assert not disabled.is_error and disabled.text.startswith("Disabled ")
         assert [job.enabled for job in store.load()] == [False, True]
-        await call(app, mock_model, {"action": "enable", "job": "brief"})
+        await call(app, openclaw_mock_model, {"action": "enable", "job": "brief"})
         assert [job.enabled for job in store.load()] == [True, True]
 
-        ran = await call(app, mock_model, {"action": "run", "job": "run"}, "Ran five km.")
+        ran = await call(app, openclaw_mock_model, {"action": "run", "job": "run"}, "Ran five km.")
         assert not ran.is_error, ran.text
         assert ran.text.endswith("Answer (not delivered outside the gateway):\nRan five km.")
         run_job = store.load()[1]
@@ -73,15 +75,15 @@ async def test_add_list_toggle_run_remove(make_app, mock_model, openclaw_home):
         history = app.store.history(f"cron:main:{run_job.id}:{run_job.id}")
         assert [m.text for m in history] == ["p", "Ran five km."]
 
-        removed = await call(app, mock_model, {"action": "remove", "job": "morning run"})
+        removed = await call(app, openclaw_mock_model, {"action": "remove", "job": "morning run"})
         assert removed.text.startswith("Removed ")
         assert [job.name for job in store.load()] == ["Morning brief"]
 
 
 async def test_bad_arguments_are_error_results_and_write_nothing(
-    make_app, mock_model, openclaw_home
+    openclaw_make_app, openclaw_mock_model, openclaw_home
 ):
-    app = make_app(plugins=[tools_plugin])
+    app = openclaw_make_app(plugins=[tools_plugin])
     path = jobs_path(openclaw_home)
     cases = [
         ({**ADD, "schedule": "0 25 * * *"}, "hour field '25'"),
@@ -95,20 +97,22 @@ async def test_bad_arguments_are_error_results_and_write_nothing(
     ]
     async with app:
         for arguments, expected in cases:
-            result = await call(app, mock_model, arguments)
+            result = await call(app, openclaw_mock_model, arguments)
             assert result.is_error and expected in result.text, (arguments, result.text)
     assert not path.exists()
 
     path.parent.mkdir(parents=True)
     path.write_text("{broken")
     async with app:
-        result = await call(app, mock_model, ADD)
+        result = await call(app, openclaw_mock_model, ADD)
     assert result.is_error and "not valid JSON" in result.text and str(path) in result.text
     assert path.read_text() == "{broken"
 
 
-async def test_concurrent_edits_from_the_tool_and_the_cli_keep_every_job(make_app, openclaw_home):
-    app = make_app(plugins=[tools_plugin])
+async def test_concurrent_edits_from_the_tool_and_the_cli_keep_every_job(
+    openclaw_make_app, openclaw_home
+):
+    app = openclaw_make_app(plugins=[tools_plugin])
     cron = app.registry.tools["cron"].value
     context = ToolCallContext("cli:main:local:default", app.services)
     env = {**os.environ, "OPENCLAW_HOME": str(openclaw_home), "OPENCLAW_LOAD_PLUGINS": ""}
@@ -149,56 +153,72 @@ async def test_concurrent_edits_from_the_tool_and_the_cli_keep_every_job(make_ap
 
 
 async def test_run_and_here_inside_the_gateway(
-    make_app, mock_model, telegram_api, openclaw_home, start_gateway
+    openclaw_make_app,
+    openclaw_mock_model,
+    openclaw_telegram_api,
+    openclaw_home,
+    openclaw_start_gateway,
 ):
     store = JobStore(jobs_path(openclaw_home))
     user_42 = Principal("telegram", "42", "tg")  # 42's agent sees only 42's jobs
     target = {"channel": "telegram", "chat": "43"}  # set by the owner with `--to`
     store.add("Brief", "0 9 * * *", "Brief me", target=target, owner=user_42)
     config = {
-        "channels": {"telegram": telegram_api.channel_settings()},
+        "channels": {"telegram": openclaw_telegram_api.channel_settings()},
         "limits": {"debounce_ms": 0},
     }
-    gateway = await start_gateway(
-        Gateway(make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
+    gateway = await openclaw_start_gateway(
+        Gateway(openclaw_make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
     )
     here = {"action": "add", "name": "Stretch", "schedule": "every 2h", "prompt": "Remind me"}
-    mock_model.enqueue(tool_calls=[("cron", {**here, "target": "here"})]).enqueue("Added.")
-    telegram_api.user_sends(42, 42, "remind me to stretch every two hours")
-    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)))
+    openclaw_mock_model.enqueue(tool_calls=[("cron", {**here, "target": "here"})]).enqueue("Added.")
+    openclaw_telegram_api.user_sends(42, 42, "remind me to stretch every two hours")
+    await openclaw_telegram_api.wait_for(
+        lambda: "round(s)" in "".join(openclaw_telegram_api.texts(42))
+    )
     stretch = next(job for job in store.load() if job.name == "Stretch")
     assert stretch.target == {"channel": "telegram", "chat": "42"}
 
-    mock_model.enqueue(tool_calls=[("cron", {"action": "run", "job": "brief"})])
-    telegram_api.user_sends(42, 42, "send me the brief now")
-    [brief] = await telegram_api.wait_for(lambda: telegram_api.texts(43))
+    openclaw_mock_model.enqueue(tool_calls=[("cron", {"action": "run", "job": "brief"})])
+    openclaw_telegram_api.user_sends(42, 42, "send me the brief now")
+    [brief] = await openclaw_telegram_api.wait_for(lambda: openclaw_telegram_api.texts(43))
     assert brief == "ok"  # the job's own turn, delivered by the executor to its target
-    await telegram_api.wait_for(lambda: "".join(telegram_api.texts(42)).count("round(s)") == 2)
-    results = [m.text for r in mock_model.requests for m in r.messages if m.role == "tool"]
+    await openclaw_telegram_api.wait_for(
+        lambda: "".join(openclaw_telegram_api.texts(42)).count("round(s)") == 2
+    )
+    results = [m.text for r in openclaw_mock_model.requests for m in r.messages if m.role == "tool"]
     assert "Started 'Brief'; the executor delivers its answer to telegram:43" in results[-1]
     await gateway.cron.idle()
     assert next(job for job in store.load() if job.name == "Brief").last_status == "ok"
 
 
 async def test_inside_the_gateway_a_chat_can_target_only_itself(
-    make_app, mock_model, telegram_api, openclaw_home, start_gateway
+    openclaw_make_app,
+    openclaw_mock_model,
+    openclaw_telegram_api,
+    openclaw_home,
+    openclaw_start_gateway,
 ):
     """A job added from one user's conversation cannot deliver to another chat: the model
     (or a prompt injection) must not turn the tool into a way to message arbitrary chats."""
     config = {
-        "channels": {"telegram": telegram_api.channel_settings()},
+        "channels": {"telegram": openclaw_telegram_api.channel_settings()},
         "limits": {"debounce_ms": 0},
     }
-    await start_gateway(
-        Gateway(make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
+    await openclaw_start_gateway(
+        Gateway(openclaw_make_app(config=config, plugins=[tools_plugin, telegram_plugin]), port=0)
     )
     elsewhere = {**ADD, "name": "Spam", "target": "telegram:999"}
     own = {**ADD, "name": "Mine", "target": "telegram:42"}
-    mock_model.enqueue(tool_calls=[("cron", elsewhere)]).enqueue(tool_calls=[("cron", own)])
-    mock_model.enqueue("done")
-    telegram_api.user_sends(42, 42, "send chat 999 something every hour")
-    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)))
-    refused, accepted = [m for m in mock_model.requests[-1].messages if m.role == "tool"]
+    openclaw_mock_model.enqueue(tool_calls=[("cron", elsewhere)]).enqueue(
+        tool_calls=[("cron", own)]
+    )
+    openclaw_mock_model.enqueue("done")
+    openclaw_telegram_api.user_sends(42, 42, "send chat 999 something every hour")
+    await openclaw_telegram_api.wait_for(
+        lambda: "round(s)" in "".join(openclaw_telegram_api.texts(42))
+    )
+    refused, accepted = [m for m in openclaw_mock_model.requests[-1].messages if m.role == "tool"]
     assert refused.is_error and "only to this conversation" in refused.text, refused.text
     assert not accepted.is_error, accepted.text
     [job] = JobStore(jobs_path(openclaw_home)).load()

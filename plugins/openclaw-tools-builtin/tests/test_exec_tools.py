@@ -29,38 +29,40 @@ def isolation(request: Any) -> str:
 
 
 @pytest.fixture
-def open_app(make_app: Any, workspace: Path, isolation: str) -> Any:
+def open_app(openclaw_make_app: Any, workspace: Path, isolation: str) -> Any:
     """Build an App with the installed plugins, `sandbox` settings over this isolation."""
 
     def build(**sandbox: Any) -> Any:
         config = {"sandbox": {"isolation": isolation, **sandbox}}
-        return make_app(entry_points=True, config=config)
+        return openclaw_make_app(entry_points=True, config=config)
 
     return build
 
 
-def new_tool_results(mock_model: Any) -> list[Any]:
+def new_tool_results(openclaw_mock_model: Any) -> list[Any]:
     """The tool results the model got in the last turn (after that turn's user message)."""
-    messages = mock_model.requests[-1].messages
+    messages = openclaw_mock_model.requests[-1].messages
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=0)
     return [m for m in messages[last_user:] if m.role == "tool"]
 
 
-async def turn(app: Any, mock_model: Any, *rounds: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+async def turn(
+    app: Any, openclaw_mock_model: Any, *rounds: list[tuple[str, dict[str, Any]]]
+) -> list[Any]:
     """One turn in which the model makes one round of tool calls per item of `rounds`."""
     for calls in rounds:
-        mock_model.enqueue(tool_calls=calls)
-    mock_model.enqueue("done")
+        openclaw_mock_model.enqueue(tool_calls=calls)
+    openclaw_mock_model.enqueue("done")
     await app.ask("go")
-    return new_tool_results(mock_model)
+    return new_tool_results(openclaw_mock_model)
 
 
 async def run_tools(
-    open_app: Any, mock_model: Any, *calls: tuple[str, dict[str, Any]], **sandbox: Any
+    open_app: Any, openclaw_mock_model: Any, *calls: tuple[str, dict[str, Any]], **sandbox: Any
 ) -> list[Any]:
     """One turn in a fresh App in which the model calls `calls` in parallel."""
     async with open_app(**sandbox) as app:
-        return await turn(app, mock_model, list(calls))
+        return await turn(app, openclaw_mock_model, list(calls))
 
 
 def unique_seconds() -> str:
@@ -98,10 +100,10 @@ def alive(pid: int) -> bool:
     return True
 
 
-async def test_exec_reports_exit_code_stdout_and_stderr(open_app, mock_model):
+async def test_exec_reports_exit_code_stdout_and_stderr(open_app, openclaw_mock_model):
     ok, failed, quiet = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": "echo out; echo err >&2"}),
         ("exec", {"command": "echo partial; exit 3"}),
         ("exec", {"command": "true"}),
@@ -113,11 +115,13 @@ async def test_exec_reports_exit_code_stdout_and_stderr(open_app, mock_model):
     assert quiet.text == "exit code 0\n(no output)"
 
 
-async def test_exec_runs_in_the_workspace_and_its_subdirectories(open_app, mock_model, workspace):
+async def test_exec_runs_in_the_workspace_and_its_subdirectories(
+    open_app, openclaw_mock_model, workspace
+):
     (workspace / "sub" / "data.txt").write_text("42\n")
     here, sub, writes = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": "pwd"}),
         ("exec", {"command": "cat data.txt && pwd", "cwd": "sub"}),
         ("exec", {"command": "echo made > made.txt"}),
@@ -129,14 +133,14 @@ async def test_exec_runs_in_the_workspace_and_its_subdirectories(open_app, mock_
     assert (workspace / "made.txt").read_text() == "made\n"
 
 
-async def test_exec_is_isolated(open_app, mock_model, isolation, tmp_path):
+async def test_exec_is_isolated(open_app, openclaw_mock_model, isolation, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("TOPSECRET\n")
     # the blocklist lets `cat` through; bubblewrap hides the temporary folders outside the
     # workspace, and gives the command its own PID namespace; Landlock refuses to open it
     read, pid = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": f"cat {outside}"}),
         ("exec", {"command": "echo $$"}),
     )
@@ -151,10 +155,10 @@ async def test_exec_is_isolated(open_app, mock_model, isolation, tmp_path):
     assert int(pid.text.splitlines()[-1]) < 10
 
 
-async def test_exec_output_is_capped_and_binary_output_decoded(open_app, mock_model):
+async def test_exec_output_is_capped_and_binary_output_decoded(open_app, openclaw_mock_model):
     flood, binary = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": "yes abcdefgh | head -c 5000000"}),
         ("exec", {"command": "head -c 3000 /dev/urandom"}),
     )
@@ -163,11 +167,13 @@ async def test_exec_output_is_capped_and_binary_output_decoded(open_app, mock_mo
     assert not binary.is_error and "\ufffd" in binary.text
 
 
-async def test_a_symlink_made_by_a_command_opens_no_way_out(open_app, mock_model, workspace):
+async def test_a_symlink_made_by_a_command_opens_no_way_out(
+    open_app, openclaw_mock_model, workspace
+):
     async with open_app() as app:
         made, read, write, patch = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [("exec", {"command": "ln -s /etc/passwd made && ln -s /etc made_dir"})],
             [
                 ("read_file", {"path": "made"}),
@@ -181,11 +187,11 @@ async def test_a_symlink_made_by_a_command_opens_no_way_out(open_app, mock_model
         assert "root:" not in result.text
 
 
-async def test_exec_times_out_and_timeouts_are_clamped(open_app, mock_model):
+async def test_exec_times_out_and_timeouts_are_clamped(open_app, openclaw_mock_model):
     seconds = unique_seconds()
     own, clamped = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": f"echo started; sleep {seconds}", "timeout": 0.5}),
         ("exec", {"command": f"sleep {seconds}", "timeout": 600}),
         exec_timeout=1,
@@ -207,17 +213,21 @@ async def test_exec_times_out_and_timeouts_are_clamped(open_app, mock_model):
         ("bash -c 'dd if=/dev/zero of=/dev/sda'", "dd to a device"),
     ],
 )
-async def test_exec_refuses_blocked_commands_naming_the_rule(open_app, mock_model, command, rule):
-    (result,) = await run_tools(open_app, mock_model, ("exec", {"command": command}))
+async def test_exec_refuses_blocked_commands_naming_the_rule(
+    open_app, openclaw_mock_model, command, rule
+):
+    (result,) = await run_tools(open_app, openclaw_mock_model, ("exec", {"command": command}))
     assert result.is_error
     assert result.text.startswith(f"Error: blocked by sandbox rule '{rule}': ")
 
 
-async def test_exec_refuses_a_cwd_outside_the_workspace(open_app, mock_model, workspace, tmp_path):
+async def test_exec_refuses_a_cwd_outside_the_workspace(
+    open_app, openclaw_mock_model, workspace, tmp_path
+):
     (workspace / "etc").symlink_to("/etc")
     results = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("exec", {"command": "pwd", "cwd": ".."}),
         ("exec", {"command": "pwd", "cwd": "/etc"}),
         ("exec", {"command": "pwd", "cwd": "etc"}),
@@ -229,19 +239,19 @@ async def test_exec_refuses_a_cwd_outside_the_workspace(open_app, mock_model, wo
     assert re.search(r"working directory \S+/workspace/missing does not exist", results[-1].text)
 
 
-async def test_process_start_poll_list_kill(open_app, mock_model):
+async def test_process_start_poll_list_kill(open_app, openclaw_mock_model):
     seconds = unique_seconds()
     command = f"echo ready; exec sleep {seconds}"
     async with open_app() as app:
         (started,) = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [("process", {"action": "start", "command": command})],
         )
         assert re.fullmatch(rf"started p1 \(pid \d+\): {re.escape(command)}", started.text)
         polled, listed = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [
                 ("process", {"action": "poll", "id": "p1", "wait": 1}),
                 ("process", {"action": "list"}),
@@ -252,7 +262,7 @@ async def test_process_start_poll_list_kill(open_app, mock_model):
         assert re.fullmatch(rf"p1  running, [\d.]+s  {re.escape(command)}", listed.text)
         again, killed, after = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [("process", {"action": "poll", "id": "p1"})],
             [("process", {"action": "kill", "id": "p1"})],
             [("process", {"action": "kill", "id": "p1"})],
@@ -263,11 +273,11 @@ async def test_process_start_poll_list_kill(open_app, mock_model):
         assert await eventually(lambda: sleeping(seconds) == [])
 
 
-async def test_process_output_of_a_finished_command(open_app, mock_model):
+async def test_process_output_of_a_finished_command(open_app, openclaw_mock_model):
     async with open_app() as app:
         quick, slow, quick_poll, waited = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [
                 ("process", {"action": "start", "command": "echo at once; exit 4"}),
                 ("process", {"action": "start", "command": "sleep 1; echo later", "cwd": "sub"}),
@@ -285,14 +295,14 @@ async def test_process_output_of_a_finished_command(open_app, mock_model):
     assert waited.text.startswith("p2 exit code 0, ") and waited.text.endswith("\nlater")
 
 
-async def test_process_output_is_a_capped_ring_buffer(open_app, mock_model):
+async def test_process_output_is_a_capped_ring_buffer(open_app, openclaw_mock_model):
     command = (
         "sleep 0.5; i=0; while [ $i -lt 2000 ]; do printf '%099d\\n' $i; i=$((i+1)); done; echo END"
     )
     async with open_app() as app:
         _, polled = await turn(
             app,
-            mock_model,
+            openclaw_mock_model,
             [("process", {"action": "start", "command": command})],
             [("process", {"action": "poll", "id": "p1", "wait": 20})],
         )
@@ -302,24 +312,24 @@ async def test_process_output_is_a_capped_ring_buffer(open_app, mock_model):
     assert lines[-1] == "END"
 
 
-async def test_process_limits_running_processes(open_app, mock_model):
+async def test_process_limits_running_processes(open_app, openclaw_mock_model):
     durations = [unique_seconds() for _ in range(9)]
     starts = [("process", {"action": "start", "command": f"sleep {s}"}) for s in durations]
     async with open_app() as app:
-        results = await turn(app, mock_model, starts[:8], starts[8:])
+        results = await turn(app, openclaw_mock_model, starts[:8], starts[8:])
         assert [r.is_error for r in results] == [False] * 8 + [True]
         assert "8 background processes are running, the limit" in results[-1].text
         assert "p1, p2" in results[-1].text
     assert await eventually(lambda: not any(sleeping(s) for s in durations))
 
 
-async def test_processes_are_killed_and_reaped_at_shutdown(open_app, mock_model):
+async def test_processes_are_killed_and_reaped_at_shutdown(open_app, openclaw_mock_model):
     # `trap '' TERM` ignores the polite signal, so shutdown has to escalate to SIGKILL
     child, main = unique_seconds(), unique_seconds()
     command = f"trap '' TERM; sleep {child} & sleep {main}; wait"
     async with open_app() as app:
         (started,) = await turn(
-            app, mock_model, [("process", {"action": "start", "command": command})]
+            app, openclaw_mock_model, [("process", {"action": "start", "command": command})]
         )
         pid = int(re.search(r"pid (\d+)", started.text)[1])
         assert alive(pid)
@@ -328,10 +338,10 @@ async def test_processes_are_killed_and_reaped_at_shutdown(open_app, mock_model)
     assert await eventually(lambda: sleeping(child) == sleeping(main) == [])
 
 
-async def test_process_refuses_blocked_commands_and_bad_directories(open_app, mock_model):
+async def test_process_refuses_blocked_commands_and_bad_directories(open_app, openclaw_mock_model):
     blocked, outside, unknown = await run_tools(
         open_app,
-        mock_model,
+        openclaw_mock_model,
         ("process", {"action": "start", "command": "rm -rf / &"}),
         ("process", {"action": "start", "command": "sleep 1", "cwd": "/"}),
         ("process", {"action": "poll", "id": "p9"}),
@@ -355,7 +365,9 @@ async def test_process_refuses_blocked_commands_and_bad_directories(open_app, mo
         ("process", {"action": "kill", "id": "p1", "wait": 100}, "wait"),
     ],
 )
-async def test_invalid_arguments_name_the_field(open_app, mock_model, name, arguments, field):
-    (result,) = await run_tools(open_app, mock_model, (name, arguments))
+async def test_invalid_arguments_name_the_field(
+    open_app, openclaw_mock_model, name, arguments, field
+):
+    (result,) = await run_tools(open_app, openclaw_mock_model, (name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:"), result.text

@@ -60,10 +60,12 @@ def home_files(home: Path) -> dict[str, bytes]:
 
 
 async def test_a_racing_symlink_swap_never_reaches_the_home(
-    make_app, mock_model: MockModel, openclaw_home: Path
+    openclaw_make_app, openclaw_mock_model: MockModel, openclaw_home: Path
 ):
     config = {"sandbox": {"blocked_commands": [CONFIG_SECRET]}}
-    app = make_app(config=config, entry_points=True)  # writes openclaw.json with the secret
+    app = openclaw_make_app(
+        config=config, entry_points=True
+    )  # writes openclaw.json with the secret
     config_file = openclaw_home / "openclaw.json"
     assert CONFIG_SECRET in config_file.read_text()
     (openclaw_home / "pairing.json").write_text(PAIRING)
@@ -87,10 +89,12 @@ async def test_a_racing_symlink_swap_never_reaches_the_home(
         try:
             deadline = time.monotonic() + RACE_SECONDS + 10
             while swapper.poll() is None and turns < MAX_TURNS and time.monotonic() < deadline:
-                mock_model.enqueue(tool_calls=CALLS).enqueue("done")
+                openclaw_mock_model.enqueue(tool_calls=CALLS).enqueue("done")
                 await app.ask("go", session_key=f"race-{turns}")
                 turns += 1
-                for (name, _), result in zip(CALLS, mock_model.tool_results(), strict=True):
+                for (name, _), result in zip(
+                    CALLS, openclaw_mock_model.tool_results(), strict=True
+                ):
                     text = result.text
                     if not result.is_error:
                         succeeded[name] = succeeded.get(name, 0) + 1

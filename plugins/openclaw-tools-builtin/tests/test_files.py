@@ -17,9 +17,9 @@ def workspace(openclaw_home: Path) -> Path:
     return path
 
 
-async def test_read_file_whole_and_ranges(call_tools, workspace):
+async def test_read_file_whole_and_ranges(openclaw_call_tools, workspace):
     (workspace / "notes.txt").write_text("".join(f"line {n}\n" for n in range(1, 11)))
-    whole, middle, plain = await call_tools(
+    whole, middle, plain = await openclaw_call_tools(
         ("read_file", {"path": "notes.txt"}),
         ("read_file", {"path": "notes.txt", "offset": 4, "limit": 2}),
         ("read_file", {"path": "./notes.txt", "offset": 9, "line_numbers": False}),
@@ -35,26 +35,26 @@ async def test_read_file_whole_and_ranges(call_tools, workspace):
     assert plain.text == "line 9\nline 10"
 
 
-async def test_read_file_caps_output_and_says_where_to_continue(call_tools, workspace):
+async def test_read_file_caps_output_and_says_where_to_continue(openclaw_call_tools, workspace):
     (workspace / "big.log").write_text("".join(f"entry {n:05d}\n" for n in range(1, 20_001)))
     config = {"agent": {"tool_output_chars": 2000}}
-    (first,) = await call_tools(("read_file", {"path": "big.log"}), config=config)
+    (first,) = await openclaw_call_tools(("read_file", {"path": "big.log"}), config=config)
     assert len(first.text) < 2000 and "characters truncated" not in first.text
     note = first.text.splitlines()[-1]
     assert note.startswith("[lines 1-") and "read_file with offset=" in note
     next_offset = int(note.rsplit("=", 1)[1].rstrip("]"))
     assert first.text.splitlines()[-2].endswith(f"entry {next_offset - 1:05d}")
-    (following,) = await call_tools(
+    (following,) = await openclaw_call_tools(
         ("read_file", {"path": "big.log", "offset": next_offset, "limit": 1}),
         config=config,
     )
     assert following.text.splitlines()[0].endswith(f"entry {next_offset:05d}")
 
 
-async def test_read_file_long_lines_are_cut(call_tools, workspace):
+async def test_read_file_long_lines_are_cut(openclaw_call_tools, workspace):
     (workspace / "min.js").write_text("x" * 10_000 + "\nend\n")
     (workspace / "one.line").write_text("y" * 20_000_000)  # read in pieces, never whole
-    minified, single = await call_tools(
+    minified, single = await openclaw_call_tools(
         ("read_file", {"path": "min.js"}),
         ("read_file", {"path": "one.line"}),
     )
@@ -63,13 +63,15 @@ async def test_read_file_long_lines_are_cut(call_tools, workspace):
     assert single.text.endswith("y [... 19998000 more characters on this line]")
 
 
-async def test_read_file_refuses_binary_directories_and_missing_files(call_tools, workspace):
+async def test_read_file_refuses_binary_directories_and_missing_files(
+    openclaw_call_tools, workspace
+):
     (workspace / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200))
     (workspace / "latin1.txt").write_bytes("caf\xe9 cr\xe8me\n".encode("latin-1"))
     (workspace / "empty.txt").write_text("")
     (workspace / "short.txt").write_text("a\nb\n")
     (workspace / "sub").mkdir()
-    results = await call_tools(
+    results = await openclaw_call_tools(
         ("read_file", {"path": "image.png"}),
         ("read_file", {"path": "latin1.txt"}),
         ("read_file", {"path": "sub"}),
@@ -87,7 +89,7 @@ async def test_read_file_refuses_binary_directories_and_missing_files(call_tools
     assert past.is_error and "offset 5 is past the end of short.txt (2 lines)" in past.text
 
 
-async def test_paths_cannot_escape_the_workspace(call_tools, workspace, tmp_path):
+async def test_paths_cannot_escape_the_workspace(openclaw_call_tools, workspace, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("TOPSECRET\n")
     (workspace / "etc").symlink_to("/etc")
@@ -107,7 +109,7 @@ async def test_paths_cannot_escape_the_workspace(call_tools, workspace, tmp_path
         ("write_file", {"path": "out", "content": "overwritten"}),
         ("patch", {"path": "out", "old_text": "TOPSECRET", "new_text": "public"}),
     ]
-    results = await call_tools(*calls)
+    results = await openclaw_call_tools(*calls)
     for (name, args), result in zip(calls, results, strict=True):
         assert result.is_error, (name, args, result.text)
         assert "TOPSECRET" not in result.text and "root:" not in result.text
@@ -116,13 +118,13 @@ async def test_paths_cannot_escape_the_workspace(call_tools, workspace, tmp_path
     assert not (tmp_path / "escaped.txt").exists()
 
 
-async def test_write_file_creates_parents_and_replaces_atomically(call_tools, workspace):
+async def test_write_file_creates_parents_and_replaces_atomically(openclaw_call_tools, workspace):
     script = workspace / "run.sh"
     script.write_text("old\n")
     script.chmod(0o755)
     inode = script.stat().st_ino
     with script.open() as reader:  # a reader holding the old file keeps seeing it whole
-        created, replaced = await call_tools(
+        created, replaced = await openclaw_call_tools(
             ("write_file", {"path": "a/b/c/new.md", "content": "# héllo\n"}),
             ("write_file", {"path": "run.sh", "content": "#!/bin/sh\necho new\n"}),
         )
@@ -137,9 +139,9 @@ async def test_write_file_creates_parents_and_replaces_atomically(call_tools, wo
     assert leftovers == []
 
 
-async def test_write_file_refuses_too_large_and_directories(call_tools, workspace):
+async def test_write_file_refuses_too_large_and_directories(openclaw_call_tools, workspace):
     (workspace / "dir").mkdir()
-    big, directory = await call_tools(
+    big, directory = await openclaw_call_tools(
         ("write_file", {"path": "big.txt", "content": "x" * 5_000_001}),
         ("write_file", {"path": "dir", "content": "x"}),
     )
@@ -148,7 +150,7 @@ async def test_write_file_refuses_too_large_and_directories(call_tools, workspac
     assert directory.is_error and "dir is a directory" in directory.text
 
 
-async def test_list_dir_depth_sorting_sizes_and_marks(call_tools, workspace):
+async def test_list_dir_depth_sorting_sizes_and_marks(openclaw_call_tools, workspace):
     (workspace / "b.txt").write_text("x" * 2048)
     (workspace / "a.txt").write_text("hi")
     deep = workspace / "src" / "pkg" / "inner" / "deeper"
@@ -156,7 +158,7 @@ async def test_list_dir_depth_sorting_sizes_and_marks(call_tools, workspace):
     (workspace / "src" / "main.py").write_text("print()\n")
     (deep / "hidden_by_depth.txt").write_text("")
     (workspace / "link").symlink_to("/etc")
-    default, three, one = await call_tools(
+    default, three, one = await openclaw_call_tools(
         ("list_dir", {}),
         ("list_dir", {"path": ".", "depth": 3}),
         ("list_dir", {"path": "src", "depth": 1}),
@@ -175,23 +177,25 @@ async def test_list_dir_depth_sorting_sizes_and_marks(call_tools, workspace):
     assert one.text.splitlines() == ["src/", "  main.py  (8 B)", "  pkg/"]
 
 
-async def test_list_dir_stops_at_500_entries_keeping_the_upper_levels(call_tools, workspace):
+async def test_list_dir_stops_at_500_entries_keeping_the_upper_levels(
+    openclaw_call_tools, workspace
+):
     crowded = workspace / "a_crowded"
     crowded.mkdir()
     for n in range(600):
         (crowded / f"f{n:03d}").write_text("")
     (workspace / "z_last.txt").write_text("")
-    (result,) = await call_tools(("list_dir", {"depth": 2}))
+    (result,) = await openclaw_call_tools(("list_dir", {"depth": 2}))
     lines = result.text.splitlines()
     assert "  z_last.txt  (0 B)" in lines  # the top level is complete
     assert len(lines) == 1 + 500 + 1
     assert lines[-1].startswith("[stopped at 500 entries")
 
 
-async def test_list_dir_refuses_files_and_shows_empty_directories(call_tools, workspace):
+async def test_list_dir_refuses_files_and_shows_empty_directories(openclaw_call_tools, workspace):
     (workspace / "file.txt").write_text("")
     (workspace / "empty").mkdir()
-    not_dir, empty = await call_tools(
+    not_dir, empty = await openclaw_call_tools(
         ("list_dir", {"path": "file.txt"}),
         ("list_dir", {"path": "empty"}),
     )
@@ -199,11 +203,11 @@ async def test_list_dir_refuses_files_and_shows_empty_directories(call_tools, wo
     assert empty.text == "empty/\n  (empty)"
 
 
-async def test_patch_must_match_exactly_once(call_tools, workspace):
+async def test_patch_must_match_exactly_once(openclaw_call_tools, workspace):
     source = workspace / "app.py"
     original = "def f():\n    return 1\n\n\ndef g():\n    return 1\r\n"
     source.write_bytes(original.encode())
-    none, twice, overlapping = await call_tools(
+    none, twice, overlapping = await openclaw_call_tools(
         ("patch", {"path": "app.py", "old_text": "return 2", "new_text": "return 3"}),
         ("patch", {"path": "app.py", "old_text": "return 1", "new_text": "return 3"}),
         ("patch", {"path": "app.py", "old_text": "\n\n", "new_text": "\n"}),
@@ -213,7 +217,7 @@ async def test_patch_must_match_exactly_once(call_tools, workspace):
     assert overlapping.is_error and "matches 2 times" in overlapping.text
     assert source.read_bytes() == original.encode()  # untouched by the failures
 
-    (done,) = await call_tools(
+    (done,) = await openclaw_call_tools(
         (
             "patch",
             {
@@ -228,16 +232,18 @@ async def test_patch_must_match_exactly_once(call_tools, workspace):
     assert source.read_bytes() == original.replace("return 1\r", "return 2\r").encode()
 
 
-async def test_patch_counts_many_matches_cheaply(call_tools, workspace):
+async def test_patch_counts_many_matches_cheaply(openclaw_call_tools, workspace):
     (workspace / "same.txt").write_text("a" * 3_000_000 + "\nb\n")
-    (many,) = await call_tools(("patch", {"path": "same.txt", "old_text": "a", "new_text": "c"}))
+    (many,) = await openclaw_call_tools(
+        ("patch", {"path": "same.txt", "old_text": "a", "new_text": "c"})
+    )
     assert many.is_error
     assert "matches more than 1000 times in same.txt (line(s) 1, ...);" in many.text
 
 
-async def test_patch_refuses_binary_and_missing_files(call_tools, workspace):
+async def test_patch_refuses_binary_and_missing_files(openclaw_call_tools, workspace):
     (workspace / "blob.bin").write_bytes(b"\xff\xfe\x00old")
-    binary, missing = await call_tools(
+    binary, missing = await openclaw_call_tools(
         ("patch", {"path": "blob.bin", "old_text": "old", "new_text": "new"}),
         ("patch", {"path": "nope.txt", "old_text": "old", "new_text": "new"}),
     )
@@ -256,29 +262,33 @@ async def test_patch_refuses_binary_and_missing_files(call_tools, workspace):
         ("patch", {"path": "a", "old_text": "", "new_text": "b"}, "old_text"),
     ],
 )
-async def test_invalid_arguments_name_the_field(call_tools, workspace, name, arguments, field):
-    (result,) = await call_tools((name, arguments))
+async def test_invalid_arguments_name_the_field(
+    openclaw_call_tools, workspace, name, arguments, field
+):
+    (result,) = await openclaw_call_tools((name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:")
 
 
-async def test_schemas_come_from_the_argument_models(make_app, mock_model, workspace):
-    mock_model.enqueue("hi")
-    async with make_app(entry_points=True) as app:
+async def test_schemas_come_from_the_argument_models(
+    openclaw_make_app, openclaw_mock_model, workspace
+):
+    openclaw_mock_model.enqueue("hi")
+    async with openclaw_make_app(entry_points=True) as app:
         await app.ask("hello")
-    specs = {spec.name: spec.parameters for spec in mock_model.requests[0].tools}
+    specs = {spec.name: spec.parameters for spec in openclaw_mock_model.requests[0].tools}
     assert specs["read_file"]["required"] == ["path"]
     assert specs["read_file"]["properties"]["offset"]["minimum"] == 1
     assert specs["patch"]["required"] == ["path", "old_text", "new_text"]
     assert specs["list_dir"]["properties"]["depth"]["maximum"] == 3
 
 
-async def test_symlinks_are_not_followed_even_inside_the_workspace(call_tools, workspace):
+async def test_symlinks_are_not_followed_even_inside_the_workspace(openclaw_call_tools, workspace):
     (workspace / "real").mkdir()
     (workspace / "real" / "a.txt").write_text("inside\n")
     (workspace / "inside").symlink_to(workspace / "real")
     (workspace / "alias.txt").symlink_to("real/a.txt")
-    through, alias, write, listed, direct = await call_tools(
+    through, alias, write, listed, direct = await openclaw_call_tools(
         ("read_file", {"path": "inside/a.txt"}),
         ("read_file", {"path": "alias.txt"}),
         ("write_file", {"path": "inside/new.txt", "content": "x"}),
@@ -293,7 +303,7 @@ async def test_symlinks_are_not_followed_even_inside_the_workspace(call_tools, w
     assert direct.text == "     1\tinside"
 
 
-async def test_hard_links_and_special_files_are_refused(call_tools, workspace, tmp_path):
+async def test_hard_links_and_special_files_are_refused(openclaw_call_tools, workspace, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("TOPSECRET\n")
     os.link(outside, workspace / "hard")
@@ -306,7 +316,7 @@ async def test_hard_links_and_special_files_are_refused(call_tools, workspace, t
         ("write_file", {"path": "pipe", "content": "x"}),
         ("patch", {"path": "pipe", "old_text": "a", "new_text": "b"}),
     ]
-    results = await call_tools(*calls)
+    results = await openclaw_call_tools(*calls)
     rules = [
         result.text.split("'")[1] if "blocked by sandbox rule" in result.text else result.text
         for result in results
@@ -317,7 +327,9 @@ async def test_hard_links_and_special_files_are_refused(call_tools, workspace, t
     assert stat.S_ISFIFO((workspace / "pipe").stat().st_mode)
 
 
-async def test_the_home_around_the_workspace_is_out_of_reach(call_tools, workspace, openclaw_home):
+async def test_the_home_around_the_workspace_is_out_of_reach(
+    openclaw_call_tools, workspace, openclaw_home
+):
     """The default workspace lives inside $OPENCLAW_HOME: nothing above it is reachable."""
     (openclaw_home / "pairing.json").write_text('{"approved": []}')
     calls = [
@@ -328,12 +340,12 @@ async def test_the_home_around_the_workspace_is_out_of_reach(call_tools, workspa
         ("list_dir", {"path": ".."}),
         ("list_dir", {"path": "sub/../.."}),
     ]
-    results = await call_tools(*calls)
+    results = await openclaw_call_tools(*calls)
     assert all("blocked by sandbox rule 'path allowlist'" in r.text for r in results), results
     assert (openclaw_home / "pairing.json").read_text() == '{"approved": []}'
 
 
-async def test_the_home_inside_the_workspace_is_out_of_reach(call_tools, openclaw_home):
+async def test_the_home_inside_the_workspace_is_out_of_reach(openclaw_call_tools, openclaw_home):
     """A workspace holding $OPENCLAW_HOME (here its parent folder) still cannot reach it."""
     workspace = openclaw_home.parent
     (openclaw_home / "pairing.json").write_text('{"approved": []}')
@@ -348,7 +360,7 @@ async def test_the_home_inside_the_workspace_is_out_of_reach(call_tools, opencla
         ("list_dir", {"path": home}),
     ]
     config = {"agent": {"workspace": str(workspace)}}
-    *refused, listed, notes = await call_tools(
+    *refused, listed, notes = await openclaw_call_tools(
         *calls, ("list_dir", {"depth": 2}), ("read_file", {"path": "notes.txt"}), config=config
     )
     for (name, args), result in zip(calls, refused, strict=True):

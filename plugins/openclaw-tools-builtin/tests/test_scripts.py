@@ -51,18 +51,20 @@ def write(folder: Path, name: str, manifest: dict[str, Any] | str) -> Path:
     return path
 
 
-def tool_results(mock_model: Any) -> list[Any]:
-    return [m for m in mock_model.requests[-1].messages if m.role == "tool"]
+def tool_results(openclaw_mock_model: Any) -> list[Any]:
+    return [m for m in openclaw_mock_model.requests[-1].messages if m.role == "tool"]
 
 
 def offered(request: Any) -> dict[str, str]:
     return {spec.name: spec.description for spec in request.tools}
 
 
-async def test_a_manifest_becomes_a_tool_the_model_calls(make_app, mock_model, plugins_dir):
+async def test_a_manifest_becomes_a_tool_the_model_calls(
+    openclaw_make_app, openclaw_mock_model, plugins_dir
+):
     write(plugins_dir, "greet", GREET)
     write(plugins_dir, "tide", {**GREET, "name": "tide", "command": ["sh", "fail.sh"]})
-    mock_model.enqueue(
+    openclaw_mock_model.enqueue(
         tool_calls=[
             ("greet", {"name": "Ada"}),
             ("greet", {"name": 5}),
@@ -70,14 +72,14 @@ async def test_a_manifest_becomes_a_tool_the_model_calls(make_app, mock_model, p
             ("tide", {"name": "x"}),
         ]
     ).enqueue("done")
-    async with make_app(entry_points=True) as app:
+    async with openclaw_make_app(entry_points=True) as app:
         await app.ask("greet Ada")
         source = next(s.value for s in app.registry.tool_sources if s.value.name == "scripts")
         assert source.problems == []
-    specs = {spec.name: spec for spec in mock_model.requests[0].tools}
+    specs = {spec.name: spec for spec in openclaw_mock_model.requests[0].tools}
     assert specs["greet"].description == "Greet someone by name."
     assert specs["greet"].parameters == GREET["parameters"]
-    ok, wrong_type, missing, failing = tool_results(mock_model)
+    ok, wrong_type, missing, failing = tool_results(openclaw_mock_model)
     assert not ok.is_error, ok.text
     assert ok.text == 'greet got: {"name": "Ada"}\n'
     assert wrong_type.is_error
@@ -86,10 +88,10 @@ async def test_a_manifest_becomes_a_tool_the_model_calls(make_app, mock_model, p
     assert failing.is_error and "tide exited 3: the tide table is missing" in failing.text
 
 
-async def test_manifests_are_cached_by_mtime(make_app, mock_model, plugins_dir):
+async def test_manifests_are_cached_by_mtime(openclaw_make_app, openclaw_mock_model, plugins_dir):
     path = write(plugins_dir, "greet", {**GREET, "description": "Version one."})
-    mock_model.enqueue("a").enqueue("b").enqueue("c")
-    async with make_app(entry_points=True) as app:
+    openclaw_mock_model.enqueue("a").enqueue("b").enqueue("c")
+    async with openclaw_make_app(entry_points=True) as app:
         await app.ask("first")
         stamp = path.stat()
         # Same size and mtime: the cache must not re-read the file (so the old text stays).
@@ -98,7 +100,7 @@ async def test_manifests_are_cached_by_mtime(make_app, mock_model, plugins_dir):
         await app.ask("second")
         os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
         await app.ask("third")
-    first, second, third = (offered(request)["greet"] for request in mock_model.requests)
+    first, second, third = (offered(request)["greet"] for request in openclaw_mock_model.requests)
     assert (first, second, third) == ("Version one.", "Version one.", "Version two.")
 
 
@@ -116,12 +118,16 @@ BROKEN: dict[str, dict[str, Any] | str] = {
 }  # fmt: skip
 
 
-async def test_broken_manifests_are_reported_and_skipped(make_app, mock_model, plugins_dir):
+async def test_broken_manifests_are_reported_and_skipped(
+    openclaw_make_app, openclaw_mock_model, plugins_dir
+):
     write(plugins_dir, "greet", GREET)
     for name, manifest in BROKEN.items():
         write(plugins_dir, name, manifest)
-    mock_model.enqueue(tool_calls=[("greet", {"name": "Bo"}), ("wipe", {})]).enqueue("done")
-    async with make_app(entry_points=True) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("greet", {"name": "Bo"}), ("wipe", {})]).enqueue(
+        "done"
+    )
+    async with openclaw_make_app(entry_points=True) as app:
         await app.ask("go")
         source = next(s.value for s in app.registry.tool_sources if s.value.name == "scripts")
         problems = {Path(p.split(":")[0]).stem: p for p in source.problems}
@@ -137,32 +143,32 @@ async def test_broken_manifests_are_reported_and_skipped(make_app, mock_model, p
     assert "command refused by the sandbox" in problems["g_blocked"]
     assert "timout: Extra inputs are not permitted" in problems["h_typo"]
     assert "name: String should match pattern" in problems["i_bad_name"]
-    tools = offered(mock_model.requests[0])
+    tools = offered(openclaw_mock_model.requests[0])
     assert tools["greet"] == "Greet someone by name."  # the first manifest wins the clash
     assert tools["web_search"] != GREET["description"]  # the registered tool is untouched
     assert not {"wipe", "bad_schema", "not_object", "typo", "nameless"} & set(tools)
-    greet, wipe = tool_results(mock_model)
+    greet, wipe = tool_results(openclaw_mock_model)
     assert greet.text == 'greet got: {"name": "Bo"}\n'
     assert wipe.is_error and "unknown tool 'wipe'" in wipe.text
 
 
-async def test_a_hanging_script_times_out(make_app, mock_model, plugins_dir):
+async def test_a_hanging_script_times_out(openclaw_make_app, openclaw_mock_model, plugins_dir):
     write(plugins_dir, "hang", {**GREET, "name": "hang", "command": "sleep 30", "timeout": 1})
-    mock_model.enqueue(tool_calls=[("hang", {"name": "x"})]).enqueue("done")
-    async with make_app(entry_points=True) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("hang", {"name": "x"})]).enqueue("done")
+    async with openclaw_make_app(entry_points=True) as app:
         await app.ask("hang")
-    (result,) = tool_results(mock_model)
+    (result,) = tool_results(openclaw_mock_model)
     assert result.is_error and "hang timed out after 1s" in result.text
 
 
 async def test_a_script_timeout_is_clamped_to_the_sandbox_maximum(
-    make_app, mock_model, plugins_dir
+    openclaw_make_app, openclaw_mock_model, plugins_dir
 ):
     write(plugins_dir, "hang", {**GREET, "name": "hang", "command": "sleep 30", "timeout": 3600})
-    mock_model.enqueue(tool_calls=[("hang", {"name": "x"})]).enqueue("done")
-    async with make_app(entry_points=True, config={"sandbox": {"exec_timeout": 1}}) as app:
+    openclaw_mock_model.enqueue(tool_calls=[("hang", {"name": "x"})]).enqueue("done")
+    async with openclaw_make_app(entry_points=True, config={"sandbox": {"exec_timeout": 1}}) as app:
         await app.ask("hang")
-    (result,) = tool_results(mock_model)
+    (result,) = tool_results(openclaw_mock_model)
     assert result.is_error and "hang timed out after 1s" in result.text
 
 

@@ -61,8 +61,8 @@ def programs(request: Any, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return Programs(*PROGRAMS[request.param], log=bin_dir / "calls")
 
 
-async def test_grep_smart_case_skips_hidden_and_binary(call_tools, programs):
-    lower, upper = await call_tools(
+async def test_grep_smart_case_skips_hidden_and_binary(openclaw_call_tools, programs):
+    lower, upper = await openclaw_call_tools(
         ("grep", {"pattern": "hello"}),
         ("grep", {"pattern": "Hello"}),
     )
@@ -77,8 +77,8 @@ async def test_grep_smart_case_skips_hidden_and_binary(call_tools, programs):
     assert programs.ran() == {programs.grep}
 
 
-async def test_grep_glob_context_paths_and_literal(call_tools, programs):
-    results = await call_tools(
+async def test_grep_glob_context_paths_and_literal(openclaw_call_tools, programs):
+    results = await openclaw_call_tools(
         ("grep", {"pattern": "main", "glob": "*.py", "context": 1}),
         ("grep", {"pattern": "hello", "path": "src"}),
         ("grep", {"pattern": "os", "path": "src/app.py"}),
@@ -102,8 +102,8 @@ async def test_grep_glob_context_paths_and_literal(call_tools, programs):
     assert filtered == ["no matches for 'HELLO' in ."]
 
 
-async def test_grep_caps_results_and_reports_errors(call_tools, programs):
-    capped, context_capped, nothing, bad_regex = await call_tools(
+async def test_grep_caps_results_and_reports_errors(openclaw_call_tools, programs):
+    capped, context_capped, nothing, bad_regex = await openclaw_call_tools(
         ("grep", {"pattern": "l", "max_results": 2}),
         ("grep", {"pattern": "hello", "max_results": 1, "context": 1, "path": "src"}),
         ("grep", {"pattern": "zzz"}),
@@ -123,8 +123,8 @@ async def test_grep_caps_results_and_reports_errors(call_tools, programs):
     assert bad_regex.is_error and bad_regex.text.startswith("Error: grep failed:")
 
 
-async def test_find_patterns_types_depth_and_cap(call_tools, programs):
-    results = await call_tools(
+async def test_find_patterns_types_depth_and_cap(openclaw_call_tools, programs):
+    results = await openclaw_call_tools(
         ("find", {"pattern": "*.py"}),
         ("find", {"type": "d"}),
         ("find", {"max_depth": 1}),
@@ -148,7 +148,7 @@ async def test_find_patterns_types_depth_and_cap(call_tools, programs):
     assert programs.ran() == {programs.find}
 
 
-async def test_search_stays_in_the_workspace(call_tools, programs, workspace):
+async def test_search_stays_in_the_workspace(openclaw_call_tools, programs, workspace):
     (workspace / "etc").symlink_to("/etc")
     calls = [
         ("grep", {"pattern": "root", "path": ".."}),
@@ -157,11 +157,11 @@ async def test_search_stays_in_the_workspace(call_tools, programs, workspace):
         ("find", {"pattern": "passwd", "path": "/etc"}),
         ("find", {"pattern": "*", "path": "etc/"}),
     ]
-    results = await call_tools(*calls)
+    results = await openclaw_call_tools(*calls)
     assert all(r.is_error for r in results), [r.text for r in results]
     assert not any("root:" in r.text for r in results)
     # the symlink inside the workspace is not followed by a search of the workspace
-    root, passwd = await call_tools(
+    root, passwd = await openclaw_call_tools(
         ("grep", {"pattern": "root:x"}),
         ("find", {"pattern": "passwd"}),
     )
@@ -169,8 +169,8 @@ async def test_search_stays_in_the_workspace(call_tools, programs, workspace):
     assert passwd.text == "nothing named 'passwd' in ."
 
 
-async def test_find_and_grep_on_wrong_kinds_of_paths(call_tools, programs):
-    not_dir, missing = await call_tools(
+async def test_find_and_grep_on_wrong_kinds_of_paths(openclaw_call_tools, programs):
+    not_dir, missing = await openclaw_call_tools(
         ("find", {"path": "README.md"}),
         ("grep", {"pattern": "x", "path": "nope"}),
     )
@@ -179,10 +179,10 @@ async def test_find_and_grep_on_wrong_kinds_of_paths(call_tools, programs):
 
 
 async def test_without_any_search_program_the_error_says_so(
-    call_tools, workspace, tmp_path, monkeypatch
+    openclaw_call_tools, workspace, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    grep, find = await call_tools(("grep", {"pattern": "x"}), ("find", {"pattern": "x"}))
+    grep, find = await openclaw_call_tools(("grep", {"pattern": "x"}), ("find", {"pattern": "x"}))
     assert grep.is_error and "neither rg (ripgrep) nor grep is installed" in grep.text
     assert find.is_error and "neither fd nor find is installed" in find.text
 
@@ -197,7 +197,9 @@ async def test_without_any_search_program_the_error_says_so(
         ("find", {"max_depth": 0}, "max_depth"),
     ],
 )
-async def test_invalid_arguments_name_the_field(call_tools, workspace, name, arguments, field):
-    (result,) = await call_tools((name, arguments))
+async def test_invalid_arguments_name_the_field(
+    openclaw_call_tools, workspace, name, arguments, field
+):
+    (result,) = await openclaw_call_tools((name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:")

@@ -29,14 +29,16 @@ def seed(app: Any) -> None:
     store.append("discord:main:8:901", Message(role="user", content="hello from 8"))
 
 
-async def turn(make_app: Any, mock_model: Any, calls: list[tuple[str, dict[str, Any]]]) -> Any:
+async def turn(
+    openclaw_make_app: Any, openclaw_mock_model: Any, calls: list[tuple[str, dict[str, Any]]]
+) -> Any:
     """Seed the store, run one turn making `calls`; returns (tool results, the app's store)."""
-    mock_model.enqueue(tool_calls=calls).enqueue("done")
-    app = make_app(entry_points=True)
+    openclaw_mock_model.enqueue(tool_calls=calls).enqueue("done")
+    app = openclaw_make_app(entry_points=True)
     async with app:
         seed(app)
         await app.ask("look around")
-        results = [m for m in mock_model.requests[-1].messages if m.role == "tool"]
+        results = [m for m in openclaw_mock_model.requests[-1].messages if m.role == "tool"]
         assert len(results) == len(calls)
         stored = {
             key: [(m.role, m.text) for m in app.store.history(key)]
@@ -45,10 +47,12 @@ async def turn(make_app: Any, mock_model: Any, calls: list[tuple[str, dict[str, 
     return results, stored
 
 
-async def test_list_shows_stats_and_marks_the_current_session(make_app, mock_model):
+async def test_list_shows_stats_and_marks_the_current_session(
+    openclaw_make_app, openclaw_mock_model
+):
     (everything, filtered), _ = await turn(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [("sessions", {"action": "list"}), ("sessions", {"action": "list", "session": "DISCORD"})],
     )
     assert not everything.is_error, everything.text
@@ -64,10 +68,12 @@ async def test_list_shows_stats_and_marks_the_current_session(make_app, mock_mod
     assert "tg:main" not in filtered.text
 
 
-async def test_history_by_partial_key_with_timestamps_and_truncation(make_app, mock_model):
+async def test_history_by_partial_key_with_timestamps_and_truncation(
+    openclaw_make_app, openclaw_mock_model
+):
     (tg, long, current), _ = await turn(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("sessions", {"action": "history", "session": "42:42", "limit": 3}),
             ("sessions", {"action": "history", "session": "7:9"}),
@@ -87,10 +93,10 @@ async def test_history_by_partial_key_with_timestamps_and_truncation(make_app, m
     assert "user: look around" in current.text
 
 
-async def test_send_adds_a_user_message_and_no_other_role(make_app, mock_model):
+async def test_send_adds_a_user_message_and_no_other_role(openclaw_make_app, openclaw_mock_model):
     (sent, system, no_text, to_self), stored = await turn(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("sessions", {"action": "send", "session": "main:8",
                           "message": "Reminder: the tide turns at 12:04."}),
@@ -109,10 +115,10 @@ async def test_send_adds_a_user_message_and_no_other_role(make_app, mock_model):
     assert to_self.is_error and "cannot send to the current session" in to_self.text
 
 
-async def test_unknown_and_ambiguous_keys_are_clear_errors(make_app, mock_model):
+async def test_unknown_and_ambiguous_keys_are_clear_errors(openclaw_make_app, openclaw_mock_model):
     (ambiguous, unknown, bad_role), stored = await turn(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("sessions", {"action": "history", "session": "discord"}),
             ("sessions", {"action": "send", "session": "slack", "message": "hi"}),

@@ -128,13 +128,16 @@ def config_for(site: Site, **tools: Any) -> dict[str, Any]:
 
 
 async def run_calls(
-    make_app: Any, mock_model: Any, calls: list[tuple[str, dict[str, Any]]], config: dict
+    openclaw_make_app: Any,
+    openclaw_mock_model: Any,
+    calls: list[tuple[str, dict[str, Any]]],
+    config: dict,
 ) -> list[Message]:
     """One turn in which the model makes `calls`; the tool results it was sent back."""
-    mock_model.enqueue(tool_calls=calls).enqueue("done")
-    async with make_app(entry_points=True, config=config) as app:
+    openclaw_mock_model.enqueue(tool_calls=calls).enqueue("done")
+    async with openclaw_make_app(entry_points=True, config=config) as app:
         await app.ask("go")
-    messages = mock_model.requests[-1].messages
+    messages = openclaw_mock_model.requests[-1].messages
     last_call = max(i for i, m in enumerate(messages) if m.role == "assistant")
     results = messages[last_call + 1 :]
     assert [m.role for m in results] == ["tool"] * len(calls)
@@ -144,10 +147,12 @@ async def run_calls(
 # --- web_search --------------------------------------------------------------------------------
 
 
-async def test_search_parses_results_unwraps_redirects_and_skips_ads(make_app, mock_model, site):
+async def test_search_parses_results_unwraps_redirects_and_skips_ads(
+    openclaw_make_app, openclaw_mock_model, site
+):
     (result,) = await run_calls(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [("web_search", {"query": "python asyncio timeout", "max_results": 3})],
         config_for(site),
     )
@@ -164,17 +169,22 @@ async def test_search_parses_results_unwraps_redirects_and_skips_ads(make_app, m
     assert "Hosting" not in text and "y.js" not in text and "duckduckgo.com" not in text
 
 
-async def test_search_endpoint_down_is_a_clear_error(make_app, mock_model, site):
+async def test_search_endpoint_down_is_a_clear_error(openclaw_make_app, openclaw_mock_model, site):
     site.search_up = False
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/html/"
     down = {"providers": {"duckduckgo": {"endpoint": closed, "timeout": 5}}}
     results = await run_calls(
-        make_app, mock_model, [("web_search", {"query": "tides"})], config_for(site)
+        openclaw_make_app,
+        openclaw_mock_model,
+        [("web_search", {"query": "tides"})],
+        config_for(site),
     )
-    mock_model.requests.clear()
-    results += await run_calls(make_app, mock_model, [("web_search", {"query": "tides"})], down)
+    openclaw_mock_model.requests.clear()
+    results += await run_calls(
+        openclaw_make_app, openclaw_mock_model, [("web_search", {"query": "tides"})], down
+    )
     unavailable, refused = results
     assert unavailable.is_error and refused.is_error
     assert "web search failed: duckduckgo:" in unavailable.text
@@ -182,11 +192,13 @@ async def test_search_endpoint_down_is_a_clear_error(make_app, mock_model, site)
     assert f"cannot reach {closed}" in refused.text
 
 
-async def test_search_provider_and_arguments_are_validated(make_app, mock_model, site):
+async def test_search_provider_and_arguments_are_validated(
+    openclaw_make_app, openclaw_mock_model, site
+):
     config = config_for(site, web_search={"provider": "bing"})
     unknown, too_many = await run_calls(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [("web_search", {"query": "x"}), ("web_search", {"query": "x", "max_results": 50})],
         config,
     )
@@ -198,10 +210,12 @@ async def test_search_provider_and_arguments_are_validated(make_app, mock_model,
 # --- web_fetch ---------------------------------------------------------------------------------
 
 
-async def test_fetch_html_gives_title_and_readable_text(make_app, mock_model, site):
+async def test_fetch_html_gives_title_and_readable_text(
+    openclaw_make_app, openclaw_mock_model, site
+):
     html, moved = await run_calls(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("web_fetch", {"url": f"{site.base}/article"}),
             ("web_fetch", {"url": f"{site.base}/to-article"}),
@@ -216,10 +230,10 @@ async def test_fetch_html_gives_title_and_readable_text(make_app, mock_model, si
     assert f"URL: {site.base}/article (redirected from {site.base}/to-article)" in moved.text
 
 
-async def test_fetch_text_and_json_and_refuse_binary(make_app, mock_model, site):
+async def test_fetch_text_and_json_and_refuse_binary(openclaw_make_app, openclaw_mock_model, site):
     plain, data, image = await run_calls(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("web_fetch", {"url": f"{site.base}/notes.txt"}),
             ("web_fetch", {"url": f"{site.base}/data.json"}),
@@ -233,11 +247,13 @@ async def test_fetch_text_and_json_and_refuse_binary(make_app, mock_model, site)
     assert "is image/png, not text" in image.text and "PNG" not in image.text
 
 
-async def test_fetch_stops_reading_at_the_cap_and_max_chars(make_app, mock_model, site):
+async def test_fetch_stops_reading_at_the_cap_and_max_chars(
+    openclaw_make_app, openclaw_mock_model, site
+):
     started = time.perf_counter()
     capped, short = await run_calls(
-        make_app,
-        mock_model,
+        openclaw_make_app,
+        openclaw_mock_model,
         [
             ("web_fetch", {"url": f"{site.base}/huge", "max_chars": 100_000}),
             ("web_fetch", {"url": f"{site.base}/huge", "max_chars": 500}),
@@ -254,17 +270,20 @@ async def test_fetch_stops_reading_at_the_cap_and_max_chars(make_app, mock_model
     assert len(short.text) < 800
 
 
-async def test_fetch_times_out(make_app, mock_model, site):
+async def test_fetch_times_out(openclaw_make_app, openclaw_mock_model, site):
     config = config_for(site, web_fetch={"timeout": 0.5})
     started = time.perf_counter()
     (slow,) = await run_calls(
-        make_app, mock_model, [("web_fetch", {"url": f"{site.base}/slow"})], config
+        openclaw_make_app,
+        openclaw_mock_model,
+        [("web_fetch", {"url": f"{site.base}/slow"})],
+        config,
     )
     assert time.perf_counter() - started < 4
     assert slow.is_error and f"fetching {site.base}/slow timed out after 0.5s" in slow.text
 
 
-async def test_fetch_refuses_ssrf_targets(make_app, mock_model, site):
+async def test_fetch_refuses_ssrf_targets(openclaw_make_app, openclaw_mock_model, site):
     calls = [
         ("web_fetch", {"url": f"{site.base}/to-metadata"}),
         ("web_fetch", {"url": f"{site.base}/to-private"}),
@@ -272,7 +291,7 @@ async def test_fetch_refuses_ssrf_targets(make_app, mock_model, site):
         ("web_fetch", {"url": "file:///etc/passwd"}),
         ("web_fetch", {"url": "ftp://127.0.0.1/"}),
     ]
-    results = await run_calls(make_app, mock_model, calls, config_for(site))
+    results = await run_calls(openclaw_make_app, openclaw_mock_model, calls, config_for(site))
     for (_, arguments), result in zip(calls, results, strict=True):
         assert result.is_error, (arguments, result.text)
         assert "root:" not in result.text
@@ -283,11 +302,16 @@ async def test_fetch_refuses_ssrf_targets(make_app, mock_model, site):
     assert "file" in file_url and "ftp" in ftp
 
 
-async def test_loopback_is_refused_without_the_allowance(make_app, mock_model, site):
+async def test_loopback_is_refused_without_the_allowance(
+    openclaw_make_app, openclaw_mock_model, site
+):
     config = config_for(site)
     del config["sandbox"]
     (result,) = await run_calls(
-        make_app, mock_model, [("web_fetch", {"url": f"{site.base}/article"})], config
+        openclaw_make_app,
+        openclaw_mock_model,
+        [("web_fetch", {"url": f"{site.base}/article"})],
+        config,
     )
     assert result.is_error and "127.0.0.1" in result.text
     assert "Tides" not in result.text

@@ -57,14 +57,14 @@ def weather_voice_note(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @pytest.fixture
-def start(make_app, telegram_api, start_gateway):
+def start(openclaw_make_app, openclaw_telegram_api, openclaw_start_gateway):
     """Start a gateway with the Telegram channel (against the fake Bot API) and this plugin."""
 
     async def start(config: dict[str, Any] | None = None) -> Gateway:
-        telegram = telegram_api.channel_settings(allowed_user_ids=[42])
+        telegram = openclaw_telegram_api.channel_settings(allowed_user_ids=[42])
         data = {"channels": {"telegram": telegram}, "limits": {"debounce_ms": 0}, **(config or {})}
-        app = make_app(config=data, plugins=[telegram_plugin, voice_plugin])
-        return await start_gateway(Gateway(app, port=0), channel="telegram")
+        app = openclaw_make_app(config=data, plugins=[telegram_plugin, voice_plugin])
+        return await openclaw_start_gateway(Gateway(app, port=0), channel="telegram")
 
     return start
 

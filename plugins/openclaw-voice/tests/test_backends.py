@@ -13,7 +13,7 @@ from openclaw.speech import SpeechUnavailable, pick
 
 
 @pytest.mark.parametrize("name", ["faster-whisper", "pocketsphinx"])
-async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note, name):
+async def test_recognition_runs_off_the_event_loop(openclaw_make_app, weather_voice_note, name):
     """The event loop never stalls for long while a (loaded) model works: the gateway keeps
     answering other chats meanwhile."""
     gaps: list[float] = []
@@ -25,7 +25,7 @@ async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note,
             gaps.append(time.monotonic() - last)
             last = time.monotonic()
 
-    async with make_app(plugins=[voice_plugin]) as app:
+    async with openclaw_make_app(plugins=[voice_plugin]) as app:
         stt = await pick(app.models, "stt", name)
         await stt.transcribe(weather_voice_note, "audio/ogg")  # loads the model once
         ticker = asyncio.create_task(tick())
@@ -53,9 +53,9 @@ async def test_recognition_runs_off_the_event_loop(make_app, weather_voice_note,
         ),
     ],
 )
-async def test_whisper_cpp_says_what_it_lacks(make_app, settings, problem):
+async def test_whisper_cpp_says_what_it_lacks(openclaw_make_app, settings, problem):
     config = {"providers": {"wc": {"type": "whisper-cpp", **settings}}}
-    async with make_app(config=config, plugins=[voice_plugin]) as app:
+    async with openclaw_make_app(config=config, plugins=[voice_plugin]) as app:
         with pytest.raises(SpeechUnavailable) as raised:
             await pick(app.models, "stt")
     assert str(raised.value) == f"no speech-to-text provider is usable (wc: {problem})"

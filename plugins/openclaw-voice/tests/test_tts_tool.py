@@ -21,9 +21,9 @@ def wav_seconds(path: Path) -> float:
 
 
 @pytest.mark.parametrize("voice", [None, "espeak-ng"])
-async def test_tts_writes_a_wav_file_in_the_workspace(call_tools, workspace, voice):
+async def test_tts_writes_a_wav_file_in_the_workspace(openclaw_call_tools, workspace, voice):
     arguments = {"text": "Hello from the workspace."} | ({"voice": voice} if voice else {})
-    [result] = await call_tools(("tts", arguments))
+    [result] = await openclaw_call_tools(("tts", arguments))
     assert not result.is_error, result.content
     path = result.content.split(" (")[0]
     assert path.startswith("speech/tts-") and path.endswith(".wav")
@@ -31,8 +31,8 @@ async def test_tts_writes_a_wav_file_in_the_workspace(call_tools, workspace, voi
     assert f"voice {voice or 'piper'}" in result.content
 
 
-async def test_speed_changes_the_length(call_tools, workspace):
-    slow, fast = await call_tools(
+async def test_speed_changes_the_length(openclaw_call_tools, workspace):
+    slow, fast = await openclaw_call_tools(
         ("tts", {"text": "one two three four five six", "voice": "espeak-ng", "speed": 0.5}),
         ("tts", {"text": "one two three four five six", "voice": "espeak-ng", "speed": 2.0}),
     )
@@ -51,15 +51,15 @@ async def test_speed_changes_the_length(call_tools, workspace):
         ({"text": "** `` **"}, "there is nothing to say in this text"),
     ],
 )
-async def test_bad_arguments_are_error_results(call_tools, workspace, arguments, error):
-    [result] = await call_tools(("tts", arguments))
+async def test_bad_arguments_are_error_results(openclaw_call_tools, workspace, arguments, error):
+    [result] = await openclaw_call_tools(("tts", arguments))
     assert result.is_error and error in result.content, result.content
     assert not list((workspace / "speech").glob("*.wav"))
 
 
-async def test_a_missing_piper_voice_is_an_error_result(call_tools):
+async def test_a_missing_piper_voice_is_an_error_result(openclaw_call_tools):
     config = {"providers": {"piper": {"model_path": "/nonexistent/x.onnx"}}}
-    [result] = await call_tools(("tts", {"text": "hi", "voice": "piper"}), config=config)
+    [result] = await openclaw_call_tools(("tts", {"text": "hi", "voice": "piper"}), config=config)
     assert result.is_error
     assert "Piper voice not found at /nonexistent/x.onnx: check providers.piper.model_path" in (
         result.content
@@ -79,18 +79,20 @@ def test_spoken_form_keeps_underscores_and_stars_inside_words():
     assert spoken_form(text, {}) == "Run make in snake_case_dir: it prints 2*3 = 6, fast."
 
 
-def test_an_empty_hint_is_refused_when_the_app_is_built(make_app):
+def test_an_empty_hint_is_refused_when_the_app_is_built(openclaw_make_app):
     """The plugin claims `voice`, so the kernel validates it with the plugin's model."""
     with pytest.raises(ConfigError, match=r"voice\.pronunciations: Value error, a word to pro"):
-        make_app(config={"voice": {"pronunciations": {" ": "x"}}}, entry_points=True)
+        openclaw_make_app(config={"voice": {"pronunciations": {" ": "x"}}}, entry_points=True)
 
 
-async def test_pronunciation_hints_reach_the_voice(call_tools, workspace, make_app):
+async def test_pronunciation_hints_reach_the_voice(
+    openclaw_call_tools, workspace, openclaw_make_app
+):
     """The hinted word is said as its spoken form: Whisper hears "weather", not the word."""
     config = {"voice": {"pronunciations": {"zorblax": "weather"}}}
-    [result] = await call_tools(("tts", {"text": "Zorblax."}), config=config)
+    [result] = await openclaw_call_tools(("tts", {"text": "Zorblax."}), config=config)
     audio = (workspace / result.content.split(" (")[0]).read_bytes()
-    async with make_app(config=config, entry_points=True) as app:
+    async with openclaw_make_app(config=config, entry_points=True) as app:
         stt = await pick(app.models, "stt", "faster-whisper")
         assert "weather" in (await stt.transcribe(audio, "audio/wav")).lower()
 
@@ -101,17 +103,17 @@ def test_spoken_form_drops_emoji_which_voices_read_out_by_name():
     assert spoken_form("🎉🎉", {}) == ""
 
 
-async def test_emoji_alone_are_nothing_to_say(call_tools, workspace):
-    [result] = await call_tools(("tts", {"text": "🎉 👍"}))
+async def test_emoji_alone_are_nothing_to_say(openclaw_call_tools, workspace):
+    [result] = await openclaw_call_tools(("tts", {"text": "🎉 👍"}))
     assert result.is_error and "there is nothing to say in this text" in result.content
     assert not (workspace / "speech").exists() or list((workspace / "speech").iterdir()) == []
 
 
-async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(call_tools, workspace):
+async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(openclaw_call_tools, workspace):
     # Piper cannot be interrupted: its thread finishes after the error; its WAV must not land
     text = "The tide comes in twice a day along this coast, and the harbour empties. " * 4
     config = {"providers": {"piper": {"timeout": 0.05}}}
-    [result] = await call_tools(("tts", {"text": text}), config=config)
+    [result] = await openclaw_call_tools(("tts", {"text": text}), config=config)
     assert result.is_error and "Piper took longer than 0.05 s" in result.content
     speech = workspace / "speech"
     for _ in range(40):  # the thread finishes within a few seconds
@@ -119,11 +121,11 @@ async def test_a_timed_out_piper_leaves_no_file_in_the_workspace(call_tools, wor
         assert not speech.exists() or list(speech.iterdir()) == []
 
 
-async def test_a_symlinked_speech_folder_is_refused(call_tools, workspace, openclaw_home):
+async def test_a_symlinked_speech_folder_is_refused(openclaw_call_tools, workspace, openclaw_home):
     """`speech` swapped for a link to $OPENCLAW_HOME: the WAV is not written through it."""
     workspace.mkdir()
     (workspace / "speech").symlink_to(openclaw_home)
     before = sorted(p.name for p in openclaw_home.iterdir())
-    [result] = await call_tools(("tts", {"text": "hello", "voice": "espeak-ng"}))
+    [result] = await openclaw_call_tools(("tts", {"text": "hello", "voice": "espeak-ng"}))
     assert result.is_error and "blocked by sandbox rule 'symlink'" in result.content
     assert not [p for p in openclaw_home.iterdir() if p.suffix == ".wav"], before

@@ -12,8 +12,8 @@ from openclaw_voice.audio import OPUS_ARGS
 from openclaw.speech import pick
 
 
-def agent_input(mock_model) -> str:
-    return str(mock_model.requests[0].messages[-1].content)
+def agent_input(openclaw_mock_model) -> str:
+    return str(openclaw_mock_model.requests[0].messages[-1].content)
 
 
 @pytest.mark.parametrize(
@@ -30,34 +30,38 @@ def agent_input(mock_model) -> str:
     ids=["faster-whisper", "pocketsphinx"],
 )
 async def test_a_voice_note_is_transcribed_shown_and_answered(
-    start, telegram_api, mock_model, weather_voice_note, scratch, config, heard
+    start, openclaw_telegram_api, openclaw_mock_model, weather_voice_note, scratch, config, heard
 ):
-    mock_model.enqueue("Sunny, 24 degrees.")
+    openclaw_mock_model.enqueue("Sunny, 24 degrees.")
     await start(config)
-    telegram_api.user_sends_voice(42, 42, weather_voice_note, duration=3)
-    await telegram_api.wait_for(lambda: "round(s)" in "".join(telegram_api.texts(42)), timeout=60)
-    texts = telegram_api.texts(42)
+    openclaw_telegram_api.user_sends_voice(42, 42, weather_voice_note, duration=3)
+    await openclaw_telegram_api.wait_for(
+        lambda: "round(s)" in "".join(openclaw_telegram_api.texts(42)), timeout=60
+    )
+    texts = openclaw_telegram_api.texts(42)
     assert texts[0] == heard  # the transcription is shown first, as a reply to the voice note
-    assert telegram_api.messages(42)[0].reply_to is not None
+    assert openclaw_telegram_api.messages(42)[0].reply_to is not None
     assert texts[1].startswith("Sunny, 24 degrees.")
-    assert "weather" in agent_input(mock_model).lower()
+    assert "weather" in agent_input(openclaw_mock_model).lower()
     assert list(scratch.iterdir()) == []  # the decoded audio is gone
 
 
 @pytest.mark.parametrize("voice", ["piper", "espeak-ng"])
 async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
-    start, telegram_api, mock_model, probe, scratch, voice
+    start, openclaw_telegram_api, openclaw_mock_model, probe, scratch, voice
 ):
-    mock_model.enqueue("It is sunny and warm today.")
+    openclaw_mock_model.enqueue("It is sunny and warm today.")
     gateway = await start({"providers": {voice: {}}})
-    telegram_api.user_sends(42, 42, "/voice what is the weather like?")
-    [sent] = await telegram_api.wait_for(lambda: telegram_api.messages(42), timeout=60)
-    assert [call.status for call in telegram_api.calls_to("sendVoice")] == [200]
+    openclaw_telegram_api.user_sends(42, 42, "/voice what is the weather like?")
+    [sent] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.messages(42), timeout=60
+    )
+    assert [call.status for call in openclaw_telegram_api.calls_to("sendVoice")] == [200]
     assert sent.kind == "voice" and sent.caption == "It is sunny and warm today."
     audio = probe(sent.data)
     assert audio["format"] == "ogg" and audio["codec_name"] == "opus"
     assert float(audio["duration"]) > 1.0
-    assert "what is the weather like?" in agent_input(mock_model)
+    assert "what is the weather like?" in agent_input(openclaw_mock_model)
     assert list(scratch.iterdir()) == []  # the WAV and the OGG file are gone
     if voice == "piper":  # and it says the answer: listen to it
         stt = await pick(gateway.app.models, "stt", "faster-whisper")
@@ -65,38 +69,48 @@ async def test_slash_voice_answers_with_an_ogg_opus_voice_message(
 
 
 async def test_slash_voice_without_ffmpeg_answers_in_text_with_a_note(
-    start, telegram_api, mock_model
+    start, openclaw_telegram_api, openclaw_mock_model
 ):
-    mock_model.enqueue("It is sunny.")
+    openclaw_mock_model.enqueue("It is sunny.")
     await start({"voice": {"ffmpeg": "/nonexistent/ffmpeg"}})
-    telegram_api.user_sends(42, 42, "/voice weather?")
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends(42, 42, "/voice weather?")
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert text.startswith("It is sunny.")
     assert "No voice reply: ffmpeg not found ('/nonexistent/ffmpeg')" in text
     assert "voice.ffmpeg" in text and "Traceback" not in text
-    assert telegram_api.calls_to("sendVoice") == []
+    assert openclaw_telegram_api.calls_to("sendVoice") == []
 
 
-async def test_slash_voice_gives_up_speaking_after_voice_timeout(start, telegram_api, mock_model):
+async def test_slash_voice_gives_up_speaking_after_voice_timeout(
+    start, openclaw_telegram_api, openclaw_mock_model
+):
     # about 60 s of speech: even with its voice loaded by an earlier test Piper needs about
     # 3 s here, well over the 1 s allowed (its own limit is 60 s)
     answer = "The tide turns at noon, and the boats go out with it to the far banks. " * 12
-    mock_model.enqueue(answer)
+    openclaw_mock_model.enqueue(answer)
     await start({"voice": {"timeout": 1}})
-    telegram_api.user_sends(42, 42, "/voice when is the tide?")
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends(42, 42, "/voice when is the tide?")
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert text.startswith("The tide turns at noon")
     assert text.endswith(
         "ℹ️ No voice reply: speaking the answer took longer than 1 s (voice.timeout)"
     )
-    assert telegram_api.calls_to("sendVoice") == []
+    assert openclaw_telegram_api.calls_to("sendVoice") == []
 
 
-async def test_slash_voice_with_a_missing_piper_voice_says_so(start, telegram_api, mock_model):
-    mock_model.enqueue("It is sunny.")
+async def test_slash_voice_with_a_missing_piper_voice_says_so(
+    start, openclaw_telegram_api, openclaw_mock_model
+):
+    openclaw_mock_model.enqueue("It is sunny.")
     await start({"providers": {"piper": {"model_path": "/nonexistent/voice.onnx"}}})
-    telegram_api.user_sends(42, 42, "/voice weather?")
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends(42, 42, "/voice weather?")
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert "No voice reply: no text-to-speech provider is usable" in text
     assert "Piper voice not found at /nonexistent/voice.onnx" in text
     assert "providers.piper.model_path" in text
@@ -119,39 +133,47 @@ async def test_slash_voice_with_a_missing_piper_voice_says_so(start, telegram_ap
     ids=["missing-model", "missing-ffmpeg"],
 )
 async def test_a_voice_note_without_model_or_ffmpeg_is_explained_not_answered(
-    start, telegram_api, mock_model, weather_voice_note, entry, problem
+    start, openclaw_telegram_api, openclaw_mock_model, weather_voice_note, entry, problem
 ):
     await start({"providers": {"stt": entry}})
-    telegram_api.user_sends_voice(42, 42, weather_voice_note)
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends_voice(42, 42, weather_voice_note)
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert text == (
         f"⚠️ Voice input is not available: no speech-to-text provider is usable {problem}. "
         "openclaw doctor says more."  # (in code format: the markdown is rendered)
     )
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
-async def test_audio_ffmpeg_cannot_read_gets_a_clear_reply(start, telegram_api, mock_model):
+async def test_audio_ffmpeg_cannot_read_gets_a_clear_reply(
+    start, openclaw_telegram_api, openclaw_mock_model
+):
     await start()
-    telegram_api.user_sends_voice(42, 42, b"OggS this is not audio")
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends_voice(42, 42, b"OggS this is not audio")
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert text.startswith("⚠️ I could not transcribe your voice message: ffmpeg failed:")
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
 
 
 async def test_a_voice_note_longer_than_max_duration_is_refused_before_recognition(
-    start, telegram_api, mock_model, scratch
+    start, openclaw_telegram_api, openclaw_mock_model, scratch
 ):
     # 12 s of tone as a voice note; the limit is 5 s: recognition never starts
     command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi"]
     command += ["-i", "sine=frequency=440:duration=12", *OPUS_ARGS, "-f", "ogg", "-"]
     long_note = subprocess.run(command, capture_output=True, check=True).stdout
     await start({"providers": {"sphinx": {"type": "pocketsphinx", "max_duration": 5}}})
-    telegram_api.user_sends_voice(42, 42, long_note, duration=12)
-    [text] = await telegram_api.wait_for(lambda: telegram_api.texts(42), timeout=30)
+    openclaw_telegram_api.user_sends_voice(42, 42, long_note, duration=12)
+    [text] = await openclaw_telegram_api.wait_for(
+        lambda: openclaw_telegram_api.texts(42), timeout=30
+    )
     assert text == (
         "⚠️ I could not transcribe your voice message: it is longer than 5 s, the most I "
         "transcribe (providers.sphinx.max_duration)"
     )
-    assert mock_model.requests == []
+    assert openclaw_mock_model.requests == []
     assert list(scratch.iterdir()) == []

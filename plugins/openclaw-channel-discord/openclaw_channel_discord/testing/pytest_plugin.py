@@ -13,9 +13,9 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def discord_api() -> Iterator[FakeDiscord]:
+def openclaw_discord_api() -> Iterator[FakeDiscord]:
     """A running fake Discord (REST API, CDN and gateway websocket, `FakeDiscord`); give the
-    Discord channel `discord_api.api_base` and `discord_api.token`."""
+    Discord channel `openclaw_discord_api.api_base` and `openclaw_discord_api.token`."""
     from openclaw_channel_discord.testing.fake_discord import FakeDiscord
 
     with FakeDiscord() as api:

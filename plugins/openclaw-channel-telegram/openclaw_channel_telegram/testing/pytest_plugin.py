@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def telegram_api() -> Iterator[FakeBotAPI]:
+def openclaw_telegram_api() -> Iterator[FakeBotAPI]:
     """A running fake Bot API; give aiogram its `base_url` and `token`."""
     from openclaw_channel_telegram.testing.bot_api import FakeBotAPI
 
