@@ -67,17 +67,17 @@ class Kernel:
         )
         self._given_store = store
         self.bus = EventBus()
-        config_ = self.config
+        config = self.config
         self.models = Models(
             lambda kind: self.registry.provider_types_of(kind),
-            config_.providers,
-            config_.agent,
-            config_.source,
+            config.providers,
+            config.agent,
+            config.source,
             environ,
         )
         self.services = Services(
-            config_,
-            sandbox=SandboxPolicy.from_config(config_),
+            config,
+            sandbox=SandboxPolicy.from_config(config),
             models=self.models,
             events=self.bus,
             open_store=self._open,
