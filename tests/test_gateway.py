@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import gc
 import json
 import logging
 import os
@@ -381,6 +382,29 @@ async def test_http_endpoints_and_metrics_match_the_traffic(
     assert json.loads(body)["openclaw_requests_total"] == [
         {"labels": {"channel": "fk"}, "value": 12.0}
     ]
+
+
+async def test_freeze_heap_leaves_start_up_out_of_garbage_collection(start, openclaw_mock_model):
+    """A full collection walks every object start-up built (aiogram's schemas: about 0.2 s)
+    and stalls the turns in flight: `openclaw gateway` freezes them."""
+    gc.unfreeze()
+    try:
+        gateway, channels = await start(freeze_heap=True)
+        assert gc.get_freeze_count() > 10_000
+        _, body = await get(gateway, "/metrics/json")
+        frozen = json.loads(body)["openclaw_heap_frozen_objects"][0]["value"]
+        assert frozen == gc.get_freeze_count()
+        openclaw_mock_model.enqueue("still answering")
+        await channels.created["fake"].say("42", "hi")
+        assert "still answering" in channels.created["fake"].texts("42")[0]
+    finally:
+        gc.unfreeze()
+
+
+async def test_an_embedding_apps_heap_is_left_alone(start):
+    gc.unfreeze()
+    await start()
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(

@@ -83,7 +83,7 @@ def run_gateway(ctx: click.Context, host: str | None, port: int | None) -> None:
 async def _serve(app: App, host: str | None, port: int | None) -> None:
     from openclaw.gateway import Gateway
 
-    server = Gateway(app, host=host, port=port)
+    server = Gateway(app, host=host, port=port, freeze_heap=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, server.request_stop)

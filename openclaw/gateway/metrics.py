@@ -7,6 +7,7 @@ turn events carry in their session keys.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -90,6 +91,12 @@ class MetricsSink:
             ["channel", "state"],
             registry=r,
         )
+        self.frozen = Gauge(
+            "openclaw_heap_frozen_objects",
+            "Objects start-up left out of garbage collection (gc.freeze)",
+            registry=r,
+        )
+        self.frozen.set_function(gc.get_freeze_count)
         self._states: dict[str, str] = {}
 
     def handle(self, event: Event) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -65,11 +66,12 @@ def principal_of(channel: Channel, message: InboundMessage) -> Principal:
     return Principal(channel.name, message.user_id, message.channel)
 
 
-def preload_sdks(kernel: Kernel) -> threading.Thread | None:
+def preload_sdks(kernel: Kernel, *, freeze_after: bool = False) -> threading.Thread | None:
     """Warm the providers of the configured models (`agent.model` and the fallbacks) in a
     background thread: their vendor SDK imported and client built, so that the first user's
     message does not wait for it (about half a second for `openai`). A provider without a
     `warm` method, or one that cannot be resolved here, is skipped: it does this on first use.
+    `freeze_after` freezes the heap again once the SDKs are in (see `freeze_heap`).
     """
     providers: dict[int, Any] = {}
     for ref in (kernel.config.agent.model, *kernel.config.agent.fallbacks):
@@ -88,10 +90,22 @@ def preload_sdks(kernel: Kernel) -> threading.Thread | None:
                 warm()
             except Exception:
                 log.warning("warming a provider failed; it starts on first use", exc_info=True)
+        if freeze_after:  # the SDK's modules too; a collection now would stall turns
+            freeze_heap(collect=False)
 
     thread = threading.Thread(target=run, name="openclaw-sdk-preload", daemon=True)
     thread.start()
     return thread
+
+
+def freeze_heap(*, collect: bool) -> None:
+    """Move every object alive now (modules, plugins, pydantic schemas: most of the heap) out
+    of the garbage collector's reach. A full collection otherwise walks them all again (about
+    0.2 s with aiogram loaded) and stalls every turn in flight; `collect` first frees the
+    start-up's own garbage so that it is not kept forever."""
+    if collect:
+        gc.collect()
+    gc.freeze()
 
 
 class Gateway:
@@ -100,7 +114,8 @@ class Gateway:
     `host`/`port` override `gateway.*` (port 0 picks a free one; `port` then holds the bound
     one). `backoff` is the first and the longest delay before a crashed channel is restarted;
     `drain_timeout` bounds the wait for running turns at shutdown; `clock` drives the rate
-    limit (tests move it instead of sleeping).
+    limit (tests move it instead of sleeping); `freeze_heap` takes what start-up built out of the
+    garbage collector's reach (`openclaw gateway` does; an embedding app owns its own heap).
     """
 
     def __init__(
@@ -112,8 +127,10 @@ class Gateway:
         backoff: tuple[float, float] = (1.0, 60.0),
         drain_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        freeze_heap: bool = False,
     ) -> None:
         limits = app.config.limits
+        self.freeze_heap = freeze_heap
         self.app = app
         self.host = host if host is not None else app.config.gateway.host
         self.port = port if port is not None else app.config.gateway.port
@@ -187,7 +204,9 @@ class Gateway:
             pruned = store.prune(self.app.config.store.prune_days)
             log.info("session maintenance: %d key(s) migrated, %d pruned", migrated, pruned)
             self._log_isolation()
-            preload_sdks(self.app)
+            if self.freeze_heap:
+                freeze_heap(collect=True)
+            preload_sdks(self.app, freeze_after=self.freeze_heap)
             self.port = await self.http.start(self.host, self.port)
             self.started_at = time.time()
             self.accepting = True

@@ -25,6 +25,7 @@ from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw.mime import image_mime
 from openclaw.retry import Backoff, Delays, retry
 from openclaw_channel_telegram.markdown import to_markdown_v2
+from openclaw_channel_telegram.session import session_class
 from openclaw_channel_telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:
@@ -71,10 +72,10 @@ class TelegramChannel:
         """The aiogram Bot, made on first use (surface calls may come before `run`)."""
         if self._bot is None:
             from aiogram import Bot
-            from aiogram.client.session.aiohttp import AiohttpSession
             from aiogram.client.telegram import TelegramAPIServer
 
-            session = AiohttpSession(api=TelegramAPIServer.from_base(self.settings.api_base))
+            api = TelegramAPIServer.from_base(self.settings.api_base)
+            session = session_class()(api=api)
             self._bot = Bot(self._token, session=session)
         return self._bot
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest
@@ -112,6 +114,25 @@ async def test_image_document_is_an_image_other_documents_are_files(
         "a.pdf",
         "read it",
     )
+
+
+async def test_the_response_models_aiogram_parses_with_outlive_a_collection(
+    make_channel, openclaw_telegram_api
+):
+    """pydantic caches `Response[Message]` weakly: if nothing holds it, every answer rebuilds
+    the class (milliseconds of CPU per Bot API call)."""
+    from aiogram.client.session.base import Response
+    from aiogram.methods import EditMessageText, SendMessage
+
+    channel = make_channel()
+    message_id = await channel.send_text("42", "Hello")
+    await channel.edit_text("42", message_id, "Hello, world")
+    gc.collect()
+    for method in (SendMessage, EditMessageText):
+        model = weakref.ref(Response[method.__returning__])
+        gc.collect()
+        assert model() is not None, method.__name__
+    await channel.stop()
 
 
 async def test_surface_calls_reach_the_bot_api(make_channel, openclaw_telegram_api):
