@@ -4,8 +4,8 @@ endpoints, channel supervision, pairing and a real `openclaw gateway` stopped by
 from __future__ import annotations
 
 import asyncio
-import itertools
 import gc
+import itertools
 import json
 import logging
 import os
