@@ -160,6 +160,18 @@ async def test_connection_refused_names_the_url() -> None:
     assert caught.value.reason == f"cannot reach http://127.0.0.1:{port}"
 
 
+async def test_a_connection_dropped_mid_answer_says_so(
+    provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
+) -> None:
+    openclaw_anthropic_server.enqueue(Reply.cut("half an answ"))
+
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider, ask())
+
+    assert caught.value.reason.startswith("connection to http://127.0.0.1:")
+    assert caught.value.reason.endswith(" lost mid-answer")
+
+
 async def test_malformed_stream_is_a_provider_error(
     provider: AnthropicProvider, openclaw_anthropic_server: FakeAnthropicServer
 ) -> None:

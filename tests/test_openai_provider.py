@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -157,6 +158,36 @@ async def test_connection_refused_names_the_url() -> None:
 
     assert caught.value.reason == f"cannot reach {base_url}"
     assert caught.value.status is None
+
+
+def test_one_provider_answers_in_successive_event_loops(
+    openclaw_openai_server: FakeOpenAIServer,
+) -> None:
+    """The client's aiohttp session belongs to the loop it was first used in; a script that
+    calls `asyncio.run` twice with one App gets a new client in the second loop."""
+    settings = OpenAISettings(base_url=openclaw_openai_server.base_url, max_retries=0)
+    provider = OpenAIProvider("fake", settings)
+    openclaw_openai_server.enqueue(Reply("first"), Reply("second"))
+
+    async def once() -> str:
+        _, result = await collect(provider, ask())
+        return result.text
+
+    assert asyncio.run(once()) == "first"
+    assert asyncio.run(once()) == "second"
+    asyncio.run(provider.aclose())
+
+
+async def test_a_connection_dropped_mid_answer_says_so(
+    provider: OpenAIProvider, openclaw_openai_server: FakeOpenAIServer
+) -> None:
+    openclaw_openai_server.enqueue(Reply.cut("half an answ"))
+
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider, ask())
+
+    assert caught.value.reason.startswith("connection to http://127.0.0.1:")
+    assert caught.value.reason.endswith(" lost mid-answer")
 
 
 async def test_malformed_stream_is_a_provider_error(

@@ -57,7 +57,7 @@ class Reply:
     chunks: int = 1
     tool_calls: Sequence[tuple[str, str]] = ()
     usage: tuple[int, int] | None = DEFAULT_USAGE
-    kind: Literal["answer", "error", "malformed", "hang"] = "answer"
+    kind: Literal["answer", "error", "malformed", "hang", "cut"] = "answer"
     status: int = 200
     message: str = ""
     retry_after: float | None = None
@@ -75,6 +75,11 @@ class Reply:
     def malformed(cls, text: str = "") -> Reply:
         """A stream that sends `text`, then a record whose data is not JSON."""
         return cls(text=text, kind="malformed")
+
+    @classmethod
+    def cut(cls, text: str) -> Reply:
+        """A stream that sends `text`, then drops the connection mid-answer."""
+        return cls(text=text, kind="cut")
 
     @classmethod
     def hang(cls) -> Reply:
@@ -227,6 +232,9 @@ class FakeServer(BackgroundServer, ABC):
             await response.write(record.encode())
             if self.delay:
                 await asyncio.sleep(self.delay)
+        if reply.kind == "cut" and request.transport is not None:
+            request.transport.close()  # no end of the chunked body: the client sees a drop
+            return response
         await response.write_eof()
         return response
 
@@ -300,6 +308,7 @@ class FakeOpenAIServer(FakeServer):
             yield chunk({"content": piece})
         if reply.kind == "malformed":
             yield _sse("{this is not json")
+        if reply.kind in ("malformed", "cut"):
             return
         for index, (name, _) in enumerate(reply.tool_calls):
             function = {"name": name, "arguments": ""}
@@ -394,6 +403,7 @@ class FakeAnthropicServer(FakeServer):
                 yield _block_delta(index, {"type": "text_delta", "text": piece})
             if reply.kind == "malformed":
                 yield _sse("{this is not json", "content_block_delta")
+            if reply.kind in ("malformed", "cut"):
                 return
             yield _block_stop(index)
             index += 1
