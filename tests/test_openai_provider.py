@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import pytest
 
 from openclaw.config import Secret
-from openclaw.default_plugins._sdk_provider import NO_KEY
+from openclaw.default_plugins._sdk_provider import NO_KEY, WireBody
 from openclaw.default_plugins.openai_provider import (
     PRESETS,
     OpenAIProvider,
     OpenAISettings,
+    openai_tool,
     register_providers,
 )
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, estimate_tokens
@@ -158,6 +160,28 @@ async def test_connection_refused_names_the_url() -> None:
 
     assert caught.value.reason == f"cannot reach {base_url}"
     assert caught.value.status is None
+
+
+def test_each_tools_json_is_made_once_and_a_changed_schema_is_not_stale() -> None:
+    rendered: list[str] = []
+
+    def render(spec: ToolSpec) -> dict[str, Any]:
+        rendered.append(spec.name)
+        return openai_tool(spec)
+
+    wire = WireBody(render, size=2)
+    add = ToolSpec("add", "Add two numbers.", {"type": "object", "properties": {}})
+    arguments = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    first = wire.body(arguments, [add, ADD])
+    again = wire.body(arguments, [ToolSpec(add.name, add.description, add.parameters), ADD])
+    assert first == again and rendered == ["add", "add"]  # two specs, two parameter dicts
+    assert json.loads(first) == {**arguments, "tools": [openai_tool(add), openai_tool(ADD)]}
+
+    changed = ToolSpec("add", "Add two numbers.", {"type": "object", "required": ["a"]})
+    body = json.loads(wire.body(arguments, [changed]))
+    assert body["tools"][0]["function"]["parameters"] == {"type": "object", "required": ["a"]}
+    assert json.loads(wire.body(arguments, [])) == arguments
+    assert len(rendered) == 3
 
 
 def test_one_provider_answers_in_successive_event_loops(

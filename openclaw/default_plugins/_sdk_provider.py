@@ -11,7 +11,7 @@ import importlib
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar
@@ -20,7 +20,7 @@ from pydantic import Field
 
 from openclaw.config import ProviderSettings
 from openclaw.messages import ToolCall, Usage, estimate_tokens, message_tokens
-from openclaw.providers import ChatEvent, ChatRequest, ProviderError
+from openclaw.providers import ChatEvent, ChatRequest, ProviderError, ToolSpec
 from openclaw.redaction import redact
 
 _PARSE_ERRORS = (ValueError, LookupError, TypeError, AttributeError)
@@ -69,6 +69,42 @@ def estimated_usage(request: ChatRequest, text: str, tool_calls: list[ToolCall])
         prompt += estimate_tokens(json.dumps([asdict(tool) for tool in request.tools]))
     output = text + "".join(call.name + call.arguments for call in tool_calls)
     return Usage(prompt, estimate_tokens(output), estimated=True)
+
+
+class WireBody:
+    """A request body as JSON bytes, with each tool's JSON made once: the tool list is most of
+    a request (a dozen schemas, ~13 KB) and the same from one turn to the next.
+
+    A tool's JSON is kept under its name, description and the identity of its `parameters`
+    (the dict a registered tool hands out every turn); the entry holds that dict, so the
+    identity cannot be reused by another. Tools listed afresh each turn bring new dicts: the
+    oldest entries make room for them."""
+
+    def __init__(self, render: Callable[[ToolSpec], dict[str, Any]], size: int = 256) -> None:
+        self._render = render
+        self._size = size
+        self._tools: dict[tuple[str, str, int], tuple[dict[str, Any], bytes]] = {}
+
+    def tool(self, spec: ToolSpec) -> bytes:
+        key = (spec.name, spec.description, id(spec.parameters))
+        entry = self._tools.get(key)
+        if entry is None or entry[0] is not spec.parameters:
+            while len(self._tools) >= self._size:
+                del self._tools[next(iter(self._tools))]
+            entry = (spec.parameters, _json(self._render(spec)))
+            self._tools[key] = entry
+        return entry[1]
+
+    def body(self, arguments: dict[str, Any], tools: list[ToolSpec]) -> bytes:
+        """`arguments` as JSON, with `tools` (when there are any) from their kept JSON."""
+        if not tools:
+            return _json(arguments)
+        listed = b",".join(self.tool(spec) for spec in tools)
+        return _json(arguments)[:-1] + b',"tools":[' + listed + b"]}"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @dataclass(slots=True)

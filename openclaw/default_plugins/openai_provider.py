@@ -13,6 +13,7 @@ from openclaw.default_plugins._sdk_provider import (
     PartialCall,
     SDKChatProvider,
     SDKSettings,
+    WireBody,
     estimated_usage,
 )
 from openclaw.hookspecs import hookimpl
@@ -23,6 +24,7 @@ from openclaw.providers import (
     ChatRequest,
     ChatResult,
     ProviderType,
+    ToolSpec,
 )
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -53,13 +55,19 @@ class OpenAIProvider(SDKChatProvider):
     sdk_module = "openai"
     client_class = "AsyncOpenAI"
 
+    def __init__(self, name: str, settings: SDKSettings) -> None:
+        super().__init__(name, settings)
+        self._wire = WireBody(openai_tool)
+
     async def _events(self, client: Any, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         text: list[str] = []
         calls: dict[int, PartialCall] = {}
         usage: Usage | None = None
         finish = "stop"
         started = False
-        stream = await post_chat(client, chat_arguments(request))
+        stream = await post_chat(
+            client, self._wire.body(chat_arguments(request, tools=False), request.tools)
+        )
         async with stream:
             async for chunk in stream:
                 if not started:  # the model is answering: no longer a hung server
@@ -94,9 +102,9 @@ class OpenAIProvider(SDKChatProvider):
         )
 
 
-async def post_chat(client: Any, body: dict[str, Any]) -> Any:
-    """Start a streamed chat completion with a body that is already in the wire format; the
-    stream yields each chunk as decoded JSON.
+async def post_chat(client: Any, body: bytes | dict[str, Any]) -> Any:
+    """Start a streamed chat completion with a body that is already in the wire format (JSON
+    bytes are sent as they are); the stream yields each chunk as decoded JSON.
 
     `chat.completions.create` walks the whole body against the SDK's type annotations on
     every call (2 ms for a dozen tool schemas) and builds a model object of every chunk
@@ -104,41 +112,38 @@ async def post_chat(client: Any, body: dict[str, Any]) -> Any:
     class, asked for plain objects, parses each record once, with `json`."""
     import openai
 
+    wire = {"content": body} if isinstance(body, bytes) else {"body": body}
     return await client.post(
         "/chat/completions",
-        body=body,
         cast_to=object,
         stream=True,
         stream_cls=openai.AsyncStream[object],
+        **wire,
     )
 
 
-def chat_arguments(request: ChatRequest) -> dict[str, Any]:
+def chat_arguments(request: ChatRequest, *, tools: bool = True) -> dict[str, Any]:
     """The JSON body of a streamed chat completion (the keyword arguments of
-    `chat.completions.create`) for a request."""
+    `chat.completions.create`) for a request; without its tools when `tools` is False."""
     arguments: dict[str, Any] = {
         "model": request.model,
         "messages": [openai_message(message) for message in request.messages],
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    if request.tools:
-        arguments["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                },
-            }
-            for tool in request.tools
-        ]
+    if request.tools and tools:
+        arguments["tools"] = [openai_tool(tool) for tool in request.tools]
     if request.max_tokens is not None:
         arguments["max_tokens"] = request.max_tokens
     if request.temperature is not None:
         arguments["temperature"] = request.temperature
     return arguments
+
+
+def openai_tool(tool: ToolSpec) -> dict[str, Any]:
+    """A tool in the chat completions format."""
+    function = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return {"type": "function", "function": function}
 
 
 def openai_message(message: Message) -> dict[str, Any]:
