@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -139,10 +140,13 @@ class SDKChatProvider(ABC):
         transport where it has one: half the CPU per streamed request of its default httpx
         transport, whose pure-Python HTTP parser and per-request pool scan dominate under load."""
         sdk = importlib.import_module(self.sdk_module)
+        base_url = resolve_base_url(self.settings)
         aiohttp_client = getattr(sdk, "DefaultAioHttpClient", None)
+        if base_url and urlsplit(base_url).username is not None:
+            aiohttp_client = None  # aiohttp refuses a URL's credentials beside the key's header
         return getattr(sdk, self.client_class)(
             api_key=api_key,
-            base_url=resolve_base_url(self.settings),
+            base_url=base_url,
             max_retries=self.settings.max_retries,
             timeout=self.settings.timeout,
             default_headers=self.settings.headers or None,

@@ -29,7 +29,7 @@ from openclaw_channel_telegram.session import session_class
 from openclaw_channel_telegram.settings import TelegramSettings
 
 if TYPE_CHECKING:
-    from aiogram import Bot, Dispatcher
+    from aiogram import Bot
     from aiogram.types import Message, Update
 
     from openclaw.channels import Inbox
@@ -65,7 +65,6 @@ class TelegramChannel:
         self._idle = asyncio.Event()  # set while `run` is not receiving
         self._idle.set()
         self._handlers = InboundHandlers(self.name)
-        self._dispatcher: Dispatcher | None = None
 
     @property
     def bot(self) -> Bot:
@@ -111,15 +110,6 @@ class TelegramChannel:
         if self._bot is not None:
             await self._bot.session.close()
         self.state = "stopped"
-
-    def dispatcher(self) -> Dispatcher:
-        """The aiogram Dispatcher routing messages to this channel (`feed_update`)."""
-        if self._dispatcher is None:
-            from aiogram import Dispatcher
-
-            self._dispatcher = Dispatcher()
-            self._dispatcher.message.register(self._on_message)
-        return self._dispatcher
 
     async def _run_polling(self) -> None:
         """Long polling of raw updates; the offset moves past an update only once it is
@@ -203,7 +193,12 @@ class TelegramChannel:
         self._feed(Update.model_validate(json.loads(payload), context={"bot": self.bot}))
 
     def _feed(self, update: Update) -> None:
-        task = asyncio.create_task(self.dispatcher().feed_update(self.bot, update))
+        """Handle the update's message in a task of its own. aiogram's Dispatcher is not used:
+        its router and middlewares (FSM, user context) run on every update and
+        route nothing here but `message`; other update kinds are ignored."""
+        if update.message is None:
+            return
+        task = asyncio.create_task(self._on_message(update.message))
         self._handlers.track(task)
 
     def _skip(self, raw: Any, exc: Exception) -> None:
