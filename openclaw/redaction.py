@@ -76,12 +76,14 @@ def is_secret_name(name: str) -> bool:
 
 _lock = threading.Lock()
 _known: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+_remembered: tuple[tuple[str, ...], re.Pattern[str]] | None = None
+"""The values, longest first (for a quick `in` test), and one pattern matching any of them;
+replaced as a whole so that a reader never sees one without the other."""
 
 
 def remember(values: Iterable[str | None]) -> None:
     """Add secret values (a loaded config's keys and tokens) to what `redact` masks."""
-    global _pattern
+    global _remembered
     new = {v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH} - _known
     if not new:
         return
@@ -89,7 +91,8 @@ def remember(values: Iterable[str | None]) -> None:
         _known.update(new)
         # Longest first, so that a secret containing another is masked whole.
         alternatives = sorted(_known, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+        pattern = re.compile("|".join(re.escape(v) for v in alternatives))
+        _remembered = (tuple(alternatives), pattern)
 
 
 def url_password(url: str) -> str | None:
@@ -104,10 +107,12 @@ def redact(text: str, *, shapes: bool = True) -> str:
     credential-shaped string."""
     if not text:
         return text
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+    # Substring tests first: a reply is redacted at every edit, and most hold nothing to mask.
+    remembered = _remembered
+    if remembered is not None and any(secret in text for secret in remembered[0]):
+        text = remembered[1].sub(MASK, text)
+    if "@" in text and "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
     if not shapes:
         return text
     text = _QUERY_PARAMETER.sub(_mask_query, text)
