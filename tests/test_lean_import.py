@@ -59,3 +59,39 @@ def test_hidden_blocks_only_modules_not_yet_imported(tmp_path, monkeypatch):
 
     assert oc_extra_mod.VALUE == 1
     monkeypatch.delitem(sys.modules, "oc_extra_mod")
+
+
+LOG_THROUGH_STRUCTLOG = """
+import io, json, sys
+from openclaw.default_plugins.log_sink import LogSink
+from openclaw.events import TurnFailed
+
+stream = io.StringIO()
+sink = LogSink(stream=stream)
+sink.warm()
+lean = {name: name in sys.modules for name in ("structlog", "rich", "greenlet")}
+sink.handle(TurnFailed(session_key="s", error="boom"))
+import rich
+print(json.dumps({**lean, "logged": "turn.failed" in stream.getvalue(), "rich_works": bool(rich.print)}))
+"""
+
+
+def test_the_log_sink_imports_structlog_without_rich_and_rich_still_imports():
+    import rich  # installed here (pip's tools bring it): structlog would import it
+
+    assert rich
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_THROUGH_STRUCTLOG],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "structlog": True,
+        "rich": False,
+        "greenlet": False,
+        "logged": True,
+        "rich_works": True,
+    }

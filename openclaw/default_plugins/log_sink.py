@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from openclaw.events import Event
 from openclaw.hookspecs import hookimpl
+from openclaw.lean_import import import_structlog
 from openclaw.redaction import is_secret_name, redact_data
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
@@ -49,10 +50,14 @@ class LogSink:
         self.stream = stream
         self._logger: Any = None
 
+    def warm(self) -> None:
+        """Import structlog and build the logger now (the gateway does it at start, from a
+        background thread), rather than in the first turn's `turn.finished`."""
+        self._get_logger()
+
     def _get_logger(self) -> Any:
         if self._logger is None:
-            import structlog
-
+            structlog = import_structlog()
             renderer: Any = (
                 structlog.processors.JSONRenderer()
                 if self.format == "json"

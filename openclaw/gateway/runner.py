@@ -36,6 +36,7 @@ from openclaw.gateway.pipeline import PAIRING_FILE, Debouncer, PairingStore, Rat
 from openclaw.gateway.streaming import StreamingReply, keep_typing, send_reply
 from openclaw.gateway.supervisor import Supervised, supervise
 from openclaw.gateway.voice import transcribe_message
+from openclaw.lean_import import ASYNCIO_ONLY_EXTRAS, hidden, import_event_loop_backends
 from openclaw.principal import Principal
 from openclaw.redaction import redact, redact_data
 
@@ -66,30 +67,38 @@ def principal_of(channel: Channel, message: InboundMessage) -> Principal:
     return Principal(channel.name, message.user_id, message.channel)
 
 
-def preload_sdks(kernel: Kernel, *, freeze_after: bool = False) -> threading.Thread | None:
-    """Warm the providers of the configured models (`agent.model` and the fallbacks) in a
-    background thread: their vendor SDK imported and client built, so that the first user's
-    message does not wait for it (about half a second for `openai`). A provider without a
+def preload_sdks(
+    kernel: Kernel, *, freeze_after: bool = False, models: bool = True, sinks: bool = False
+) -> threading.Thread | None:
+    """Warm what the first message would otherwise import, in a background thread: with
+    `models`, the providers of the configured models (`agent.model` and the fallbacks), their
+    vendor SDK imported and client built (about half a second for `openai`); with `sinks`, the
+    event sinks that have a `warm` method (the log sink's structlog). A provider without a
     `warm` method, or one that cannot be resolved here, is skipped: it does this on first use.
-    `freeze_after` freezes the heap again once the SDKs are in (see `freeze_heap`).
+    The SDKs are imported without trio (`openclaw.lean_import.ASYNCIO_ONLY_EXTRAS`): the
+    gateway runs on asyncio. `freeze_after` freezes the heap again once they are in (see
+    `freeze_heap`).
     """
     providers: dict[int, Any] = {}
-    for ref in (kernel.config.agent.model, *kernel.config.agent.fallbacks):
+    for ref in (kernel.config.agent.model, *kernel.config.agent.fallbacks) if models else ():
         try:
             provider = kernel.models.resolve(ref)
         except Exception:  # the turn reports a broken provider; here it is only not warmed
             continue
         providers.setdefault(id(provider), provider)
-    warmers = [p.warm for p in providers.values() if callable(getattr(p, "warm", None))]
+    warmed = [*providers.values(), *(s.value for s in kernel.registry.sinks if sinks)]
+    warmers = [w.warm for w in warmed if callable(getattr(w, "warm", None))]
     if not warmers:
         return None
 
     def run() -> None:
-        for warm in warmers:
-            try:
-                warm()
-            except Exception:
-                log.warning("warming a provider failed; it starts on first use", exc_info=True)
+        with hidden(*ASYNCIO_ONLY_EXTRAS):
+            for warm in warmers:
+                try:
+                    warm()
+                except Exception:
+                    log.warning("warming %r failed; it starts on first use", warm, exc_info=True)
+            import_event_loop_backends()
         if freeze_after:  # the SDK's modules too; a collection now would stall turns
             freeze_heap(collect=False)
 
@@ -206,7 +215,11 @@ class Gateway:
             self._log_isolation()
             if self.freeze_heap:
                 freeze_heap(collect=True)
-            preload_sdks(self.app, freeze_after=self.freeze_heap)
+            # The SDKs for the first user's message; a gateway without a chat channel (cron
+            # and HTTP only) has no user waiting and imports its SDK on its first cron turn.
+            preload_sdks(
+                self.app, freeze_after=self.freeze_heap, models=bool(self.channels), sinks=True
+            )
             self.port = await self.http.start(self.host, self.port)
             self.started_at = time.time()
             self.accepting = True
