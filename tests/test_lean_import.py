@@ -72,7 +72,8 @@ sink.warm()
 lean = {name: name in sys.modules for name in ("structlog", "rich", "greenlet")}
 sink.handle(TurnFailed(session_key="s", error="boom"))
 import rich
-print(json.dumps({**lean, "logged": "turn.failed" in stream.getvalue(), "rich_works": bool(rich.print)}))
+logged = "turn.failed" in stream.getvalue()
+print(json.dumps({**lean, "logged": logged, "rich_works": bool(rich.print)}))
 """
 
 
