@@ -1,0 +1,186 @@
+"""Memory of `openclaw gateway` under load: the peak with 100 users at once, and whether it
+stays flat over 10,000 messages.
+
+    python benchmarks/memory_load.py                        # 100 users, 10,000 messages
+    python benchmarks/memory_load.py --messages 2000 --every 500   # a quicker look
+    python benchmarks/memory_load.py --output mem-load.json
+
+The gateway of `load.py` (this checkout's `python -m openclaw.cli gateway`, Telegram and the
+built-in tools, every message streamed by `FakeOpenAIServer` and answered through `TimedBotAPI`,
+both in this process on 127.0.0.1). After it idles (`load.py`'s settle), its VmRSS is the idle
+figure; then `--users` users send closed loop (the next message when the previous is answered)
+until `--messages` are answered. VmRSS is sampled every 50 ms for the peak, and at every
+`--every` answered messages for the curve; `flat` is the spread (max - min) of that curve from
+the first sample on (the first `--every` messages warm the caches: pydantic's generic models,
+the SDK's connection pool, SQLite's page cache). Targets: peak <= idle + 40 MiB, flat <= 10 MiB
+(+-5). Every message must be answered with its full text and footer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from load import (  # noqa: E402  (a sibling script, not a package)
+    READY_TIMEOUT,
+    ROOT,
+    SETTLE,
+    Contestant,
+    answer,
+    complete,
+    contestant_env,
+    gateway_config,
+    timed_message,
+)
+from telegram_path import TimedBotAPI, proc_status  # noqa: E402
+
+from openclaw.testing.servers import FakeOpenAIServer  # noqa: E402
+
+FIRST_USER = 10_000
+PEAK_TARGET_MIB = 40.0
+FLAT_TARGET_MIB = 10.0  # +-5
+SAMPLE_EVERY = 0.05
+"""Seconds between two VmRSS samples for the peak."""
+
+
+async def run(users: int, messages: int, every: int, timeout: float) -> dict[str, Any]:
+    contestant = Contestant(
+        "ours",
+        [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
+        re.compile(r"openclaw gateway on http://"),
+    )
+    user_ids = list(range(FIRST_USER, FIRST_USER + users))
+    with (
+        tempfile.TemporaryDirectory() as home,
+        TimedBotAPI() as api,
+        FakeOpenAIServer(default=answer) as model,
+    ):
+        gateway_config(home, api, model, user_ids)
+        log_path = Path(home, "gateway.log")
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                contestant.argv,
+                env=contestant_env(contestant, home, api.token),
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        try:
+            return await asyncio.wait_for(
+                drive(process, api, log_path, user_ids, messages, every, contestant), timeout
+            )
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+async def drive(
+    process: subprocess.Popen[bytes],
+    api: TimedBotAPI,
+    log_path: Path,
+    user_ids: list[int],
+    messages: int,
+    every: int,
+    contestant: Contestant,
+) -> dict[str, Any]:
+    pid = process.pid
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited:\n{log_path.read_text()[-3000:]}")
+        return bool(contestant.ready.search(log_path.read_text()))
+
+    await api.wait_for(ready, READY_TIMEOUT, 0.05, "the gateway was not ready")
+    await api.wait_for(lambda: api.calls_to("getUpdates"), 30, 0.05, "no getUpdates")
+    await asyncio.sleep(SETTLE)
+    idle = proc_status(pid, "VmRSS")
+
+    peak = idle
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, proc_status(pid, "VmRSS"))
+            await asyncio.sleep(SAMPLE_EVERY)
+
+    counts = iter(range(messages))
+    answered = lost = incomplete = 0
+    curve: list[tuple[int, float]] = []
+    began = time.perf_counter()
+
+    async def user(uid: int) -> None:
+        nonlocal answered, lost, incomplete
+        while (n := next(counts, None)) is not None:
+            text = f"message {n} from user {uid}"
+            result = await timed_message(api, uid, text)
+            if result is None:
+                lost += 1
+                continue
+            answered += 1
+            incomplete += not complete(result[1], text)
+            if answered % every == 0:
+                curve.append((answered, proc_status(pid, "VmRSS")))
+
+    sampler = asyncio.create_task(sample())
+    await asyncio.gather(*(user(uid) for uid in user_ids))
+    sampling = False
+    await sampler
+    elapsed = time.perf_counter() - began
+    process.send_signal(signal.SIGTERM)
+    await asyncio.to_thread(process.wait, 40)
+    values = [rss for _, rss in curve]
+    return {
+        "users": len(user_ids),
+        "messages": messages,
+        "answered": answered,
+        "complete": answered - incomplete,
+        "lost": lost,
+        "elapsed_s": round(elapsed, 1),
+        "idle_mib": round(idle, 1),
+        "peak_mib": round(peak, 1),
+        "peak_over_idle_mib": round(peak - idle, 1),
+        "curve_mib": [(n, round(rss, 1)) for n, rss in curve],
+        "flat_spread_mib": round(max(values) - min(values), 1) if values else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100, help="Users sending at once (100).")
+    parser.add_argument("--messages", type=int, default=10_000, help="Messages in all (10,000).")
+    parser.add_argument("--every", type=int, default=1_000, help="Messages between samples.")
+    parser.add_argument("--timeout", type=float, default=1200.0, help="Seconds for the whole run.")
+    parser.add_argument("--output", type=Path, help="Write the figures as JSON here.")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.users, args.messages, args.every, args.timeout))
+    print(
+        f"{result['answered']}/{result['messages']} answered ({result['complete']} complete, "
+        f"{result['lost']} lost) by {result['users']} users in {result['elapsed_s']} s"
+    )
+    print(
+        f"idle {result['idle_mib']} MiB, peak {result['peak_mib']} MiB: "
+        f"+{result['peak_over_idle_mib']} (target <= +{PEAK_TARGET_MIB:g})"
+    )
+    curve = ", ".join(f"{n}: {rss}" for n, rss in result["curve_mib"])
+    print(f"RSS every {args.every} messages (MiB): {curve}")
+    print(f"spread {result['flat_spread_mib']} MiB (target <= {FLAT_TARGET_MIB:g}, +-5)")
+    if args.output:
+        args.output.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
