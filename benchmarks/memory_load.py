@@ -55,7 +55,9 @@ SAMPLE_EVERY = 0.05
 """Seconds between two VmRSS samples for the peak."""
 
 
-async def run(users: int, messages: int, every: int, timeout: float) -> dict[str, Any]:
+async def run(
+    users: int, messages: int, every: int, timeout: float, history_tokens: int | None
+) -> dict[str, Any]:
     contestant = Contestant(
         "ours",
         [sys.executable, "-m", "openclaw.cli", "gateway", "--port", "0"],
@@ -68,6 +70,11 @@ async def run(users: int, messages: int, every: int, timeout: float) -> dict[str
         FakeOpenAIServer(default=answer) as model,
     ):
         gateway_config(home, api, model, user_ids)
+        if history_tokens is not None:
+            path = Path(home, "openclaw.json")
+            config = json.loads(path.read_text())
+            config["agent"]["history_tokens"] = history_tokens
+            path.write_text(json.dumps(config))
         log_path = Path(home, "gateway.log")
         with log_path.open("w") as log:
             process = subprocess.Popen(
@@ -164,9 +171,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000, help="Messages in all (10,000).")
     parser.add_argument("--every", type=int, default=1_000, help="Messages between samples.")
     parser.add_argument("--timeout", type=float, default=1200.0, help="Seconds for the whole run.")
+    parser.add_argument(
+        "--history-tokens",
+        type=int,
+        help="agent.history_tokens (default 12,000): what each session's turn reads, and so "
+        "what the store's history cache holds per session",
+    )
     parser.add_argument("--output", type=Path, help="Write the figures as JSON here.")
     args = parser.parse_args()
-    result = asyncio.run(run(args.users, args.messages, args.every, args.timeout))
+    result = asyncio.run(
+        run(args.users, args.messages, args.every, args.timeout, args.history_tokens)
+    )
     print(
         f"{result['answered']}/{result['messages']} answered ({result['complete']} complete, "
         f"{result['lost']} lost) by {result['users']} users in {result['elapsed_s']} s"
