@@ -37,6 +37,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from openclaw.lean_import import ASYNCIO_ONLY_EXTRAS, SQLITE_UTILS_EXTRAS, STRUCTLOG_EXTRAS
 from openclaw.testing.gateway_process import MODULE_LISTING_CLI
 
 SETTLE = 3.0  # seconds idle after the channel runs, before RSS is read
@@ -173,7 +174,8 @@ def measure_gateway(name: str, settle: float, plugins: str | None = None) -> dic
     return {"rss_kib": rss, "ready_s": round(ready, 2), "modules": modules}
 
 
-OPTIONAL = ("numpy", "pandas")  # imported by some packages only when installed
+# imported by some packages only when installed, and kept out by `openclaw.lean_import`
+OPTIONAL = (*SQLITE_UTILS_EXTRAS, *STRUCTLOG_EXTRAS, *ASYNCIO_ONLY_EXTRAS)
 
 
 def import_rss(modules: list[str], absent: list[str] | None = None) -> int:
