@@ -122,9 +122,14 @@ async def test_the_response_models_aiogram_parses_with_outlive_a_collection(
     """pydantic caches `Response[Message]` weakly: if nothing holds it, every answer rebuilds
     the class (milliseconds of CPU per Bot API call)."""
     from aiogram.client.session.base import Response
-    from aiogram.methods import EditMessageText, SendMessage
+    from aiogram.methods import EditMessageText, SendChatAction, SendMessage
 
     channel = make_channel()
+    assert channel.bot is not None  # the bot is made: the models a reply uses are built
+    for method in (SendMessage, EditMessageText, SendChatAction):
+        built = weakref.ref(Response[method.__returning__])
+        gc.collect()
+        assert built() is not None, method.__name__
     message_id = await channel.send_text("42", "Hello")
     await channel.edit_text("42", message_id, "Hello, world")
     gc.collect()
