@@ -1,11 +1,13 @@
 """The `openclaw` command line. `main` replays a cached `--help` (see `help_cache`) before click
 or any subcommand is imported; the click group itself lives in `openclaw.cli.root`."""
 
-from __future__ import annotations
-
 import sys
 
 from openclaw.cli import help_cache
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs every start a few milliseconds
+if TYPE_CHECKING:
+    from openclaw.cli.root import SUBCOMMANDS, LazyGroup, cli
 
 __all__ = ["SUBCOMMANDS", "LazyGroup", "cli", "main"]
 

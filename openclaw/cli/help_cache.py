@@ -13,12 +13,12 @@ replays the text only when all of that is unchanged; otherwise it renders and re
 Stdlib only (`os`, `sys`, `zlib`): this module runs before anything else is imported.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import zlib
-from collections.abc import Iterable, Sequence
+
+# no `from __future__ import annotations` nor `collections.abc` here: both cost start-up time,
+# and these annotations work at run time as written
 
 FORMAT = "openclaw-help-cache 1"
 _inputs: set[str] = set()
@@ -31,7 +31,7 @@ def note_input(path: os.PathLike[str] | str) -> None:
     _inputs.add(os.fspath(path))
 
 
-def cacheable(args: Sequence[str]) -> bool:
+def cacheable(args: list[str]) -> bool:
     """`--help` after nothing but command names: `openclaw --help`, `openclaw plugins --help`.
     With an option before it (`--config FILE`) the text is rendered every time."""
     if not args or args[-1] != "--help":
@@ -46,7 +46,7 @@ def cache_dir() -> str:
     return os.path.join(base, "openclaw")
 
 
-def cache_file(args: Sequence[str]) -> str:
+def cache_file(args: list[str]) -> str:
     """One file per command, interpreter and `sys.path`, so two virtualenvs (or the console
     script and `python -m openclaw`, whose first path entries differ) do not take turns."""
     words = "_".join(word for word in args[:-1] if word.replace("-", "").isalnum()) or "openclaw"
@@ -70,7 +70,7 @@ def _columns() -> int:
     return min(max(columns, 52), 80)
 
 
-def key(args: Sequence[str]) -> str:
+def key(args: list[str]) -> str:
     """Everything besides files that the rendered text depends on, as one line."""
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("OPENCLAW_"))
     return repr((FORMAT, list(args), _columns(), sys.executable, sys.version, sys.path, env))
@@ -84,7 +84,7 @@ def _stamp(path: str) -> str:
     return f"{st.st_ino} {st.st_size} {st.st_mtime_ns} {path}"
 
 
-def replay(args: Sequence[str]) -> bool:
+def replay(args: list[str]) -> bool:
     """Write the cached text for `args` to stdout if nothing it depends on changed."""
     if not cacheable(args):
         return False
@@ -126,7 +126,7 @@ def depends_on() -> list[str]:
     return sorted({*folders, *_module_files(), *_inputs})
 
 
-def store(args: Sequence[str], output: str, paths: Iterable[str]) -> None:
+def store(args: list[str], output: str, paths: list[str]) -> None:
     """Write the text down; a cache that cannot be written is no error."""
     stamps = [_stamp(path) for path in paths]
     if any("\n" in line for line in stamps):
