@@ -192,3 +192,12 @@ def test_a_help_with_warnings_is_not_cached(openclaw, tmp_path):
         assert helped.returncode == 0 and "wave" in helped.stdout
         assert "register_cli_commands failed: RuntimeError: no commands today" in helped.stderr
         assert "click" in modules  # rendered (and warned) every time
+
+
+def test_a_cache_that_cannot_be_written_only_costs_speed(openclaw, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    for _ in range(2):
+        helped, modules = openclaw("--help", XDG_CACHE_HOME=str(blocked))
+        assert helped.returncode == 0 and helped.stderr == ""
+        assert "wave      Waves at people." in helped.stdout and "click" in modules
