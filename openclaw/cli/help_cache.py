@@ -10,12 +10,11 @@ removing a distribution changes its folder), of every non-stdlib module file it 
 read without importing (the config file, plugin sources, `OPENCLAW_PLUGINS_DIR`). A later run
 replays the text only when all of that is unchanged; otherwise it renders and rewrites it.
 
-Stdlib only (`os`, `sys`, `zlib`): this module runs before anything else is imported.
+Stdlib only (`os`, `sys`): this module runs before anything else is imported.
 """
 
 import os
 import sys
-import zlib
 
 # no `from __future__ import annotations` nor `collections.abc` here: both cost start-up time,
 # and these annotations work at run time as written
@@ -50,8 +49,16 @@ def cache_file(args: list[str]) -> str:
     """One file per command, interpreter and `sys.path`, so two virtualenvs (or the console
     script and `python -m openclaw`, whose first path entries differ) do not take turns."""
     words = "_".join(word for word in args[:-1] if word.replace("-", "").isalnum()) or "openclaw"
-    where = zlib.crc32("\0".join([sys.executable, sys.prefix, *sys.path]).encode()) & 0xFFFFFFFF
+    where = _fnv1a("\0".join([sys.executable, sys.prefix, *sys.path]).encode())
     return os.path.join(cache_dir(), "cli-help", f"{words}-{where:08x}.txt")
+
+
+def _fnv1a(data: bytes) -> int:
+    """A stable 32-bit hash (FNV-1a), without loading zlib's or hashlib's extension module."""
+    value = 0x811C9DC5
+    for byte in data:
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
 
 
 def _columns() -> int:
