@@ -70,7 +70,10 @@ runpy.run_module("openclaw", run_name="__main__", alter_sys=True)
 def openclaw(site: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the CLI with every installed plugin (none left out) and `site` on the path."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPENCLAW_")}
-    env.update(OPENCLAW_HOME=str(home), PYTHONPATH=str(site))
+    # a cache of its own: the first `--help` of each test is rendered, not replayed
+    env.update(
+        OPENCLAW_HOME=str(home), PYTHONPATH=str(site), XDG_CACHE_HOME=str(site.parent / "cache")
+    )
     return subprocess.run(
         [sys.executable, "-c", RUN_AND_LIST, *args],
         env=env,

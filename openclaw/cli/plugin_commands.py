@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from openclaw.cli import help_cache
+
 if TYPE_CHECKING:
     import click
 
@@ -107,6 +109,7 @@ def _module_source(module_name: str) -> str | None:
             base = Path(location, *rest)
             candidates += [base.with_suffix(".py"), base / "__init__.py"]
     for path in candidates:
+        help_cache.note_input(path)  # a file that appears here later changes the answer too
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -144,9 +147,12 @@ def hook_plugins(disabled: set[str], environ: Mapping[str, str]) -> list[str]:
 
 def plugins_dir_uses_hook(folder: str | None) -> bool:
     """Whether any one-file plugin in `folder` names the hook (or cannot be read)."""
+    if folder:
+        help_cache.note_input(folder)
     if not folder or not Path(folder).is_dir():
         return bool(folder)  # a missing folder: let the plugin manager report it
     for path in Path(folder).glob("*.py"):
+        help_cache.note_input(path)
         try:
             if HOOK in path.read_text(encoding="utf-8"):
                 return True
