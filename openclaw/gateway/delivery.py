@@ -14,7 +14,8 @@ the record and what the session holds since its turn began:
   the same chat has been answered meanwhile, it is handed over again instead.
 
 A resumed answer starts with `RESUMED_NOTE`. A message whose turns were cut `MAX_RESTARTS`
-times is given up with `GAVE_UP_REPLY`, so a message that crashes the gateway cannot loop.
+times is given up with `GAVE_UP_REPLY`, so a message that crashes the gateway cannot loop (the
+texts live in `openclaw.delivery_texts`, below the gateway, for channel plugins to read).
 """
 
 from __future__ import annotations
@@ -23,18 +24,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Literal
 
+from openclaw.delivery_texts import GAVE_UP_REPLY as GAVE_UP_REPLY  # re-exported: the gateway's
+from openclaw.delivery_texts import RESEND_REPLY as RESEND_REPLY  # texts live below it, so
+from openclaw.delivery_texts import RESUMED_NOTE as RESUMED_NOTE  # channel plugins may read them
 from openclaw.messages import Message
 from openclaw.store import Inbound
 
 MAX_RESTARTS = 3
 """Restarts that cut the same message's turn before it is given up."""
-
-RESUMED_NOTE = "♻️ I was restarted while answering; here is the answer."
-GAVE_UP_REPLY = (
-    "⚠️ Sorry, I was restarted {n} times while answering this message, so I gave up on it. "
-    "Please send it again if you still need an answer."
-)
-RESEND_REPLY = "♻️ I was restarted before I could read this message; please send it again."
 
 
 def delivery_id(chat_id: str, message_id: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.gateway.delivery import GAVE_UP_REPLY, RESUMED_NOTE
+from openclaw.delivery_texts import GAVE_UP_REPLY, RESUMED_NOTE
 from openclaw.testing.servers import (
     FakeOpenAIServer,
     Reply,
