@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -53,7 +54,13 @@ def _split(value: str | None) -> list[str] | None:
 def _entry_points() -> metadata.EntryPoints:
     """Every installed entry point, read once: each call of `entry_points` reads every
     distribution's metadata again."""
-    return metadata.entry_points()
+    found = metadata.entry_points()
+    if isinstance(found, metadata.EntryPoints):  # Python 3.12 and later
+        return found
+    # Python 3.11: a dict of groups (SelectableGroups); dict.values skips its deprecation warning
+    return metadata.EntryPoints(
+        itertools.chain.from_iterable(dict[str, metadata.EntryPoints].values(found))
+    )
 
 
 def _dist_name(ep: metadata.EntryPoint) -> str:
