@@ -1,9 +1,12 @@
 """The `terminal` channel answers through the gateway: `openclaw gateway` with
 `channels.terminal` enabled reads its stdin as the owner's chat and writes the streamed answers
-and command replies to its stdout, in a subprocess as a user runs it."""
+and command replies to its stdout, in a subprocess as a user runs it. Its input is bytes: what is
+not UTF-8 is replaced, never a crash."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
 import queue
@@ -14,6 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from openclaw.channels import Channel, InboundMessage
+from openclaw.commands import Command
+from openclaw.default_plugins.terminal_channel import TerminalChannel
 from openclaw.store import SqliteStore
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
@@ -79,3 +85,55 @@ def test_the_terminal_channel_answers_through_the_gateway(openclaw_home: Path):
         "hello, are you there?",
         "Hello from the gateway's console.",
     ]
+
+
+class RecordingInbox:
+    """An `openclaw.channels.Inbox` that keeps what it is handed."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+
+    async def deliver(self, channel: Channel, message: InboundMessage) -> None:
+        self.messages.append(message)
+
+    def knows(self, channel: str, user_id: str) -> bool:
+        return True
+
+    def record(self, channel: Channel, chat_id: str, message_id: str, payload: str = "") -> bool:
+        return True
+
+    def skipped(self, channel: Channel) -> None:
+        return None
+
+    def commands(self) -> dict[str, Command]:
+        return {}
+
+
+async def test_input_that_is_not_utf8_is_replaced_not_a_crash(openclaw_make_app):
+    read_end, write_end = os.pipe()
+    inbox = RecordingInbox()
+    async with openclaw_make_app() as app:
+        channel = TerminalChannel(app.services, stdin=read_end, out=io.StringIO())
+        running = asyncio.create_task(channel.run(inbox))
+        os.write(write_end, b"caf\xe9 ok\n\xff\xfeline two\nh\xc3")  # Latin-1, bad, half
+        await asyncio.sleep(0.05)
+        os.write(write_end, b"\xa9llo\nno newline at the end")  # the half's other half
+        os.close(write_end)  # the input ends
+        for _ in range(200):
+            if len(inbox.messages) == 4 or running.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not running.done()  # still running: it waits for the gateway to stop it
+        await channel.stop()
+        await asyncio.wait_for(running, 5)
+    os.close(read_end)
+    assert [m.text for m in inbox.messages] == [
+        "caf\ufffd ok",
+        "\ufffd\ufffdline two",
+        "h\u00e9llo",
+        "no newline at the end",
+    ]
+    assert {(m.channel, m.user_id, m.chat_id) for m in inbox.messages} == {
+        ("cli", "local", "default")
+    }
+    assert channel.state == "stopped"

@@ -1,8 +1,9 @@
 """The terminal channel: the gateway's own stdin and stdout as a chat (enable
 `channels.terminal` to talk to a running gateway from its console).
 
-Transport only, like every channel: each line read is an `InboundMessage` from user `local`
-handed to the inbox; the reply surface writes to the output. Editing a message writes what was
+Transport only, like every channel: each line read (UTF-8; bytes that are not become U+FFFD)
+is an `InboundMessage` from user `local` handed to the inbox; the reply surface writes to the
+output. Editing a message writes what was
 added to it (the streamed answer grows on screen), or the whole new text on a line of its own
 when it changed otherwise. (`openclaw chat` is the REPL without a gateway: `openclaw.cli.chat`.)
 """
@@ -43,7 +44,6 @@ class TerminalChannel:
     prefix = PREFIX
     max_len = 1_000_000
     max_caption_len = 1_000_000
-    max_caption_len = 1_000_000
 
     def __init__(
         self,
@@ -73,11 +73,15 @@ class TerminalChannel:
                 chunk = os.read(self.stdin, 65536)
             except BlockingIOError:
                 return
-            if not chunk:
+            if not chunk:  # the input ended: its last line may have no newline
                 loop.remove_reader(self.stdin)
+                if pending:
+                    lines.put_nowait(pending.decode("utf-8", "replace"))
                 lines.put_nowait(None)
                 return
             pending += chunk
+            # split on bytes, decode whole lines: a character cut between two reads survives,
+            # and bytes that are not UTF-8 become U+FFFD instead of ending the channel
             *complete, pending = pending.split(b"\n")
             for line in complete:
                 lines.put_nowait(line.decode("utf-8", "replace"))
