@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "install-system-deps"
-BINARIES = ("bwrap", "rg", "fdfind", "ffmpeg", "espeak-ng", "chromium")
+BINARIES = ("bwrap", "rg", "fdfind", "ffmpeg", "espeak-ng", "chromium", "strace")
 
 
 def run_with_path(path: Path) -> subprocess.CompletedProcess[str]:
@@ -25,7 +25,8 @@ def test_without_apt_it_names_every_missing_binary_and_fails(tmp_path):
     assert result.returncode == 1, result
     for binary in BINARIES:
         assert re.search(rf"\b{re.escape(binary)}\b", result.stderr), (binary, result.stderr)
-    assert "apt-get install bubblewrap ripgrep fd-find ffmpeg espeak-ng chromium" in result.stderr
+    wanted = "apt-get install bubblewrap ripgrep fd-find ffmpeg espeak-ng chromium strace"
+    assert wanted in result.stderr
 
 
 def test_without_apt_it_passes_when_everything_is_there(tmp_path):

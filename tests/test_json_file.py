@@ -1,10 +1,11 @@
 """openclaw's state files: one atomic, locked JSON writer (`openclaw.json_file`), used by
-pairing, the cron job store and the script approvals."""
+pairing, the cron job store and the script approvals; its system calls seen with `strace`."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,3 +143,29 @@ def test_script_approvals_from_two_processes_all_survive(tmp_path: Path) -> None
 
     assert len(Approvals(path).load()) == 200
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_file_then_the_folder_are_fsynced_around_the_rename(tmp_path: Path) -> None:
+    """What the kernel asks of the disk, seen by strace (Debian `strace`, installed by
+    scripts/install-system-deps): the new file is fsynced, renamed over the old one, and then
+    the folder is fsynced, so the rename itself survives a power loss."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    path, trace = folder / "pairing.json", tmp_path / "trace"
+    write_json(path, {"old": True})
+    code = "from pathlib import Path; from openclaw.json_file import write_json; "
+    code += f"write_json(Path({str(path)!r}), {{'new': True}})"
+    calls = "fsync,fdatasync,rename,renameat,renameat2"
+    argv = ["strace", "-f", "-y", "-qq", "-e", f"trace={calls}", "-o", str(trace)]
+    subprocess.run([*argv, sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+    seen = []  # (call, the path of its file descriptor, or the rename's target)
+    for line in trace.read_text().splitlines():
+        found = re.search(r'(\w+)\((?:\d+<([^>]*)>|.*"([^"]*)")\)\s+= 0', line)
+        if found:
+            seen.append((found.group(1), found.group(2) or found.group(3)))
+    [renamed] = [i for i, (call, target) in enumerate(seen) if call.startswith("rename")]
+    assert seen[renamed][1] == str(path)
+    before, after = seen[:renamed], seen[renamed + 1 :]
+    assert any(call == "fsync" and f"/.{path.name}." in name for call, name in before), seen
+    assert ("fsync", str(folder)) in after, seen
+    assert json.loads(path.read_text()) == {"new": True}
