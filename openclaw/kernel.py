@@ -180,11 +180,11 @@ class Kernel:
     def validate_sections(self) -> list[str]:
         """Validate the sections plugins own (claimed sections, providers, channels); raise
         ConfigError on a bad or unknown one, and return warnings for entries no installed
-        plugin understands."""
+        plugin understands and for `sandbox.env` variables commands never get."""
         from openclaw.config import validate_part
 
         self._check_config(self.registry)
-        warnings = list(self._section_warnings)
+        warnings = [*self._section_warnings, *self.services.sandbox.withheld_env()]
         for name in self.config.providers:
             self.models.settings(name)
         for name, data in self.config.channels.items():

@@ -609,6 +609,30 @@ def test_sandbox_env_names_are_checked(openclaw_home: Path) -> None:
         load_config()
 
 
+async def test_a_listed_secret_variable_is_withheld_and_validation_says_so(
+    run, openclaw_home: Path, monkeypatch
+) -> None:
+    """`sandbox.env` naming a secret does not pass it (a command's output reaches the model and
+    the chat): `openclaw config validate` warns naming each such variable and why."""
+    config = {
+        "providers": {"x": {"type": "openai", "api_key": {"$env": "ODDLY_NAMED"}}},
+        "sandbox": {"isolation": "none", "env": ["GITHUB_TOKEN", "ODDLY_NAMED", "EDITOR"]},
+    }
+    (openclaw_home / "openclaw.json").write_text(json.dumps(config))
+    checked = run("config", "validate")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr.splitlines() == [
+        "warning: sandbox.env: GITHUB_TOKEN is not passed to commands: its name marks a secret",
+        "warning: sandbox.env: ODDLY_NAMED is not passed to commands: the config reads a "
+        'secret from it ({"$env": ...})',
+    ]
+    for name, value in {"GITHUB_TOKEN": "ghp-1", "ODDLY_NAMED": "v-2", "EDITOR": "vi"}.items():
+        monkeypatch.setenv(name, value)
+    result = await SandboxPolicy.from_config(load_config()).run("env")
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert seen["EDITOR"] == "vi" and "GITHUB_TOKEN" not in seen and "ODDLY_NAMED" not in seen
+
+
 async def test_isolation_falls_back_then_refuses(tmp_path: Path) -> None:
     marker = tmp_path / "ws" / "ran"
     hidden = backend_settings("landlock", tmp_path)["bubblewrap"]

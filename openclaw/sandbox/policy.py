@@ -31,6 +31,7 @@ from openclaw.sandbox.processes import (
     run_process,
     secret_env_names,
     start_process,
+    withheld,
 )
 from openclaw.sandbox.rules import check_blocklist, user_rule
 from openclaw.sandbox.urls import UrlGuard
@@ -152,6 +153,16 @@ class SandboxPolicy:
             bubblewrap=sandbox.bubblewrap_path,
             landlock=sandbox.landlock,
         )
+
+    def withheld_env(self) -> list[str]:
+        """A warning for each variable `sandbox.env` lists that commands never get, naming it
+        and why (`openclaw config validate`, `doctor` and the gateway's start-up show them)."""
+        reasons = ((name, withheld(name, self.secret_env)) for name in self.env_names)
+        return [
+            f"sandbox.env: {name} is not passed to commands: {why}"
+            for name, why in reasons
+            if why is not None
+        ]
 
     # -- commands ---------------------------------------------------------------------------
 

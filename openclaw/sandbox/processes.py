@@ -137,6 +137,17 @@ def secret_env_names(data: Any) -> set[str]:
     return set()
 
 
+def withheld(name: str, secret_env: Collection[str]) -> str | None:
+    """Why variable `name` is never passed to a command, even when `sandbox.env` lists it, or
+    None when it may be: a command's output reaches the model, the session history and the
+    chat, so a secret in it would leak."""
+    if name in secret_env:
+        return 'the config reads a secret from it ({"$env": ...})'
+    if is_secret_name(name):
+        return "its name marks a secret"
+    return None
+
+
 def environment(
     names: Collection[str],
     secret_env: Collection[str],
@@ -147,7 +158,7 @@ def environment(
     and `names` taken from the gateway's environment (except `$env` secrets of the config and
     variables whose name marks a secret, `is_secret_name`), HOME and TMPDIR set to `scratch`
     (a folder private to the command), then `extra`."""
-    wanted = [n for n in (*BASE_ENV, *names) if n not in secret_env and not is_secret_name(n)]
+    wanted = [n for n in (*BASE_ENV, *names) if withheld(n, secret_env) is None]
     env = {n: os.environ[n] for n in wanted if n in os.environ}
     env.setdefault("PATH", os.defpath)
     env.update(HOME=scratch, TMPDIR=scratch)
