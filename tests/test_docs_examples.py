@@ -1,5 +1,6 @@
 """The plugin and embedding examples of the docs, run as written: the one-file tool plugin of
-docs/writing-plugins.md (at most 20 lines, on the services it is handed), the dice plugin's own
+docs/writing-plugins.md (at most 20 lines, on the services it is handed), the same file
+pip-installed as a distribution into a clean virtualenv and live there, the dice plugin's own
 tests from the same page, and the shortest embedding program of docs/embedding.md (at most 10
 lines)."""
 
@@ -78,6 +79,83 @@ async def test_one_file_tool_plugin_is_short_and_works(
     assert not saved.is_error and saved.text.startswith("saved ")
     assert (workspace / "notes" / "groceries.md").read_text() == "milk"
     assert escaped.is_error and not (workspace.parent.parent / "escape.md").exists()
+
+
+INSTALLED_TURN = """
+async def test_the_installed_plugin_is_called(openclaw_make_app, openclaw_mock_model, monkeypatch):
+    monkeypatch.setenv("OPENCLAW_LOAD_PLUGINS", "notes")  # of the installed plugins, only it
+    openclaw_mock_model.enqueue(
+        tool_calls=[("save_note", {"title": "milk", "text": "2 litres"})]
+    ).enqueue("Saved.")
+    async with openclaw_make_app(entry_points=True) as app:
+        assert app.plugins.info["notes"].distribution == "openclaw-tools-notes"
+        finished = await app.ask("note: milk")
+        workspace = app.config.workspace
+    [result] = openclaw_mock_model.tool_results()
+    assert (result.is_error, result.text) == (False, "saved notes/milk.md")
+    assert finished.text == "Saved." and (workspace / "notes" / "milk.md").read_text() == "2 litres"
+"""
+
+
+def test_the_one_file_plugin_pip_installed_is_live(tmp_path):
+    """The guide's one-file plugin with the guide's `pyproject.toml`, `pip install`ed (no
+    network: build tools from the system) into a new virtualenv with this checkout's kernel:
+    `openclaw plugins` there lists it, and a turn through the mock model calls its tool."""
+    code = code_after(GUIDE, "## One-file plugins")
+    assert lines_of(code) <= 20
+    project = tmp_path / "openclaw-tools-notes"
+    project.mkdir()
+    (project / "openclaw_tools_notes.py").write_text(code, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        code_after(GUIDE, "To share it, the same file is a distribution", "toml"), encoding="utf-8"
+    )
+    (project / "README.md").write_text("# notes\n", encoding="utf-8")
+    venv = tmp_path / "venv"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)])
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+    for target in (["-e", str(ROOT)], [str(project)]):  # this checkout's kernel, the plugin
+        done = subprocess.run([*pip, *target], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(OPENCLAW_HOME=str(home), OPENCLAW_LOAD_PLUGINS="notes")
+
+    def openclaw(*args: str) -> str:
+        done = subprocess.run(
+            [str(venv / "bin" / "openclaw"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    kernel = subprocess.run(
+        [python, "-c", "import openclaw; print(openclaw.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert kernel.stdout.startswith(str(ROOT / "openclaw")), kernel  # not another checkout's
+    assert "notes  (entrypoint: openclaw-tools-notes 0.1.0)" in openclaw("plugins").splitlines()
+    plugins = json.loads(openclaw("plugins", "--json"))["plugins"]
+    [notes] = [row for row in plugins if row["name"] == "notes"]
+    assert notes["distribution"] == "openclaw-tools-notes" and notes["version"] == "0.1.0"
+    assert (notes["source"], notes["registered"]) == ("entrypoint", {"tools": ["save_note"]})
+    (tmp_path / "test_installed.py").write_text(INSTALLED_TURN, encoding="utf-8")
+    turn = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "asyncio_mode=auto"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert turn.returncode == 0, turn.stdout + turn.stderr
+    assert "1 passed" in turn.stdout
 
 
 def test_the_dice_plugin_hooks_stay_short():
