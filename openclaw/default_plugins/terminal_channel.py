@@ -3,9 +3,9 @@
 
 Transport only, like every channel: each line read (UTF-8; bytes that are not become U+FFFD)
 is an `InboundMessage` from user `local` handed to the inbox; the reply surface writes to the
-output. Editing a message writes what was
-added to it (the streamed answer grows on screen), or the whole new text on a line of its own
-when it changed otherwise. (`openclaw chat` is the REPL without a gateway: `openclaw.cli.chat`.)
+output. Editing a message writes what was added to it (the streamed answer grows on screen), or
+the whole new text on a line of its own when it changed otherwise. (`openclaw chat` is the REPL
+without a gateway: `openclaw.cli.chat`.)
 """
 
 from __future__ import annotations

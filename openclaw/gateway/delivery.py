@@ -24,9 +24,10 @@ import itertools
 from dataclasses import dataclass
 from typing import Literal
 
-from openclaw.delivery_texts import GAVE_UP_REPLY as GAVE_UP_REPLY  # re-exported: the gateway's
-from openclaw.delivery_texts import RESEND_REPLY as RESEND_REPLY  # texts live below it, so
-from openclaw.delivery_texts import RESUMED_NOTE as RESUMED_NOTE  # channel plugins may read them
+# re-exported: the texts live below the gateway, so that channel plugins may read them
+from openclaw.delivery_texts import GAVE_UP_REPLY as GAVE_UP_REPLY
+from openclaw.delivery_texts import RESEND_REPLY as RESEND_REPLY
+from openclaw.delivery_texts import RESUMED_NOTE as RESUMED_NOTE
 from openclaw.messages import Message
 from openclaw.store import Inbound
 
