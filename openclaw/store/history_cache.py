@@ -106,16 +106,13 @@ class HistoryCache:
         self,
         key: str,
         session_id: int,
-        rows: list[MessageRow],
-        messages: list[Message],
+        read: tuple[list[int], list[Message], list[int]],
         *,
         complete: bool,
     ) -> None:
-        """Remember what a read found: `rows` and their `messages`, oldest first."""
-        entry = CachedHistory(session_id, complete)
-        for row, message in zip(rows, messages, strict=True):
-            entry.add(row, message)
-        self._store(key, entry)
+        """Remember what a read found: (ids, messages, `row_cost`s), oldest first."""
+        ids, messages, costs = read
+        self._store(key, CachedHistory(session_id, complete, ids, messages, costs))
 
     def appended(self, key: str, session_id: int, created: bool, rows: list[MessageRow]) -> None:
         """The store committed `rows` to the key's active session (`created` by this write)."""

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -25,16 +25,17 @@ from openclaw.store.checkpoint import DEFAULT_EVERY, Checkpointer
 from openclaw.store.history_cache import DEFAULT_SESSIONS, HistoryCache
 from openclaw.store.protocol import ProgressCallback
 from openclaw.store.rows import (
+    HISTORY_COLUMNS,
     INBOUND_COLUMNS,
-    MESSAGE_COLUMNS,
+    HistoryRow,
     Inbound,
     MessageRow,
     SessionInfo,
     StoreStats,
     dicts,
+    history_messages,
     message_row,
     row_cost,
-    row_message,
     row_tuple,
 )
 
@@ -48,28 +49,41 @@ ORDER BY s.updated_at DESC, s.id DESC
 """
 
 
-_HISTORY_SQL = (
-    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
+# the active session and where its history starts (whether a read reached its first message)
+_SESSION_SQL = (
+    "SELECT id, (SELECT MIN(id) FROM messages WHERE session_id = sessions.id) "
+    "FROM sessions WHERE key = ? AND archived = 0"
 )
-_FIRST_SQL = "SELECT MIN(id) FROM messages WHERE session_id = ?"
+_HISTORY_SQL = (
+    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
+)
 _OLDER_SQL = (
-    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND id < ? "
+    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE session_id = ? AND id < ? "
     "ORDER BY id DESC LIMIT 1"
 )
+_CHUNK = 64  # rows fetched at a time within a budget: at most this many read past the cut
 
 
-def _within(rows_newest_first: Iterable[MessageRow], tokens: int) -> list[MessageRow]:
+def _within(cursor: sqlite3.Cursor, tokens: int) -> tuple[list[HistoryRow], list[int]]:
     """The newest rows whose newer rows cost at most `tokens` by the lower bound of
-    `message_tokens`: a superset of what `select_history` keeps for that budget. Reads
-    no further rows than that from the cursor."""
-    kept: list[MessageRow] = []
+    `message_tokens` (a superset of what `select_history` keeps for that budget), with their
+    costs. Fetches in chunks of `_CHUNK` and stops at the cut, so what SQLite reads is bounded
+    by the budget, not by the session's length."""
+    kept: list[HistoryRow] = []
+    costs: list[int] = []
     used = 0
-    for row in rows_newest_first:
-        if used > tokens:
+    while used <= tokens:
+        chunk = cursor.fetchmany(_CHUNK)
+        if not chunk:
             break
-        kept.append(row)
-        used += row_cost(row)
-    return kept
+        for row in chunk:
+            if used > tokens:
+                break
+            cost = 4 + (len(row[2]) + 3) // 4  # `row_cost`, inlined: once per row read
+            kept.append(row)
+            costs.append(cost)
+            used += cost
+    return kept, costs
 
 
 _INSERT_MESSAGE = """
@@ -267,17 +281,19 @@ class SqliteStore:
             if cached is not None:
                 return cached
             with self._read() as db:
-                row = db.execute(
-                    "SELECT id FROM sessions WHERE key = ? AND archived = 0", [key]
-                ).fetchone()
-                if row is None:
+                found = db.execute(_SESSION_SQL, [key]).fetchone()
+                if found is None:
                     return []
-                session_id = row[0]
-                # tuples: a dict per row would double the cost of a long history
+                session_id, first = found
+                # tuples of five: a dict, or all nine columns, per row would double the cost
                 newest_first = db.execute(
                     _HISTORY_SQL, [session_id, -1 if limit is None else limit]
                 )
-                rows = newest_first.fetchall() if tokens is None else _within(newest_first, tokens)
+                if tokens is None:
+                    rows: list[HistoryRow] = newest_first.fetchall()
+                    costs = [row_cost(row) for row in rows]
+                else:
+                    rows, costs = _within(newest_first, tokens)
                 newest_first.close()  # the rows left unread: release the statement now
                 if tokens is not None:
                     # results at the cut: reach back to the call they answer
@@ -286,11 +302,13 @@ class SqliteStore:
                         if older is None:
                             break
                         rows.append(older)
-                first = db.execute(_FIRST_SQL, [session_id]).fetchone()[0]
+                        costs.append(row_cost(older))
             rows.reverse()
-            messages = [row_message(row) for row in rows]
+            costs.reverse()
+            messages = history_messages(rows)
             complete = not rows or rows[0][0] == first
-            self.cache.put(key, session_id, rows, messages, complete=complete)
+            ids = [row[0] for row in rows]
+            self.cache.put(key, session_id, (ids, messages, costs), complete=complete)
             return list(messages)
 
     def session(self, key: str) -> SessionInfo | None:
