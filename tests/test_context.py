@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 from openclaw.agent.context import PromptFiles, build_system_prompt, select_history
 from openclaw.messages import Message, ToolCall, message_tokens
+from openclaw.sandbox import WorkspaceFiles
+from openclaw.sandbox.fs import Location
 from openclaw.tools import truncate
 
 
@@ -93,3 +98,48 @@ def test_a_linked_prompt_file_is_skipped(tmp_path, caplog):
     assert "SECRET-TOKEN" not in prompt and "Be kind." in prompt
     assert "prompt file MEMORY.md skipped: blocked by sandbox rule 'symlink'" in caplog.text
     assert "prompt file USER.md skipped: blocked by sandbox rule 'hard link'" in caplog.text
+
+
+class CountingFiles(WorkspaceFiles):
+    """The real `WorkspaceFiles`, counting the walks (`locate`) a turn's prompt costs."""
+
+    def __init__(self, workspace: Path) -> None:
+        super().__init__(workspace)
+        self.walks = 0
+
+    @contextlib.contextmanager
+    def locate(self, path: str | Path, *, create_parents: bool = False) -> Iterator[Location]:
+        self.walks += 1
+        with super().locate(path, create_parents=create_parents) as place:
+            yield place
+
+
+def test_an_unchanged_prompt_file_is_not_opened_again(tmp_path):
+    """Every turn builds the prompt: an unchanged file costs an lstat, not a checked walk and
+    an open; an edit, a swap for a symlink or a new hard link is still seen at the next turn."""
+    (tmp_path / "SOUL.md").write_text("Be kind.")
+    (tmp_path / "USER.md").write_text("The user is Ana.")
+    files = CountingFiles(tmp_path)
+    prompts = PromptFiles(tmp_path, files=files)
+    first = build_system_prompt("main", prompts)
+    walks = files.walks
+    assert walks == 2  # the four missing files are not walked to either
+    for _ in range(20):
+        assert build_system_prompt("main", prompts) == first
+    assert files.walks == walks
+
+    user = tmp_path / "USER.md"
+    user.write_text("The user is Bea.")  # the same size: the mtime (and ctime) tell
+    assert "Bea" in build_system_prompt("main", prompts)
+
+    secret = tmp_path.parent / f"{tmp_path.name}-secret"
+    secret.write_text("SECRET-TOKEN")
+    soul = tmp_path / "SOUL.md"
+    soul.unlink()
+    soul.symlink_to(secret)
+    assert "SECRET-TOKEN" not in build_system_prompt("main", prompts)
+    soul.unlink()
+    soul.write_text("Be kind.")
+    assert "Be kind." in build_system_prompt("main", prompts)
+    os.link(soul, tmp_path.parent / f"{tmp_path.name}-other-name")  # now a hard link
+    assert "Be kind." not in build_system_prompt("main", prompts)

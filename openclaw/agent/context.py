@@ -1,10 +1,13 @@
 """What the model sees besides the new message: the system prompt and the history that fits.
 
 The system prompt is built from the workspace's prompt files, read once and re-read only when a
-file's mtime or size changes, in a fixed order and with no volatile parts, so the prompt prefix
-stays byte-identical across turns and providers' prompt caches keep hitting. The files are
-opened as the file tools open theirs (`WorkspaceFiles`): a prompt file that is a symlink or a
-hard link is skipped, so the model cannot link `MEMORY.md` to a secret and have it sent along.
+file changes, in a fixed order and with no volatile parts, so the prompt prefix stays
+byte-identical across turns and providers' prompt caches keep hitting. The files are opened as
+the file tools open theirs (`WorkspaceFiles`): a prompt file that is a symlink or a hard link is
+skipped, so the model cannot link `MEMORY.md` to a secret and have it sent along. A turn checks
+each file with one `lstat`: the same (device, inode, size, mtime, ctime) as the file last opened
+and checked is that file unchanged (a swap for a symlink, a new hard link, an edit or a rename
+each change one of them), so only a changed file is opened through `WorkspaceFiles` again.
 """
 
 from __future__ import annotations
@@ -30,9 +33,15 @@ PREAMBLE = (
 
 MAX_FILE_CHARS = 20_000
 
+Stamp = tuple[int, int, int, int, int]  # (st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
 
 class PromptFiles:
-    """Reads the workspace prompt files, caching each by (mtime, size)."""
+    """Reads the workspace prompt files, caching each by its `Stamp` (checked with an `lstat`)."""
 
     def __init__(
         self,
@@ -43,11 +52,25 @@ class PromptFiles:
         self.workspace = workspace
         self.names = tuple(names)
         self.files = files or WorkspaceFiles(workspace)
-        self._cache: dict[str, tuple[tuple[int, int], str]] = {}
+        self._cache: dict[str, tuple[Stamp, str]] = {}
         self._refused: dict[str, str] = {}  # name -> the reason last logged
         self.reads = 0  # how many times a file was actually read (for tests and benchmarks)
 
     def _read(self, name: str) -> str:
+        try:
+            st = os.lstat(self.files.workspace / name)
+        except FileNotFoundError:  # no such file (or no workspace): nothing to open
+            self._cache.pop(name, None)
+            return ""
+        except OSError:
+            st = None  # the walk below says why
+        cached = self._cache.get(name)
+        if st is not None and cached is not None and cached[0] == _stamp(st):
+            return cached[1]
+        return self._open(name)
+
+    def _open(self, name: str) -> str:
+        """The file read through `WorkspaceFiles` (what is opened is what was checked)."""
         if not self.workspace.is_dir():
             return ""
         try:
@@ -56,8 +79,7 @@ class PromptFiles:
                     self._cache.pop(name, None)
                     return ""
                 with place.open_read() as handle:
-                    stat = os.fstat(handle.fileno())
-                    stamp = (stat.st_mtime_ns, stat.st_size)
+                    stamp = _stamp(os.fstat(handle.fileno()))
                     cached = self._cache.get(name)
                     if cached and cached[0] == stamp:
                         return cached[1]

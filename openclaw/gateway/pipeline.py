@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import time
 from collections import deque
@@ -41,17 +42,30 @@ class PairingRequest:
 class PairingStore:
     """Pairing requests and approved users in `$OPENCLAW_HOME/pairing.json`.
 
-    The gateway and `openclaw pairing` share the file, so every call reads it afresh (an
-    approval takes effect at the user's next message) and every change is written atomically
-    under a lock file.
+    The gateway and `openclaw pairing` share the file, and every change is written atomically
+    under a lock file (a new file renamed over the old). `is_approved`, asked on every message
+    of a user the channel does not allow, keeps the approved users of the file it last read and
+    reads again only when a `stat` of the file shows another (inode, size, mtime): an approval
+    by the CLI still takes effect at the user's next message. The other calls read it afresh.
     """
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
+        self.reads = 0  # how many times the file was read (for tests and benchmarks)
+        self._approved: tuple[tuple[int, int, int] | None, dict[str, list[str]]] | None = None
 
     def _read(self) -> dict[str, Any]:
+        self.reads += 1
         return self._normalise(read_json(self.path, dict))
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        """What changes whenever the file is replaced or written: None when there is none."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
 
     def _normalise(self, data: dict[str, Any]) -> dict[str, Any]:
         """Both tables present, expired codes dropped (in place)."""
@@ -72,7 +86,10 @@ class PairingStore:
             yield self._normalise(data)
 
     def is_approved(self, channel: str, user_id: str) -> bool:
-        return user_id in self._read()["approved"].get(channel, [])
+        stamp = self._stamp()
+        if self._approved is None or self._approved[0] != stamp:
+            self._approved = (stamp, self._read()["approved"])
+        return user_id in self._approved[1].get(channel, [])
 
     def request(
         self,
