@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -112,6 +113,10 @@ def test_round_trips_every_message_shape(store: SqliteStore) -> None:
         store.append(KEY, message)
 
     assert store.history(KEY) == messages
+    with SqliteStore(store.path) as reopened:  # read from the file, not the cache
+        assert reopened.history(KEY) == messages
+        reopened.cache.clear()
+        assert reopened.history(KEY, tokens=100_000) == messages
     images = store.history(KEY)[2].images
     assert images[0].data == b"\x89PNG\x00\xffbytes" and images[0].url is None
     assert images[1].data is None and images[1].url == "https://example.com/cat.jpg"
@@ -708,3 +713,88 @@ def test_opening_an_up_to_date_store_does_not_import_sqlite_utils(db_path: Path)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '{"migrating": true, "up_to_date": false}'
+
+
+# --- what a turn reads, whatever the session's length -----------------------------------------
+
+
+class Traced:
+    """The statements a store's connection runs and the SQLite VM steps they take (each row
+    read costs steps), from `set_trace_callback` and `set_progress_handler` on the real file."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.statements: list[str] = []
+        self.steps = 0
+        conn = store._db
+        conn.set_trace_callback(self.statements.append)
+        conn.set_progress_handler(self._step, 10)
+
+    def _step(self) -> int:
+        self.steps += 10
+        return 0
+
+    def shapes(self) -> list[str]:
+        """The statements, their values (expanded by the trace) made `?`."""
+        return [re.sub(r"'[^']*'|\b\d+(\.\d+)?\b", "?", s) for s in self.statements]
+
+    def reads(self) -> list[str]:
+        return [s for s in self.shapes() if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def _turn_reads(db_path: Path, key: str) -> Traced:
+    """A session's first turn after a start, in the gateway's order, traced (a fresh store:
+    nothing cached)."""
+    with SqliteStore(db_path) as store:
+        traced = Traced(store)
+        store.record_inbound("telegram", f"{key}/1", "1", "1")
+        info = store.session(key)
+        store.start_inbound("telegram", [f"{key}/1"], key, info.message_count if info else 0)
+        store.session_model(key)
+        store.append(key, Message("user", "the new question"))
+        first = store.history(key, tokens=1000)
+        call = Message("assistant", "", tool_calls=[ToolCall("c", "read_file", "{}")])
+        store.append_round(key, call, [Message("tool", "x" * 40, tool_call_id="c")])
+        second = store.history(key, tokens=1000)
+        store.append(key, Message("assistant", "the answer"))
+        store.finish_inbound("telegram", [f"{key}/1"])
+        store._db.set_progress_handler(None, 0)
+        store._db.set_trace_callback(None)
+    assert first[-1].text == "the new question"
+    assert [m.role for m in second[-3:]] == ["user", "assistant", "tool"]
+    return traced
+
+
+def _fill(db_path: Path, key: str, messages: int) -> None:
+    with SqliteStore(db_path) as store, store.transaction() as db:
+        session_id, _ = store._active_id(db, key, 1.0)
+        db.executemany(
+            "INSERT INTO messages (session_id, role, content, tokens, created_at) "
+            "VALUES (?, ?, ?, 20, ?)",
+            [
+                (session_id, "user" if n % 2 else "assistant", "a chat line " * 6, float(n))
+                for n in range(messages)
+            ],
+        )
+
+
+def test_a_turns_reads_do_not_grow_with_the_session(db_path: Path) -> None:
+    """The same statements, and about the same rows, for a 100- and a 5,000-message session:
+    the model by key, the history within the budget in a bounded read, no count of messages.
+    """
+    _fill(db_path, "tg:main:1:1", 100)
+    _fill(db_path, "tg:main:2:2", 5000)
+    short = _turn_reads(db_path, "tg:main:1:1")
+    long = _turn_reads(db_path, "tg:main:2:2")
+    assert long.reads() == short.reads()
+    history_reads = [s for s in long.reads() if "FROM messages" in s and "ORDER BY id DESC" in s]
+    assert len(history_reads) == 1  # the second round is served from the cache
+    # the turn's seven reads: its size (`session`), its model, the active session's id for
+    # each of the three appends, and the cold history read: the session with where its
+    # history starts in one statement, then the rows, five values each (the rare columns
+    # packed into one by SQLite)
+    assert len(long.reads()) == 7
+    assert history_reads[0].startswith("SELECT id, role, content, created_at, CASE")
+    assert not [s for s in long.reads() if "COUNT(" in s.upper() or "SUM(" in s.upper()]
+    assert long.shapes() == short.shapes()
+    # 1000 tokens of 23-token lines: ~44 rows (+ one chunk read past the cut) either way
+    assert long.steps < short.steps * 1.5 + 2000
