@@ -644,14 +644,18 @@ def test_the_counter_migration_fills_counts_of_an_existing_database(db_path: Pat
 
 
 def test_counters_stay_exact_after_a_kill_9_mid_appends(db_path: Path) -> None:
-    """A real process appending as fast as it can, killed with SIGKILL at an arbitrary point."""
+    """A real process appending, reading, archiving and pruning (deleting) as fast as it can,
+    killed with SIGKILL at an arbitrary point: the file is intact and every counter (and
+    `stats()`) equals a COUNT(*) of the rows."""
     script = textwrap.dedent(
         """
         import sys
         from openclaw.messages import Message, ToolCall
         from openclaw.store import SqliteStore
 
-        store = SqliteStore(sys.argv[1])
+        import itertools
+        tick = itertools.count(1_700_000_000)
+        store = SqliteStore(sys.argv[1], clock=lambda: float(next(tick)))
         print("ready", flush=True)
         for n in range(200_000):
             key = f"tg:main:{n % 7}:{n % 7}"
@@ -659,6 +663,11 @@ def test_counters_stay_exact_after_a_kill_9_mid_appends(db_path: Path) -> None:
             call = Message("assistant", "", tool_calls=[ToolCall(f"c{n}", "t", "{}")])
             result = Message("tool", "r", tool_call_id=f"c{n}", name="t")
             store.append_round(key, call, [result], tokens=n % 13)
+            store.history(key, tokens=2000)
+            if n % 50 == 49:
+                store.reset(key)  # archived: idle from now on, so pruned below
+            if n % 100 == 99:
+                store.prune(older_than_days=300 / 86400)  # deletes messages and sessions
         """
     )
     repo = Path(openclaw.__file__).resolve().parents[1]
