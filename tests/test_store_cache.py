@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +118,31 @@ def test_a_failed_transaction_changes_nothing(store: SqliteStore) -> None:
         db.execute("UPDATE sessions SET key = 'x'")
         raise RuntimeError("boom")
     assert [s.key for s in store.list_sessions()] == ["tg:main:7"]
+
+
+def _wait(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_thread_starts_the_wal_so_no_commit_waits_for_its_header(db_path: Path) -> None:
+    """Starting a WAL afresh (after an open, after a checkpoint that copied all of it) writes
+    its header and waits for two fdatasyncs: the thread does that, not a turn's first commit."""
+    SqliteStore(db_path).close()
+    wal = db_path.with_name("sessions.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # the last close removed it
+    with SqliteStore(db_path, checkpoint_every=10) as store:
+        _wait(lambda: store.checkpointer.primed >= 1)
+        assert store.checkpointer.primed == 1
+        assert wal.stat().st_size >= 32 + 24 + 4096  # header and one frame, before any append
+        version = store._db.execute("PRAGMA data_version").fetchone()[0]
+        store.history(KEY)
+        for n in range(10):
+            store.append(KEY, Message("user", f"m{n}"))
+        _wait(lambda: store.checkpointer.primed >= 2)
+        assert store.checkpointer.runs == 1 and store.checkpointer.primed == 2
+        # own commits: the cache is still valid
+        assert store._db.execute("PRAGMA data_version").fetchone()[0] == version
+        assert [m.text for m in store.history(KEY)] == [f"m{n}" for n in range(10)]
+        assert store.cache.hits >= 1

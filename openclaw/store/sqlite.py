@@ -120,7 +120,7 @@ class SqliteStore:
         self._clock = clock
         self._lock = threading.RLock()
         self.cache = HistoryCache(cache_sessions)
-        self.checkpointer = Checkpointer(self.path, checkpoint_every)
+        self.checkpointer = Checkpointer(self.path, checkpoint_every, prime=self._prime_wal)
         # autocommit mode: every transaction is the explicit BEGIN of `_write` or `_read`
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db = conn
@@ -137,6 +137,8 @@ class SqliteStore:
         except BaseException:
             conn.close()  # a failed open (a migration bug, a locked file) leaks no connection
             raise
+        self._busy_timeout_ms = int(busy_timeout * 1000)
+        self.checkpointer.start()
 
     def __enter__(self) -> Self:
         return self
@@ -167,6 +169,24 @@ class SqliteStore:
                 self._db.rollback()
                 raise
             self.checkpointer.committed()
+
+    def _prime_wal(self) -> None:
+        """A commit that changes nothing but makes SQLite start the WAL afresh if it is due
+        (`openclaw.store.checkpoint`), on this connection so the history cache stays valid.
+        Run by the checkpoint thread; it never waits for another process's write lock."""
+        with self._lock:
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                    self._db.execute(f"PRAGMA user_version = {int(version)}")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.rollback()
+                    raise
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
