@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -754,6 +755,9 @@ def _turn_reads(db_path: Path, key: str) -> Traced:
     """A session's first turn after a start, in the gateway's order, traced (a fresh store:
     nothing cached)."""
     with SqliteStore(db_path) as store:
+        deadline = time.monotonic() + 10  # the start's work in the checkpoint thread: not traced
+        while not store.checkpointer.primed and time.monotonic() < deadline:
+            time.sleep(0.005)
         traced = Traced(store)
         store.record_inbound("telegram", f"{key}/1", "1", "1")
         info = store.session(key)

@@ -136,6 +136,10 @@ def test_the_thread_starts_the_wal_so_no_commit_waits_for_its_header(db_path: Pa
         _wait(lambda: store.checkpointer.primed >= 1)
         assert store.checkpointer.primed == 1
         assert wal.stat().st_size >= 32 + 24 + 4096  # header and one frame, before any append
+        # the turn's statements were compiled on rows made for it and rolled back: none is left
+        counts = "SELECT (SELECT COUNT(*) FROM sessions), (SELECT COUNT(*) FROM messages), "
+        counts += "(SELECT COUNT(*) FROM inbound)"
+        assert store._db.execute(counts).fetchone() == (0, 0, 0)
         version = store._db.execute("PRAGMA data_version").fetchone()[0]
         store.history(KEY)
         for n in range(10):

@@ -94,6 +94,51 @@ VALUES (:session_id, :role, :content, :parts, :tool_calls, :tool_call_id, :name,
 """
 
 
+# The statements of a turn, named so that `_warm_statements` prepares the very same texts.
+_ACTIVE_SQL = "SELECT id FROM sessions WHERE key = ? AND archived = 0"
+_MODEL_SQL = "SELECT model FROM sessions WHERE key = ? AND archived = 0"
+_BY_KEY = "s.key = ?"
+_NEW_SESSION_SQL = "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES (?, ?, ?, ?)"
+_TOUCH_SQL = "UPDATE sessions SET updated_at = ? WHERE id = ?"
+_FORGET_FINISHED_SQL = "DELETE FROM inbound WHERE state = 'finished' AND updated_at < ?"
+_RECORD_SQL = """INSERT INTO inbound (channel, delivery_id, chat_id, message_id, payload,
+received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, delivery_id) DO NOTHING"""
+_START_SQL = """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
+turn_id = ?, updated_at = ? WHERE channel = ? AND delivery_id = ?"""
+_REPLY_SQL = "UPDATE inbound SET reply_id = ? WHERE channel = ? AND delivery_id = ?"
+_FINISH_SQL = """UPDATE inbound SET state = 'finished', payload = '', updated_at = ?
+WHERE channel = ? AND delivery_id = ?"""
+
+
+def _warm_statements(db: sqlite3.Connection) -> None:
+    """Run each statement of a turn once inside the caller's write transaction, on rows made
+    for it and rolled back, so the connection's statement cache holds them compiled (a first
+    INSERT into messages compiles its counting trigger too: ~0.25 ms of a cold turn)."""
+    db.execute("SAVEPOINT warm")
+    try:
+        key, channel = "\0warm:\0:\0:\0", "\0warm"
+        db.execute(_ACTIVE_SQL, [key]).fetchall()
+        db.execute(_MODEL_SQL, [key]).fetchall()
+        db.execute(_INFO_SQL.format(where=_BY_KEY), [key]).fetchall()
+        session_id = db.execute(_NEW_SESSION_SQL, [key, channel, 0.0, 0.0]).lastrowid
+        row = message_row(Message("user", ""))
+        row.update(session_id=session_id, tokens=0, model=None)
+        message_id = db.execute(_INSERT_MESSAGE, row).lastrowid
+        db.execute(_TOUCH_SQL, [0.0, session_id])
+        db.execute(_SESSION_SQL, [key]).fetchall()
+        db.execute(_HISTORY_SQL, [session_id, 1]).fetchall()
+        db.execute(_OLDER_SQL, [session_id, message_id]).fetchall()
+        db.execute(_FORGET_FINISHED_SQL, [-1.0])
+        db.execute(_RECORD_SQL, [channel, "", "", "", "", 0.0, 0.0])
+        db.execute(_START_SQL, [key, 0, "", 0.0, channel, ""])
+        db.execute(_REPLY_SQL, ["", channel, ""])
+        db.execute(_FINISH_SQL, [0.0, channel, ""])
+    finally:
+        db.execute("ROLLBACK TO warm")
+        db.execute("RELEASE warm")
+
+
 def _channel(key: str) -> str:
     return key.split(":", 1)[0]
 
@@ -138,6 +183,7 @@ class SqliteStore:
             conn.close()  # a failed open (a migration bug, a locked file) leaks no connection
             raise
         self._busy_timeout_ms = int(busy_timeout * 1000)
+        self._warmed = False
         self.checkpointer.start()
 
     def __enter__(self) -> Self:
@@ -172,13 +218,17 @@ class SqliteStore:
 
     def _prime_wal(self) -> None:
         """A commit that changes nothing but makes SQLite start the WAL afresh if it is due
-        (`openclaw.store.checkpoint`), on this connection so the history cache stays valid.
-        Run by the checkpoint thread; it never waits for another process's write lock."""
+        (`openclaw.store.checkpoint`), on this connection so the history cache stays valid;
+        the first one also compiles a turn's statements (`_warm_statements`). Run by the
+        checkpoint thread; it never waits for another process's write lock."""
         with self._lock:
             self._db.execute("PRAGMA busy_timeout = 0")
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
+                    if not self._warmed:
+                        _warm_statements(self._db)
+                        self._warmed = True
                     version = self._db.execute("PRAGMA user_version").fetchone()[0]
                     self._db.execute(f"PRAGMA user_version = {int(version)}")
                     self._db.execute("COMMIT")
@@ -213,13 +263,10 @@ class SqliteStore:
     def _active_id(self, db: sqlite3.Connection, key: str, now: float) -> tuple[int, bool]:
         """The active session's id and whether this call created it (inside the caller's write
         transaction)."""
-        row = db.execute("SELECT id FROM sessions WHERE key = ? AND archived = 0", [key]).fetchone()
+        row = db.execute(_ACTIVE_SQL, [key]).fetchone()
         if row:
             return int(row[0]), False
-        cursor = db.execute(
-            "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            [key, _channel(key), now, now],
-        )
+        cursor = db.execute(_NEW_SESSION_SQL, [key, _channel(key), now, now])
         return cast(int, cursor.lastrowid), True
 
     def _infos(self, where: str, params: list[Any]) -> list[SessionInfo]:
@@ -239,7 +286,7 @@ class SqliteStore:
             with self._write() as db:
                 session_id, created = self._active_id(db, key, now)
                 rows = [self._insert(db, session_id, message, tokens, model)]
-                db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, session_id])
+                db.execute(_TOUCH_SQL, [now, session_id])
             self.cache.appended(key, session_id, created, rows)
 
     def append_round(
@@ -260,7 +307,7 @@ class SqliteStore:
                 session_id, created = self._active_id(db, key, now)
                 rows = [self._insert(db, session_id, call, tokens, model)]
                 rows += [self._insert(db, session_id, result, None, None) for result in results]
-                db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [now, session_id])
+                db.execute(_TOUCH_SQL, [now, session_id])
             self.cache.appended(key, session_id, created, rows)
 
     def _insert(
@@ -332,16 +379,14 @@ class SqliteStore:
             return list(messages)
 
     def session(self, key: str) -> SessionInfo | None:
-        infos = self._infos("s.key = ?", [key])
+        infos = self._infos(_BY_KEY, [key])
         return infos[0] if infos else None
 
     def session_model(self, key: str) -> str | None:
         """The active session's model override, without counting its messages (every turn
         asks this)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT model FROM sessions WHERE key = ? AND archived = 0", [key]
-            ).fetchone()
+            row = self._db.execute(_MODEL_SQL, [key]).fetchone()
         return row[0] if row else None
 
     def list_sessions(self, channel: str | None = None) -> list[SessionInfo]:
@@ -430,14 +475,9 @@ class SqliteStore:
         deleted on the way, so the table stays small."""
         now = self._clock()
         with self._write() as db:
-            db.execute(
-                "DELETE FROM inbound WHERE state = 'finished' AND updated_at < ?", [now - 86400]
-            )
+            db.execute(_FORGET_FINISHED_SQL, [now - 86400])
             cursor = db.execute(
-                """INSERT INTO inbound (channel, delivery_id, chat_id, message_id, payload,
-                received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (channel, delivery_id) DO NOTHING""",
-                [channel, delivery_id, chat_id, message_id, payload, now, now],
+                _RECORD_SQL, [channel, delivery_id, chat_id, message_id, payload, now, now]
             )
             return cursor.rowcount == 1
 
@@ -460,32 +500,21 @@ class SqliteStore:
         turn_id = uuid.uuid4().hex
         with self._write() as db:
             for delivery_id in delivery_ids:
-                db.execute(
-                    """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
-                    turn_id = ?, updated_at = ? WHERE channel = ? AND delivery_id = ?""",
-                    [session_key, base, turn_id, now, channel, delivery_id],
-                )
+                db.execute(_START_SQL, [session_key, base, turn_id, now, channel, delivery_id])
 
     def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None:
         """Keep the id of the answer's first message: an answer sent again after a restart
         edits that message, so the user never sees it twice."""
         with self._write() as db:
             for delivery_id in delivery_ids:
-                db.execute(
-                    "UPDATE inbound SET reply_id = ? WHERE channel = ? AND delivery_id = ?",
-                    [reply_id, channel, delivery_id],
-                )
+                db.execute(_REPLY_SQL, [reply_id, channel, delivery_id])
 
     def finish_inbound(self, channel: str, delivery_ids: list[str]) -> None:
         """Messages answered (or refused on purpose): never handled again; the payload goes."""
         now = self._clock()
         with self._write() as db:
             for delivery_id in delivery_ids:
-                db.execute(
-                    """UPDATE inbound SET state = 'finished', payload = '', updated_at = ?
-                    WHERE channel = ? AND delivery_id = ?""",
-                    [now, channel, delivery_id],
-                )
+                db.execute(_FINISH_SQL, [now, channel, delivery_id])
 
     def claim_unanswered(self) -> list[Inbound]:
         """Every message not finished, oldest first, each counted as restarted once more (so
