@@ -110,3 +110,5 @@ class Checkpointer:
             self.primed += 1
         except sqlite3.Error as exc:  # busy or read-only: a commit pays for the restart then
             log.debug("priming the WAL of %s skipped: %s", self.path, exc)
+        except Exception:  # never the thread's end: its checkpoints still matter
+            log.exception("priming the WAL of %s failed", self.path)
