@@ -61,7 +61,12 @@ class FakeChannel:
         self._stop.set()
 
     async def say(self, user: str, text: str, chat: str | None = None) -> None:
-        """A user writes; returns when the gateway is done with the message."""
+        """A user writes; returns when the gateway is done with the message. The gateway is
+        ready before its channels' tasks first run: wait for this one to be running."""
+        for _ in range(500):
+            if self.gateway is not None:
+                break
+            await asyncio.sleep(0.01)
         message = InboundMessage(
             self.prefix, user, chat or user, text, message_id=f"in{next(self._ids)}"
         )
