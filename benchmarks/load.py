@@ -194,15 +194,10 @@ def complete(final: str, text: str) -> bool:
     return f"echo: {text}. {ANSWER}" in final and FOOTER.search(final) is not None
 
 
-async def drive(
-    contestant: Contestant,
-    process: subprocess.Popen[bytes],
-    api: TimedBotAPI,
-    log_path: Path,
-    user_ids: list[int],
-    messages: int,
-) -> dict[str, Any]:
-    pid = process.pid
+async def idle_rss(
+    contestant: Contestant, process: subprocess.Popen[bytes], api: TimedBotAPI, log_path: Path
+) -> float:
+    """Wait until the contestant says it is ready and polls, let it settle: its VmRSS then."""
 
     def ready() -> bool:
         if process.poll() is not None:
@@ -212,7 +207,19 @@ async def drive(
     await api.wait_for(ready, READY_TIMEOUT, 0.05, f"{contestant.label} was not ready")
     await api.wait_for(lambda: api.calls_to("getUpdates"), 30, 0.05, "no getUpdates")
     await asyncio.sleep(SETTLE)
-    rss_idle = proc_status(pid, "VmRSS")
+    return proc_status(process.pid, "VmRSS")
+
+
+async def drive(
+    contestant: Contestant,
+    process: subprocess.Popen[bytes],
+    api: TimedBotAPI,
+    log_path: Path,
+    user_ids: list[int],
+    messages: int,
+) -> dict[str, Any]:
+    pid = process.pid
+    rss_idle = await idle_rss(contestant, process, api, log_path)
 
     # The first message after start (what the first user waits for), then a second one.
     probe_user = user_ids[0]

@@ -34,14 +34,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from load import (  # noqa: E402  (a sibling script, not a package)
-    READY_TIMEOUT,
     ROOT,
-    SETTLE,
     Contestant,
     answer,
     complete,
     contestant_env,
     gateway_config,
+    idle_rss,
     timed_message,
 )
 from telegram_path import TimedBotAPI, proc_status  # noqa: E402
@@ -104,16 +103,7 @@ async def drive(
     contestant: Contestant,
 ) -> dict[str, Any]:
     pid = process.pid
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the gateway exited:\n{log_path.read_text()[-3000:]}")
-        return bool(contestant.ready.search(log_path.read_text()))
-
-    await api.wait_for(ready, READY_TIMEOUT, 0.05, "the gateway was not ready")
-    await api.wait_for(lambda: api.calls_to("getUpdates"), 30, 0.05, "no getUpdates")
-    await asyncio.sleep(SETTLE)
-    idle = proc_status(pid, "VmRSS")
+    idle = await idle_rss(contestant, process, api, log_path)
 
     peak = idle
     sampling = True
