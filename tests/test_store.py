@@ -96,10 +96,11 @@ def conversation() -> list[Message]:
 def test_opens_a_wal_database_with_shared_access_pragmas(store: SqliteStore, db_path: Path) -> None:
     assert db_path.exists()  # parent directories created
     assert isinstance(store, SessionStore)
-    pragmas = {
-        name: store._db.execute(f"PRAGMA {name}").fetchone()[0]
-        for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
-    }
+    with store._lock:  # as the store reads: not during the checkpoint thread's prime commit
+        pragmas = {
+            name: store._db.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
     assert pragmas == {
         "journal_mode": "wal",
         "synchronous": 1,
