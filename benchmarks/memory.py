@@ -46,15 +46,25 @@ TARGETS_MIB = {"telegram": 175, "discord": 90, "none": 60}
 
 # Imports the modules named in argv[1] (a JSON list), with those in argv[2] made unimportable
 # (optional packages the gateway kept out, as `openclaw.lean_import` does), then prints VmRSS.
+# aiogram is imported as the channel imports it (its types built on first use), and the step
+# that imports the channel also makes its bot, which builds the models every message uses.
 IMPORTER = """
 import importlib, json, sys
 for name in json.loads(sys.argv[2]):
     sys.modules[name] = None
-for name in json.loads(sys.argv[1]):
+names = json.loads(sys.argv[1])
+if "aiogram" in names:
+    from openclaw_channel_telegram.aiogram_import import import_aiogram
+    import_aiogram()
+for name in names:
     try:
         importlib.import_module(name)
     except BaseException:
         pass
+if "openclaw_channel_telegram.channel" in names:
+    from openclaw_channel_telegram.channel import TelegramChannel
+    from openclaw_channel_telegram.settings import TelegramSettings
+    TelegramChannel(None, TelegramSettings(token="1:" + "a" * 35)).bot
 for line in open("/proc/self/status"):
     if line.startswith("VmRSS:"):
         print(line.split()[1])

@@ -24,6 +24,7 @@ from openclaw.channel_support import IMAGE_PROMPT, InboundHandlers
 from openclaw.channels import Attachment, InboundMessage, MarkupRejected
 from openclaw.mime import image_mime
 from openclaw.retry import Backoff, Delays, retry
+from openclaw_channel_telegram.aiogram_import import build_models, import_aiogram
 from openclaw_channel_telegram.markdown import to_markdown_v2
 from openclaw_channel_telegram.session import session_class
 from openclaw_channel_telegram.settings import TelegramSettings
@@ -70,9 +71,12 @@ class TelegramChannel:
     def bot(self) -> Bot:
         """The aiogram Bot, made on first use (surface calls may come before `run`)."""
         if self._bot is None:
+            import_aiogram()
             from aiogram import Bot
             from aiogram.client.telegram import TelegramAPIServer
+            from aiogram.types import ReplyParameters, Update
 
+            build_models(Update, ReplyParameters, _raw_get_updates())
             api = TelegramAPIServer.from_base(self.settings.api_base)
             session = session_class()(api=api)
             self._bot = Bot(self._token, session=session)
@@ -439,6 +443,7 @@ class TelegramChannel:
 def _raw_get_updates() -> Any:
     """`getUpdates` answering plain JSON, so that each update is read (and maybe skipped) on
     its own instead of one bad update failing the whole batch."""
+    import_aiogram()
     from aiogram.methods import TelegramMethod
 
     class RawGetUpdates(TelegramMethod[list[dict[str, Any]]]):

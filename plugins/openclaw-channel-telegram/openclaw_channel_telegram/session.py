@@ -4,13 +4,16 @@ aiogram reads every Bot API answer through `Response[method.__returning__]`, a p
 model. pydantic caches such parametrisations weakly, so the class is collected between calls and
 rebuilt on the next one (~7 ms of CPU each, most of a message's Telegram cost under load). The
 session below holds one strong reference per method type it has answered, and builds those of
-the methods a reply uses when it is made, so that the first user's reply does not build them.
+the methods a reply uses when it is made, so that the first user's reply does not build them
+(nor the methods' own models, which `aiogram_import` leaves to build on first use).
 """
 
 from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING, Any
+
+from openclaw_channel_telegram.aiogram_import import build_models, import_aiogram
 
 if TYPE_CHECKING:
     from aiogram.client.session.aiohttp import AiohttpSession
@@ -19,9 +22,12 @@ if TYPE_CHECKING:
 @functools.cache
 def session_class() -> type[AiohttpSession]:
     """The session class, built on first use so that aiogram is imported only by a running bot."""
+    import_aiogram()
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.session.base import Response
     from aiogram.methods import EditMessageText, SendChatAction, SendMessage
+
+    build_models(SendMessage, EditMessageText, SendChatAction)
 
     class PinnedResponseSession(AiohttpSession):
         def __init__(self, *args: Any, **kwargs: Any) -> None:

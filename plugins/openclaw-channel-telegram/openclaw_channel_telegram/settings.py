@@ -45,6 +45,9 @@ class TelegramSettings(ChannelSettings):
 
     def bot_token(self) -> str:
         """The token's value, or ConfigError naming the setting (the value is never shown)."""
+        from openclaw_channel_telegram.aiogram_import import import_aiogram
+
+        import_aiogram()
         from aiogram.utils.token import TokenValidationError, validate_token
 
         value = required_secret(self.token, "channels.telegram.token", TOKEN_HINT, self.environ)

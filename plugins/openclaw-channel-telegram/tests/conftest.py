@@ -8,11 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from openclaw_channel_telegram.aiogram_import import import_aiogram
 from openclaw_channel_telegram.channel import TelegramChannel
 from openclaw_channel_telegram.settings import TelegramSettings
 from openclaw_channel_telegram.testing import FakeBotAPI
 
 from openclaw.channels import InboundMessage
+
+# Before any test module imports aiogram: the tests run it as the channel imports it.
+import_aiogram()
 
 
 class RecordingInbox:
