@@ -38,6 +38,7 @@ from openclaw.sandbox import (
     ProcessResult,
     SandboxDenied,
     SandboxPolicy,
+    end_process,
     kill_process_group,
 )
 from openclaw.tools import ToolError
@@ -554,10 +555,94 @@ async def test_spawn_runs_in_the_background_and_dies_with_its_group(
     assert process.stdout is not None
     assert await process.stdout.readline() == b"up\n"
     kill_process_group(process)
-    await process.wait()
+    # the group kill alone must end everything holding the pipes, or wait() never returns
+    await asyncio.wait_for(process.wait(), 10)
     assert await gone("sleep 623") and await gone("sleep 624")
     with pytest.raises(SandboxDenied, match="recursive delete of /"):
         await policy.spawn("sleep 1; rm -rf /")
+
+
+# forks a grandchild that tries to leave the session, ignores the polite signals and keeps
+# stdout open after its parent is gone (reparented to init): argv[1] its sleep, argv[2] ours
+ESCAPE = """
+import os, signal, sys
+if os.fork() == 0:
+    try:
+        os.setsid()
+    except OSError:
+        pass  # Landlock's seccomp filter: it stays in the group
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", sys.argv[1]])
+    os._exit(0)
+print("up", flush=True)
+os.execvp("sleep", ["sleep", sys.argv[2]])
+"""
+
+
+def unique_seconds() -> str:
+    """A sleep duration no other run uses, so /proc scans see only this test's sleeps."""
+    return f"400.{uuid.uuid4().int % 10**12:012d}"
+
+
+async def appears(marker: str, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while not alive(marker):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_a_kill_is_neither_outlived_nor_waited_on_forever(
+    isolation: Isolation, tmp_path: Path
+) -> None:
+    escapee, main = unique_seconds(), unique_seconds()
+    policy = SandboxPolicy(tmp_path / "ws", isolation=isolation)
+    process = await policy.spawn(["python3", "-c", ESCAPE, escapee, main])
+    assert process.stdout is not None
+    try:
+        assert await process.stdout.readline() == b"up\n"
+        assert await appears(f"sleep {escapee}") and await appears(f"sleep {main}")
+        # without the bounded wait, a survivor holding stdout made this wait forever
+        assert await asyncio.wait_for(end_process(process), 10) == -9
+        assert await asyncio.wait_for(process.stdout.read(), 1) == b""
+        assert await gone(f"sleep {main}")
+        if isolation == "none":  # the documented limit: nothing keeps it in the group
+            assert alive(f"sleep {escapee}")
+        else:  # the PID namespace ends with it; under Landlock it cannot leave the group
+            assert await gone(f"sleep {escapee}")
+    finally:
+        for pid in alive(f"sleep {escapee}"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+
+
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+async def test_bubblewrap_keeps_its_namespace_in_the_group_a_kill_reaches(tmp_path: Path) -> None:
+    # with --new-session the namespace's init led a session of its own, so a group kill reached
+    # it only through --die-with-parent, set after the command was forked: a kill right after
+    # the start left the namespace running, the command's stdout open
+    seconds = unique_seconds()
+    policy = SandboxPolicy(tmp_path / "ws", isolation="bubblewrap")
+    process = await policy.spawn(f"echo up; exec sleep {seconds}")
+    assert process.stdout is not None
+    assert await process.stdout.readline() == b"up\n"
+    children = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if entry.name.isdigit() and int(_stat(int(entry.name))[1]) == process.pid:
+                children.append(int(entry.name))
+    assert len(children) == 1  # bwrap's child: the init of the PID namespace
+    assert int(_stat(children[0])[2]) == process.pid  # in the group kill_process_group kills
+    await asyncio.wait_for(end_process(process), 10)
+    assert await gone(f"sleep {seconds}")
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)

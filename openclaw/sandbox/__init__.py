@@ -24,7 +24,14 @@ from openclaw.sandbox.errors import SandboxDenied
 from openclaw.sandbox.fetch import guarded_get
 from openclaw.sandbox.fs import WorkspaceFiles
 from openclaw.sandbox.policy import SandboxPolicy
-from openclaw.sandbox.processes import Isolation, ProcessResult, kill_process_group
+from openclaw.sandbox.processes import (
+    Isolation,
+    ProcessResult,
+    SpawnedProcess,
+    end_process,
+    kill_process_group,
+    wait_process,
+)
 from openclaw.sandbox.rules import COMMAND_RULES, CommandRule
 from openclaw.sandbox.urls import USER_AGENT
 
@@ -36,7 +43,10 @@ __all__ = [
     "ProcessResult",
     "SandboxDenied",
     "SandboxPolicy",
+    "SpawnedProcess",
     "WorkspaceFiles",
+    "end_process",
     "guarded_get",
     "kill_process_group",
+    "wait_process",
 ]

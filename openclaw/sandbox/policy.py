@@ -25,6 +25,7 @@ from openclaw.sandbox.paths import ensure_workspace, resolve, resolve_path
 from openclaw.sandbox.processes import (
     Isolation,
     ProcessResult,
+    SpawnedProcess,
     bubblewrap_args,
     environment,
     landlock_args,
@@ -321,12 +322,14 @@ class SandboxPolicy:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         stdin: bool = False,
-    ) -> asyncio.subprocess.Process:
+    ) -> SpawnedProcess:
         """Start a command under the policy and isolation and return at once (for background
         processes): stdout and stderr are pipes, stdin a pipe when `stdin` else /dev/null.
 
-        The process leads its own process group: end it with `kill_process_group(process)`
-        then `await process.wait()`. Reading its pipes, and their size, is the caller's job."""
+        The process leads its own process group: end it with `await end_process(process)`
+        (the group killed, the wait bounded even if something outlived the kill), and after
+        it exits on its own with `await wait_process(process)` or `end_process` to take its
+        leftover children too. Reading its pipes, and their size, is the caller's job."""
         prepared = self._prepare(command, cwd, env)
         try:
             process = await start_process(

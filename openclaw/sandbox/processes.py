@@ -1,6 +1,10 @@
 """Running commands: the environment they get, the bubblewrap or Landlock argv that isolates
 them, starting them in their own process group, and running them to the end with output read as
 it comes and capped, the whole process group killed when they end or time out.
+
+Every wait after a kill is bounded: asyncio's `Process.wait()` also waits for the pipes to
+close, so a descendant that outlived the kill (one that left the group under isolation `none`)
+would otherwise stall the caller forever; `wait_process` closes our ends after a grace instead.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import json
 import os
 import signal
 import sys
+from asyncio.subprocess import SubprocessStreamProtocol
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -73,9 +78,105 @@ _AFTER_EXIT_GRACE = 0.5  # seconds for buffered output once the main process has
 
 
 def kill_process_group(process: asyncio.subprocess.Process) -> None:
-    """SIGKILL the whole process group of a process started by `spawn` (its children too)."""
+    """SIGKILL the whole process group of a process started by `spawn` (its children too;
+    under bubblewrap the PID namespace's init is in the group, so the namespace ends too)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+class _ExitAwareProtocol(SubprocessStreamProtocol):
+    """asyncio's stream protocol that also says when the process itself has exited (`exited`)
+    and when every pipe to it is closed (`drained`), which may be never: a descendant can hold
+    them. (`Process.wait()` waits for both when called before the exit, for neither after.)"""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.drained: asyncio.Future[None] = loop.create_future()
+        self._open: set[int] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._open = {fd for fd in (0, 1, 2) if transport.get_pipe_transport(fd) is not None}
+        self._check_drained()
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        super().pipe_connection_lost(fd, exc)
+        self._open.discard(fd)
+        self._check_drained()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def _check_drained(self) -> None:
+        if not self._open and not self.drained.done():
+            self.drained.set_result(None)
+
+
+class SpawnedProcess(asyncio.subprocess.Process):
+    """A process from `start_process`: `exited` is done when the process itself has exited,
+    `drained` when our pipes to it are closed, and `close_pipes` closes them, so a survivor
+    holding them stalls nobody."""
+
+    def __init__(
+        self,
+        transport: asyncio.SubprocessTransport,
+        protocol: _ExitAwareProtocol,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__(transport, protocol, loop)
+        self.exited = protocol.exited
+        self.drained = protocol.drained
+        self._pipes = [transport.get_pipe_transport(fd) for fd in (0, 1, 2)]
+
+    def close_pipes(self) -> None:
+        """Close our ends of stdin, stdout and stderr; their readers see the end of file."""
+        for pipe in self._pipes:
+            if isinstance(pipe, asyncio.WriteTransport):
+                pipe.abort()  # close() would wait for a reader to take the buffered input
+            elif pipe is not None:
+                pipe.close()
+
+
+async def _exec(
+    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdin: Any, stdout: Any, stderr: Any
+) -> SpawnedProcess:
+    """`asyncio.create_subprocess_exec` leading a new session, with the `SpawnedProcess` extras."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        partial(_ExitAwareProtocol, 2**16, loop),
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+    )
+    return SpawnedProcess(transport, protocol, loop)
+
+
+async def wait_process(process: SpawnedProcess, grace: float = _AFTER_EXIT_GRACE) -> int:
+    """Wait for the process itself to exit, then up to `grace` seconds for its pipes to be
+    drained and closed, then close our ends: its exit code, however its descendants behave."""
+    try:
+        await asyncio.shield(process.exited)
+        await asyncio.wait([process.drained], timeout=grace)
+    finally:
+        if not process.drained.done():
+            process.close_pipes()
+    await process.drained  # closing reports the lost connections at the next loop iteration
+    return await process.wait()
+
+
+async def end_process(process: SpawnedProcess, grace: float = _AFTER_EXIT_GRACE) -> int:
+    """Kill the process group (`kill_process_group`) and wait for the process, at most `grace`
+    seconds for output still in the pipes (`wait_process`): never longer, whatever survived."""
+    kill_process_group(process)
+    return await wait_process(process, grace)
 
 
 class _CappedOutput(asyncio.Protocol):
@@ -231,7 +332,12 @@ def bubblewrap_args(
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         args.append("--unshare-net")
-    args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    # no --new-session: bwrap's child, the namespace's init, stays in the process group the
+    # gateway made (a new session without a terminal, so no TIOCSTI injection either), and a
+    # group kill ends the namespace at once; with it, the init was reached only through
+    # --die-with-parent, which it sets after forking the command, so a kill right after the
+    # start left the whole namespace running with the command's pipes open
+    args += ["--die-with-parent", "--cap-drop", "ALL"]
     return [*args, "--chdir", str(cwd), "--"]
 
 
@@ -318,17 +424,16 @@ def landlock_args(
 
 async def start_process(
     argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], stdin: bool
-) -> asyncio.subprocess.Process:
-    """Start `argv` leading its own process group and return at once: stdout and stderr are
-    pipes, stdin a pipe when `stdin` else /dev/null."""
-    return await asyncio.create_subprocess_exec(
-        *argv,
+) -> SpawnedProcess:
+    """Start `argv` leading its own session and process group and return at once: stdout and
+    stderr are pipes, stdin a pipe when `stdin` else /dev/null. End it with `end_process`."""
+    return await _exec(
+        argv,
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
     )
 
 
@@ -347,14 +452,13 @@ async def run_process(
     loop = asyncio.get_running_loop()
     pipes = [os.pipe(), os.pipe()]
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
+        process = await _exec(
+            argv,
             cwd=cwd,
             env=env,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=pipes[0][1],
             stderr=pipes[1][1],
-            start_new_session=True,
         )
     except BaseException:
         for read_end, _ in pipes:
@@ -378,7 +482,7 @@ async def run_process(
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(process.wait(), timeout)
+            await asyncio.wait_for(asyncio.shield(process.exited), timeout)
         except TimeoutError:
             timed_out = True
         else:
@@ -387,7 +491,7 @@ async def run_process(
         kill_process_group(process)
         if feeder is not None:
             feeder.cancel()
-        await process.wait()
+        await wait_process(process)  # stdin, when given, is asyncio's pipe
         await asyncio.wait(closed, timeout=_AFTER_EXIT_GRACE)
         for transport in transports:
             transport.close()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from openclaw.principal import OWNER, Principal
-from openclaw.sandbox import kill_process_group
+from openclaw.sandbox import SpawnedProcess, end_process
 from openclaw.tools import Tool, ToolCallContext, ToolError, tool
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class OutputBuffer:
 class Job:
     id: str
     command: str
-    process: asyncio.subprocess.Process
+    process: SpawnedProcess
     owner: Principal = OWNER
     started: float = field(default_factory=time.monotonic)
     output: OutputBuffer = field(default_factory=OutputBuffer)
@@ -251,10 +251,11 @@ class ProcessTable:
             job.output.write(chunk)
 
     async def _reap(self, job: Job) -> None:
-        await job.process.wait()
+        await asyncio.shield(job.process.exited)  # the process itself, not its pipes
         job.ended = time.monotonic()
-        # what the command left running in its group goes with it, as with exec
-        kill_process_group(job.process)
+        # what the command left running in its group goes with it, as with exec; output still
+        # in the pipes gets DRAIN_WAIT, then they are closed whoever holds them
+        await end_process(job.process, DRAIN_WAIT)
         if job.readers:
             await asyncio.wait(job.readers, timeout=DRAIN_WAIT)
 
@@ -264,8 +265,8 @@ class ProcessTable:
             os.killpg(job.process.pid, signal.SIGTERM)
         await job.wait(KILL_GRACE)
         if job.running:
-            kill_process_group(job.process)
-            await job.wait(None)
+            await end_process(job.process, DRAIN_WAIT)
+        await job.wait(None)  # _reap: bounded once the process has exited
 
     def _forget_old(self) -> None:
         ended = [job for job in self.jobs.values() if not job.running]
