@@ -371,3 +371,33 @@ async def test_invalid_arguments_name_the_field(
     (result,) = await run_tools(open_app, openclaw_mock_model, (name, arguments))
     assert result.is_error
     assert result.text.startswith(f"Error: invalid arguments for {name}: {field}:"), result.text
+
+
+async def test_killing_a_process_whose_descendant_holds_its_output_returns(
+    open_app, openclaw_mock_model, isolation
+):
+    # the main command ignores SIGTERM, so kill escalates to SIGKILL; a grandchild that left
+    # the session keeps stdout open: without the bounded waits, kill (and then shutdown) waited
+    # for that pipe forever
+    escapee, main = unique_seconds(), unique_seconds()
+    command = f"trap '' TERM; (exec setsid sleep {escapee}) & sleep {main}; wait"
+    try:
+        async with open_app() as app:
+            await turn(
+                app, openclaw_mock_model, [("process", {"action": "start", "command": command})]
+            )
+            assert await eventually(lambda: len(sleeping(main)) == 1)
+            if isolation != "landlock":  # there setsid fails: it stays in the group
+                assert await eventually(lambda: len(sleeping(escapee)) == 1)
+            (killed,) = await asyncio.wait_for(
+                turn(app, openclaw_mock_model, [("process", {"action": "kill", "id": "p1"})]),
+                20,
+            )
+            # bubblewrap itself dies of the SIGTERM (its namespace with it), the rest of SIGKILL
+            assert re.match(r"killed p1 \(killed by signal (9|15),", killed.text)
+            assert await eventually(lambda: sleeping(main) == [])
+            if isolation != "none":  # under isolation none nothing keeps it in the group
+                assert await eventually(lambda: sleeping(escapee) == [])
+    finally:
+        for pid in sleeping(escapee):
+            os.kill(pid, 9)
