@@ -16,8 +16,11 @@ import contextlib
 import importlib.util
 import json
 import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -643,6 +646,44 @@ async def test_bubblewrap_keeps_its_namespace_in_the_group_a_kill_reaches(tmp_pa
     assert int(_stat(children[0])[2]) == process.pid  # in the group kill_process_group kills
     await asyncio.wait_for(end_process(process), 10)
     assert await gone(f"sleep {seconds}")
+
+
+# a gateway whose controlling terminal is a pty runs a command that tries to open its terminal
+# (the way to TIOCSTI keystroke injection); prints the gateway's own result, then the command's
+AT_A_TERMINAL = """
+import asyncio, fcntl, os, sys, termios
+from pathlib import Path
+from openclaw.sandbox import SandboxPolicy
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+os.close(os.open("/dev/tty", os.O_RDWR))
+print("gateway has a terminal", flush=True)
+policy = SandboxPolicy(Path(sys.argv[1]), isolation="bubblewrap")
+probe = "import os; os.open('/dev/tty', os.O_RDWR); print('reached the terminal')"
+result = asyncio.run(policy.run(["python3", "-c", probe]))
+print(result.exit_code, result.stdout.strip(), result.stderr.strip()[-200:])
+"""
+
+
+def test_bubblewrap_commands_cannot_reach_the_gateways_terminal(tmp_path: Path) -> None:
+    """Without bwrap's --new-session the command still has no controlling terminal: openclaw
+    starts bwrap in a new session of its own, so nothing inside can open /dev/tty."""
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", AT_A_TERMINAL, str(tmp_path / "ws")],
+            stdin=slave,
+            capture_output=True,
+            start_new_session=True,
+            timeout=60,
+            text=True,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "gateway has a terminal", done
+    assert lines[1].startswith("1 ") and "No such device or address" in done.stdout, done
+    assert "reached the terminal" not in done.stdout
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
