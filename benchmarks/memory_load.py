@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from load import (  # noqa: E402  (a sibling script, not a package)
+    ANSWER,
     ROOT,
     Contestant,
     answer,
@@ -50,12 +51,35 @@ from openclaw.testing.servers import FakeOpenAIServer  # noqa: E402
 FIRST_USER = 10_000
 PEAK_TARGET_MIB = 40.0
 FLAT_TARGET_MIB = 10.0  # +-5
+PREFILL_TURNS = 120
+"""A turn of this load is about 107 tokens of history (the user's line and the ~360-character
+reply), so 120 turns fill the default 12,000-token budget."""
 SAMPLE_EVERY = 0.05
 """Seconds between two VmRSS samples for the peak."""
 
 
+def prefill(home: str, user_ids: list[int], turns: int) -> None:
+    """Give each user's session `turns` earlier turns of the load's own sizes (the user's line
+    and `answer`'s reply), written by the real store before the gateway starts."""
+    from openclaw.messages import Message
+    from openclaw.store import SqliteStore
+
+    with SqliteStore(Path(home, "sessions.db")) as store:
+        for uid in user_ids:
+            key = f"telegram:main:{uid}:{uid}"
+            for n in range(turns):
+                text = f"message {-n} from user {uid}"
+                store.append(key, Message("user", text))
+                store.append(key, Message("assistant", f"echo: {text}. {ANSWER}"), model="m/x")
+
+
 async def run(
-    users: int, messages: int, every: int, timeout: float, history_tokens: int | None
+    users: int,
+    messages: int,
+    every: int,
+    timeout: float,
+    history_tokens: int | None,
+    prefill_turns: int = 0,
 ) -> dict[str, Any]:
     contestant = Contestant(
         "ours",
@@ -74,6 +98,7 @@ async def run(
             config = json.loads(path.read_text())
             config["agent"]["history_tokens"] = history_tokens
             path.write_text(json.dumps(config))
+        prefill(home, user_ids, prefill_turns)
         log_path = Path(home, "gateway.log")
         with log_path.open("w") as log:
             process = subprocess.Popen(
@@ -84,9 +109,10 @@ async def run(
                 stderr=log,
             )
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 drive(process, api, log_path, user_ids, messages, every, contestant), timeout
             )
+            return {"prefill_turns": prefill_turns, **result}
         finally:
             if process.poll() is None:
                 process.kill()
@@ -167,14 +193,24 @@ def main() -> None:
         help="agent.history_tokens (default 12,000): what each session's turn reads, and so "
         "what the store's history cache holds per session",
     )
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=PREFILL_TURNS,
+        help=f"Earlier turns each user's session holds at the start ({PREFILL_TURNS}: past the "
+        "default 12,000-token budget, as on a gateway that has run a while); 0 starts every "
+        "session empty, so the turns' requests and the history cache grow with the sessions "
+        "until they reach the budget",
+    )
     parser.add_argument("--output", type=Path, help="Write the figures as JSON here.")
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.users, args.messages, args.every, args.timeout, args.history_tokens)
+        run(args.users, args.messages, args.every, args.timeout, args.history_tokens, args.prefill)
     )
     print(
         f"{result['answered']}/{result['messages']} answered ({result['complete']} complete, "
-        f"{result['lost']} lost) by {result['users']} users in {result['elapsed_s']} s"
+        f"{result['lost']} lost) by {result['users']} users in {result['elapsed_s']} s, "
+        f"each session prefilled with {result['prefill_turns']} turns"
     )
     print(
         f"idle {result['idle_mib']} MiB, peak {result['peak_mib']} MiB: "

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import platform
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -172,9 +173,12 @@ class SDKChatProvider(ABC):
 
     def warm(self) -> None:
         """Import the SDK and build the client now (from any thread), rather than in the
-        first request; a missing key is reported by that request instead."""
+        first request; a missing key is reported by that request instead. The SDKs' first
+        request also asks `platform.platform()` for their headers (2-7 ms: it reads the
+        interpreter's binary for the libc version); asked here, the answer is cached."""
         with contextlib.suppress(ProviderError):
             self._get_client(f"{self.name}/*")
+        platform.platform()
 
     async def check(self, timeout: float = 5.0) -> None:
         """List the server's models once, without retries: does it answer and take the key?"""
