@@ -6,14 +6,17 @@ stays flat over 10,000 messages.
     python benchmarks/memory_load.py --output mem-load.json
 
 The gateway of `load.py` (this checkout's `python -m openclaw.cli gateway`, Telegram and the
-built-in tools, every message streamed by `FakeOpenAIServer` and answered through `TimedBotAPI`,
-both in this process on 127.0.0.1). After it idles (`load.py`'s settle), its VmRSS is the idle
-figure; then `--users` users send closed loop (the next message when the previous is answered)
-until `--messages` are answered. VmRSS is sampled every 50 ms for the peak, and at every
-`--every` answered messages for the curve; `flat` is the spread (max - min) of that curve from
-the first sample on (the first `--every` messages warm the caches: pydantic's generic models,
-the SDK's connection pool, SQLite's page cache). Targets: peak <= idle + 40 MiB, flat <= 10 MiB
-(+-5). Every message must be answered with its full text and footer.
+built-in tools, every message streamed by `FakeOpenAIServer` and answered through
+`TimedBotAPI`, both in this process on 127.0.0.1). Before it starts, the real store gives each
+user's session `--prefill` earlier turns (default: enough to fill the 12,000-token history
+budget, so every request carries a full history from the first message on). After it idles
+(`load.py`'s settle), its VmRSS is the idle figure; then `--users` users send closed loop (the
+next message when the previous is answered) until `--messages` are answered. VmRSS is sampled
+every 50 ms for the peak, and at every `--every` answered messages for the curve; `flat` is the
+spread (max - min) of that curve from the first sample on (the first `--every` messages warm
+the caches: pydantic's generic models, the SDK's connection pool, SQLite's page cache;
+benchmarks/README.md says what the curve holds after them). Targets: peak <= idle + 40 MiB,
+flat <= 10 MiB (+-5). Every message must be answered with its full text and footer.
 """
 
 from __future__ import annotations
