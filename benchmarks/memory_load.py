@@ -64,12 +64,16 @@ SAMPLE_EVERY = 0.05
 def prefill(home: str, user_ids: list[int], turns: int) -> None:
     """Give each user's session `turns` earlier turns of the load's own sizes (the user's line
     and `answer`'s reply), written by the real store before the gateway starts."""
+    from openclaw_channel_telegram.channel import TelegramChannel
+
+    from openclaw.channels import InboundMessage
     from openclaw.messages import Message
     from openclaw.store import SqliteStore
 
     with SqliteStore(Path(home, "sessions.db")) as store:
         for uid in user_ids:
-            key = f"telegram:main:{uid}:{uid}"
+            # the key the gateway gives a private chat's message (the chat id is the user's)
+            key = InboundMessage(TelegramChannel.prefix, str(uid), str(uid)).session_key("main")
             for n in range(turns):
                 text = f"message {-n} from user {uid}"
                 store.append(key, Message("user", text))
