@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -86,6 +88,24 @@ def test_the_least_recently_used_session_leaves_a_full_cache(db_path: Path) -> N
             store.append(f"tg:main:{n}:{n}", Message("user", "hi"))
             store.history(f"tg:main:{n}:{n}")
         assert len(store.cache) == 2
+
+
+def test_a_closed_store_and_its_cached_history_are_freed_without_the_collector(
+    db_path: Path,
+) -> None:
+    store = SqliteStore(db_path)
+    store.append(KEY, Message("user", "hi"))
+    store.history(KEY)
+    cached = weakref.ref(store.cache)
+    closed = weakref.ref(store)
+    store.close()
+    gc.disable()  # only reference counting may free them
+    try:
+        del store
+        assert closed() is None
+        assert cached() is None
+    finally:
+        gc.enable()
 
 
 def test_commits_do_not_checkpoint_a_thread_does(db_path: Path) -> None:

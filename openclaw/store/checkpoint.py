@@ -70,12 +70,15 @@ class Checkpointer:
         self._wake.set()
 
     def close(self) -> None:
-        """Stop the thread (the last connection's close checkpoints what is left)."""
+        """Stop the thread (the last connection's close checkpoints what is left) and let go of
+        `prime`: a store's bound method, so holding it would keep a closed store (and its
+        history cache) alive until a full garbage collection."""
         self._closing = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.prime = None
 
     def _run(self) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None)
@@ -103,10 +106,11 @@ class Checkpointer:
             conn.close()
 
     def _prime(self) -> None:
-        if self.prime is None or self._closing:
+        prime = self.prime  # `close` may drop it meanwhile
+        if prime is None or self._closing:
             return
         try:
-            self.prime()
+            prime()
             self.primed += 1
         except sqlite3.Error as exc:  # busy or read-only: a commit pays for the restart then
             log.debug("priming the WAL of %s skipped: %s", self.path, exc)
