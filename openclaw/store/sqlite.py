@@ -13,8 +13,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import accumulate
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
@@ -76,13 +78,12 @@ def _within(cursor: sqlite3.Cursor, tokens: int) -> tuple[list[HistoryRow], list
         chunk = cursor.fetchmany(_CHUNK)
         if not chunk:
             break
-        for row in chunk:
-            if used > tokens:
-                break
-            cost = 4 + (len(row[2]) + 3) // 4  # `row_cost`, inlined: once per row read
-            kept.append(row)
-            costs.append(cost)
-            used += cost
+        chunk_costs = [4 + (len(row[2]) + 3) // 4 for row in chunk]  # `row_cost`, inlined
+        before = list(accumulate(chunk_costs, initial=used))  # what the newer rows cost
+        keep = bisect_right(before, tokens, 0, len(chunk))  # a row is kept within the budget
+        kept += chunk[:keep]
+        costs += chunk_costs[:keep]
+        used = before[keep]
     return kept, costs
 
 
