@@ -39,8 +39,11 @@ COMMAND_LIMIT_MS = 20.0  # issue 18: `/status` and `/db`
 TEXT = "a message of an ordinary length, about as long as a chat line usually is."
 
 
-def build(path: Path, messages: int, sessions: int) -> None:
-    """The schema from `SqliteStore`, then every row in one transaction."""
+def build(path: Path, messages: int, sessions: int, interleaved: bool = False) -> None:
+    """The schema from `SqliteStore`, then every row in one transaction: each session's rows
+    one after the other, or `interleaved` (the first message of every session, then the second
+    of every session, ...: sessions that talk at the same time, each row of a session on
+    another page)."""
     SqliteStore(path).close()
     conn = sqlite3.connect(path)
     per_session = messages // sessions
@@ -54,16 +57,14 @@ def build(path: Path, messages: int, sessions: int) -> None:
                 for i in range(1, sessions + 1)
             ],
         )
+        order = (
+            ((session, n) for n in range(per_session) for session in range(1, sessions + 1))
+            if interleaved
+            else ((session, n) for session in range(1, sessions + 1) for n in range(per_session))
+        )
         rows = (
-            (
-                session,
-                "user" if n % 2 == 0 else "assistant",
-                TEXT,
-                4 + len(TEXT) // 4,
-                start + n,
-            )
-            for session in range(1, sessions + 1)
-            for n in range(per_session)
+            (session, "user" if n % 2 == 0 else "assistant", TEXT, 4 + len(TEXT) // 4, start + n)
+            for session, n in order
         )
         conn.executemany(
             "INSERT INTO messages (session_id, role, content, tokens, created_at) "
@@ -190,12 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=1_000)
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=50, help="calls of stats() and /status")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="write the sessions' rows interleaved, as sessions that talk at the same time do, "
+        "rather than each session's rows together",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="store-scale-") as tmp:
         path = Path(tmp) / "sessions.db"
         begin = time.perf_counter()
-        build(path, args.messages, args.sessions)
+        build(path, args.messages, args.sessions, args.interleaved)
         built = time.perf_counter() - begin
         size = path.stat().st_size / 1e6
         print(f"built {args.messages:,} messages / {args.sessions:,} sessions in {built:.1f} s")
