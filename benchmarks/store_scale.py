@@ -154,8 +154,10 @@ def first_turns(path: Path, sessions: int, turns: int) -> dict[str, list[float]]
 
 
 def next_turns(store: SqliteStore, sessions: int, turns: int) -> dict[str, list[float]]:
-    """Turns on sessions that had one on this store already (their history is cached)."""
-    active = min(sessions, store.cache.size)
+    """Turns on sessions that had one on this store already (their history is cached): as
+    many as the cache holds at once, each with its full length counted."""
+    length = store.stats().messages // sessions
+    active = min(sessions, store.cache.size, store.cache.total_rows // (length + 8))
     keys = [f"telegram:main:{n + 1}:{n + 1}" for n in range(active)]
     for n, key in enumerate(keys):  # each session's first turn, not measured
         turn(store, key, 1_000_000 + n)

@@ -14,6 +14,8 @@ import pytest
 
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
+from openclaw.store.history_cache import HistoryCache
+from openclaw.store.rows import message_row, row_tuple
 
 KEY = "tg:main:42:42"
 
@@ -88,6 +90,33 @@ def test_the_least_recently_used_session_leaves_a_full_cache(db_path: Path) -> N
             store.append(f"tg:main:{n}:{n}", Message("user", "hi"))
             store.history(f"tg:main:{n}:{n}")
         assert len(store.cache) == 2
+
+
+def test_more_users_than_a_fixed_number_of_sessions_in_rotation_find_theirs(
+    store: SqliteStore,
+) -> None:
+    keys = [f"tg:main:{n}:{n}" for n in range(200)]
+    for key in keys:
+        store.append(key, Message("user", "hi"))
+        store.history(key, tokens=12000)
+    hits = store.cache.hits
+    for key in keys:  # the second round: each session's turn reads its history again
+        store.append(key, Message("assistant", "hello"))
+        assert [m.text for m in store.history(key, tokens=12000)] == ["hi", "hello"]
+    assert store.cache.hits - hits == len(keys)
+
+
+def test_the_cache_holds_at_most_its_total_rows_least_recently_used_first() -> None:
+    cache = HistoryCache(size=100, rows=100, total_rows=10)
+    for n in range(5):
+        rows = [row_tuple(4 * n + i, message_row(Message("user", f"m{i}"))) for i in range(4)]
+        cache.appended(f"k{n}", n, True, rows)
+        assert cache.held <= 10
+    assert (len(cache), cache.held) == (2, 8)
+    assert cache.get("k0", None, None) is None  # the oldest left first
+    assert [m.text for m in cache.get("k4", None, None) or []] == ["m0", "m1", "m2", "m3"]
+    cache.drop("k4")
+    assert cache.held == 4
 
 
 def test_a_closed_store_and_its_cached_history_are_freed_without_the_collector(

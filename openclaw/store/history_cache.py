@@ -2,9 +2,12 @@
 
 A turn reads its session's history once per model round and once more on the next message; the
 rows are the same but for the few appended since. `HistoryCache` keeps, per session key, the
-newest messages last read (least recently used sessions dropped beyond `size`), extended by the
-store's own appends and dropped by its other writes. Another connection's write (the CLI, a
-second gateway) changes SQLite's `PRAGMA data_version`, and the whole cache is dropped then.
+newest messages last read, extended by the store's own appends and dropped by its other writes.
+The least recently used sessions leave beyond `size` sessions or `total_rows` messages in all:
+the row bound is what keeps its memory bounded, the session bound only its bookkeeping, so
+more users than a fixed number of sessions taking turns in rotation still find theirs.
+Another connection's write (the CLI, a second gateway) changes SQLite's `PRAGMA data_version`,
+and the whole cache is dropped then.
 
 The `Message` objects are shared by every caller of `history`: nobody may mutate them.
 """
@@ -17,8 +20,9 @@ from dataclasses import dataclass, field
 from openclaw.messages import Message
 from openclaw.store.rows import MessageRow, row_cost, row_message
 
-DEFAULT_SESSIONS = 64
+DEFAULT_SESSIONS = 1024
 DEFAULT_ROWS = 4096  # per session: more than a 12,000-token budget can ever need (3,001)
+DEFAULT_TOTAL_ROWS = 32768
 
 
 @dataclass(slots=True)
@@ -36,11 +40,14 @@ class CachedHistory:
         self.messages.append(message)
         self.costs.append(row_cost(row))
 
-    def trim(self, start: int) -> None:
-        """Forget the messages before index `start`."""
-        if start > 0:
-            del self.ids[:start], self.messages[:start], self.costs[:start]
-            self.complete = False
+    def trim(self, start: int) -> int:
+        """Forget the messages before index `start`; how many were forgotten."""
+        if start <= 0:
+            return 0
+        start = min(start, len(self.ids))
+        del self.ids[:start], self.messages[:start], self.costs[:start]
+        self.complete = False
+        return start
 
     def select(self, limit: int | None, tokens: int | None) -> list[Message] | None:
         """What `SqliteStore.history(limit=, tokens=)` returns (after its own limit arithmetic),
@@ -70,11 +77,18 @@ class CachedHistory:
 class HistoryCache:
     """Per session key, a `CachedHistory`; the store calls it under its lock."""
 
-    def __init__(self, size: int = DEFAULT_SESSIONS, rows: int = DEFAULT_ROWS) -> None:
+    def __init__(
+        self,
+        size: int = DEFAULT_SESSIONS,
+        rows: int = DEFAULT_ROWS,
+        total_rows: int = DEFAULT_TOTAL_ROWS,
+    ) -> None:
         self.size = size
         self.rows = rows
+        self.total_rows = total_rows
         self.hits = 0
         self.misses = 0
+        self.held = 0  # messages in all entries
         self._entries: OrderedDict[str, CachedHistory] = OrderedDict()
         self._version: int | None = None
 
@@ -84,7 +98,7 @@ class HistoryCache:
     def check(self, data_version: int) -> None:
         """Drop everything if another connection wrote since the last check."""
         if data_version != self._version:
-            self._entries.clear()
+            self.clear()
             self._version = data_version
 
     def get(self, key: str, limit: int | None, tokens: int | None) -> list[Message] | None:
@@ -99,7 +113,7 @@ class HistoryCache:
         self.hits += 1
         if tokens is not None:
             # the next turn needs these and the few appended after: keep no older ones
-            entry.trim(len(entry.messages) - len(chosen))
+            self.held -= entry.trim(len(entry.messages) - len(chosen))
         return chosen
 
     def put(
@@ -119,25 +133,37 @@ class HistoryCache:
         entry = self._entries.get(key)
         if created:
             entry = CachedHistory(session_id, complete=True)
-            self._store(key, entry)
         elif entry is None:
             return
         elif entry.session_id != session_id:
             self.drop(key)
             return
+        else:
+            self.drop(key)  # stored again below, with its new rows, as the most recent
         for row in rows:
             entry.add(row, row_message(row))
-        entry.trim(len(entry.messages) - self.rows)
+        self._store(key, entry)
 
     def drop(self, key: str) -> None:
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.held -= len(entry.ids)
 
     def clear(self) -> None:
         self._entries.clear()
+        self.held = 0
 
     def _store(self, key: str, entry: CachedHistory) -> None:
         entry.trim(len(entry.messages) - self.rows)
+        self.drop(key)
         self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self.held += len(entry.ids)
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used sessions beyond the bounds (the newest one stays)."""
+        while len(self._entries) > self.size or (
+            self.held > self.total_rows and len(self._entries) > 1
+        ):
+            _, entry = self._entries.popitem(last=False)
+            self.held -= len(entry.ids)
