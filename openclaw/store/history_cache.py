@@ -22,7 +22,7 @@ from openclaw.store.rows import MessageRow, row_cost, row_message
 
 DEFAULT_SESSIONS = 1024
 DEFAULT_ROWS = 4096  # per session: more than a 12,000-token budget can ever need (3,001)
-DEFAULT_TOTAL_ROWS = 32768
+DEFAULT_TOTAL_ROWS = 32768  # in all sessions: about 11 MiB of short chat lines
 
 
 @dataclass(slots=True)
