@@ -33,6 +33,7 @@ from pathlib import Path
 
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SqliteStore
+from openclaw.store.schema import message_ids
 
 HISTORY_TOKENS = 12000  # the default `agent.history_tokens`
 TURN_LIMIT_MS = 2.0  # issue 18: p99 of a turn's store work
@@ -64,12 +65,19 @@ def build(path: Path, messages: int, sessions: int, interleaved: bool = False) -
             else ((session, n) for session in range(1, sessions + 1) for n in range(per_session))
         )
         rows = (
-            (session, "user" if n % 2 == 0 else "assistant", TEXT, 4 + len(TEXT) // 4, start + n)
+            (
+                message_ids(session)[0] + n,  # the ids `SqliteStore` gives a session's messages
+                session,
+                "user" if n % 2 == 0 else "assistant",
+                TEXT,
+                4 + len(TEXT) // 4,
+                start + n,
+            )
             for session, n in order
         )
         conn.executemany(
-            "INSERT INTO messages (session_id, role, content, tokens, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO messages (id, session_id, role, content, tokens, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
     conn.close()

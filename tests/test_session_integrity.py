@@ -13,6 +13,7 @@ import pytest
 from openclaw.agent.context import repair_history
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SqliteStore
+from openclaw.store.schema import message_ids
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
 
@@ -77,11 +78,12 @@ def broken_session(db: Path, key: str) -> None:
         ("assistant", "", calls_b, None),
         ("user", "hello?", None, None),
     ]
-    for role, content, calls, call_id in rows:
+    first, _ = message_ids(1)
+    for n, (role, content, calls, call_id) in enumerate(rows):
         conn.execute(
-            "INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, created_at)"
-            " VALUES (1, ?, ?, ?, ?, 1)",
-            [role, content, calls, call_id],
+            "INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, "
+            "created_at) VALUES (?, 1, ?, ?, ?, ?, 1)",
+            [first + n, role, content, calls, call_id],
         )
     conn.commit()
     conn.close()

@@ -21,6 +21,7 @@ import openclaw
 from openclaw.messages import ImagePart, Message, TextPart, ToolCall, ToolResult, message_tokens
 from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
 from openclaw.store import schema as store_module
+from openclaw.store.schema import message_ids
 
 KEY = "tg:main:42:42"
 DAY = 86400.0
@@ -303,6 +304,7 @@ def test_schema_migrations_are_applied_once_across_reopens(
         (2, "inbound_table"),
         (3, "session_counters"),
         (4, "inbound_finished_index"),
+        (5, "clustered_message_ids"),
     ]
 
     SqliteStore(db_path).close()
@@ -324,7 +326,8 @@ def test_schema_migrations_are_applied_once_across_reopens(
         (2, "inbound_table"),
         (3, "session_counters"),
         (4, "inbound_finished_index"),
-        (5, "add_notes"),
+        (5, "clustered_message_ids"),
+        (6, "add_notes"),
     ]
 
 
@@ -781,11 +784,12 @@ def _turn_reads(db_path: Path, key: str) -> Traced:
 def _fill(db_path: Path, key: str, messages: int) -> None:
     with SqliteStore(db_path) as store, store.transaction() as db:
         session_id, _ = store._active_id(db, key, 1.0)
+        first, _ = message_ids(session_id)
         db.executemany(
-            "INSERT INTO messages (session_id, role, content, tokens, created_at) "
-            "VALUES (?, ?, ?, 20, ?)",
+            "INSERT INTO messages (id, session_id, role, content, tokens, created_at) "
+            "VALUES (?, ?, ?, ?, 20, ?)",
             [
-                (session_id, "user" if n % 2 else "assistant", "a chat line " * 6, float(n))
+                (first + n, session_id, "user" if n % 2 else "assistant", "a chat line " * 6, n)
                 for n in range(messages)
             ],
         )
@@ -812,3 +816,74 @@ def test_a_turns_reads_do_not_grow_with_the_session(db_path: Path) -> None:
     assert long.shapes() == short.shapes()
     # 1000 tokens of 23-token lines: ~44 rows (+ one chunk read past the cut) either way
     assert long.steps < short.steps * 1.5 + 2000
+
+
+def _old_file_with_interleaved_sessions(db_path: Path) -> None:
+    """A file at migration 4 (ids in the order rows came), two sessions written in turns."""
+    import sqlite_utils
+
+    db_path.parent.mkdir(parents=True)
+    db = sqlite_utils.Database(db_path)
+    db.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    for version, migration in enumerate(store_module.MIGRATIONS[:4], start=1):
+        migration(db)
+        db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [version, migration.__name__])
+    for key in ("a:m:1:1", "a:m:2:2"):
+        db.execute(
+            "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES (?, 'a', 1, 1)",
+            [key],
+        )
+    for n in range(6):
+        db.execute(
+            "INSERT INTO messages (session_id, role, content, tokens, created_at) "
+            "VALUES (?, 'user', ?, 3, ?)",
+            [n % 2 + 1, f"line {n}", n],
+        )
+    db.conn.commit()
+    db.close()
+
+
+def test_the_id_migration_puts_each_sessions_messages_in_its_range_in_order(
+    db_path: Path,
+) -> None:
+    _old_file_with_interleaved_sessions(db_path)
+    with SqliteStore(db_path) as store:
+        assert [m.text for m in store.history("a:m:1:1")] == ["line 0", "line 2", "line 4"]
+        assert [m.text for m in store.history("a:m:2:2")] == ["line 1", "line 3", "line 5"]
+        store.append("a:m:1:1", Message("user", "line 6"))
+        assert [m.text for m in store.history("a:m:1:1", 2)] == ["line 4", "line 6"]
+    first, _ = message_ids(1)
+    assert rows(db_path, "SELECT id, content FROM messages WHERE session_id = 1 ORDER BY id") == [
+        (first + n, f"line {2 * n}") for n in range(4)
+    ]
+    # in id order, each session's rows are one run: the table stores them together
+    in_order = [row[0] for row in rows(db_path, "SELECT session_id FROM messages ORDER BY id")]
+    assert in_order == [1, 1, 1, 1, 2, 2, 2]
+    assert_counters_exact(db_path)  # the counting triggers came back with the table
+
+
+def test_sessions_written_in_turns_keep_their_messages_together(db_path: Path) -> None:
+    with SqliteStore(db_path) as store:
+        for n in range(20):
+            for user in (1, 2, 3):
+                store.append(f"tg:main:{user}:{user}", Message("user", f"{user}/{n}"))
+        assert [m.text for m in store.history("tg:main:2:2", 2)] == ["2/18", "2/19"]
+    in_order = [row[0] for row in rows(db_path, "SELECT session_id FROM messages ORDER BY id")]
+    assert in_order == sorted(in_order)
+
+
+def test_a_message_outside_its_sessions_id_range_is_refused(db_path: Path) -> None:
+    SqliteStore(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO sessions (key, channel, created_at, updated_at) "
+            "VALUES ('a:m:1:1', 'a', 1, 1)"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(  # the id SQLite would pick by itself: not in session 1's range
+                "INSERT INTO messages (session_id, role, content, created_at) "
+                "VALUES (1, 'user', 'x', 1)"
+            )

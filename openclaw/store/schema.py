@@ -77,19 +77,9 @@ def inbound_table(db: Database) -> None:
     db.execute("CREATE INDEX inbound_unanswered ON inbound (state) WHERE state != 'finished'")
 
 
-def session_counters(db: Database) -> None:
-    """Each session's message count and tokens, kept by triggers in the transaction of every
-    insert, update and delete of a message, so `/db`, `/status` and the turn's start never
-    count messages (a kill -9 mid-write loses the counts with the rows, never one without the
-    other). Filled here from the messages an existing database holds."""
-    db.execute("ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0")
-    db.execute("ALTER TABLE sessions ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        """UPDATE sessions SET (message_count, tokens) = (
-            SELECT COUNT(*), COALESCE(SUM(m.tokens), 0) FROM messages m
-            WHERE m.session_id = sessions.id
-        )"""
-    )
+def _counting_triggers(db: Database) -> None:
+    """The triggers that keep `sessions.message_count` and `tokens` (dropped with the table
+    when `clustered_message_ids` rebuilds it, so created by both)."""
     add = "UPDATE sessions SET message_count = message_count + 1, tokens = tokens + NEW.tokens"
     remove = "UPDATE sessions SET message_count = message_count - 1, tokens = tokens - OLD.tokens"
     db.execute(
@@ -110,10 +100,75 @@ def session_counters(db: Database) -> None:
     )
 
 
+def session_counters(db: Database) -> None:
+    """Each session's message count and tokens, kept by triggers in the transaction of every
+    insert, update and delete of a message, so `/db`, `/status` and the turn's start never
+    count messages (a kill -9 mid-write loses the counts with the rows, never one without the
+    other). Filled here from the messages an existing database holds."""
+    db.execute("ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sessions ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """UPDATE sessions SET (message_count, tokens) = (
+            SELECT COUNT(*), COALESCE(SUM(m.tokens), 0) FROM messages m
+            WHERE m.session_id = sessions.id
+        )"""
+    )
+    _counting_triggers(db)
+
+
 def inbound_finished_index(db: Database) -> None:
     """The finished delivery records by age: `record_inbound` deletes those older than a day
     on every message, which without this index scans the whole table."""
     db.execute("CREATE INDEX inbound_finished ON inbound (updated_at) WHERE state = 'finished'")
+
+
+# A message's id is its session's id times `SESSION_SPAN` plus its place in the session (from
+# 1), so a session's messages lie next to each other in the table (a rowid table is stored in
+# id order) however many sessions talk at once: a history read is one range of the table, a few
+# pages, rather than a page per message. A CHECK keeps every row in its session's range.
+SESSION_SPAN = 1 << 32
+
+
+def message_ids(session_id: int) -> tuple[int, int]:
+    """The lowest and highest id a message of the session can have."""
+    return session_id * SESSION_SPAN + 1, (session_id + 1) * SESSION_SPAN - 1
+
+
+_MESSAGE_COLUMNS = """
+    session_id INTEGER NOT NULL REFERENCES sessions (id),
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    parts TEXT,
+    tool_calls TEXT,
+    tool_call_id TEXT,
+    name TEXT,
+    is_error INTEGER NOT NULL DEFAULT 0,
+    tokens INTEGER NOT NULL DEFAULT 0,
+    model TEXT,
+    created_at REAL NOT NULL"""
+
+
+def clustered_message_ids(db: Database) -> None:
+    """Renumber the messages into their sessions' id ranges (`SESSION_SPAN`), in their order,
+    and rebuild the table with the CHECK that keeps them there (its index and counting
+    triggers with it; the counts do not change)."""
+    names = "session_id, role, content, parts, tool_calls, tool_call_id, name, is_error, "
+    names += "tokens, model, created_at"
+    db.execute(
+        f"""CREATE TABLE messages_clustered (
+            id INTEGER PRIMARY KEY CHECK (id / {SESSION_SPAN} = session_id),{_MESSAGE_COLUMNS}
+        )"""
+    )
+    db.execute(
+        f"""INSERT INTO messages_clustered (id, {names})
+        SELECT session_id * {SESSION_SPAN}
+               + ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY id), {names}
+        FROM messages ORDER BY session_id, id"""
+    )
+    db.execute("DROP TABLE messages")  # with its index and triggers (no trigger fires)
+    db.execute("ALTER TABLE messages_clustered RENAME TO messages")
+    db.execute("CREATE INDEX messages_session_id ON messages (session_id, id)")
+    _counting_triggers(db)
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [
@@ -121,6 +176,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     inbound_table,
     session_counters,
     inbound_finished_index,
+    clustered_message_ids,
 ]
 
 

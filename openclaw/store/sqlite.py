@@ -51,17 +51,19 @@ ORDER BY s.updated_at DESC, s.id DESC
 """
 
 
-# the active session and where its history starts (whether a read reached its first message)
+# A session's messages are one range of ids (`schema.message_ids`), read as a range of the table.
+# The active session, its range, and where its history starts (whether a read reached its first
+# message).
 _SESSION_SQL = (
-    "SELECT id, (SELECT MIN(id) FROM messages WHERE session_id = sessions.id) "
+    f"SELECT id, (SELECT id FROM messages WHERE id BETWEEN sessions.id * {schema.SESSION_SPAN} "
+    f"AND (sessions.id + 1) * {schema.SESSION_SPAN} - 1 ORDER BY id LIMIT 1) "
     "FROM sessions WHERE key = ? AND archived = 0"
 )
 _HISTORY_SQL = (
-    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE session_id = ? ORDER BY id DESC LIMIT ?"
+    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT ?"
 )
 _OLDER_SQL = (
-    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE session_id = ? AND id < ? "
-    "ORDER BY id DESC LIMIT 1"
+    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"
 )
 _CHUNK = 64  # rows fetched at a time within a budget: at most this many read past the cut
 
@@ -87,10 +89,13 @@ def _within(cursor: sqlite3.Cursor, tokens: int) -> tuple[list[HistoryRow], list
     return kept, costs
 
 
+# the next id of the session's range (`schema.message_ids`: `first` and `last`)
 _INSERT_MESSAGE = """
-INSERT INTO messages (session_id, role, content, parts, tool_calls, tool_call_id, name, is_error,
-                      tokens, model, created_at)
-VALUES (:session_id, :role, :content, :parts, :tool_calls, :tool_call_id, :name, :is_error,
+INSERT INTO messages (id, session_id, role, content, parts, tool_calls, tool_call_id, name,
+                      is_error, tokens, model, created_at)
+VALUES (COALESCE((SELECT id FROM messages WHERE id BETWEEN :first AND :last
+                  ORDER BY id DESC LIMIT 1) + 1, :first),
+        :session_id, :role, :content, :parts, :tool_calls, :tool_call_id, :name, :is_error,
         :tokens, :model, :created_at)
 """
 
@@ -124,12 +129,13 @@ def _warm_statements(db: sqlite3.Connection) -> None:
         db.execute(_INFO_SQL.format(where=_BY_KEY), [key]).fetchall()
         session_id = db.execute(_NEW_SESSION_SQL, [key, channel, 0.0, 0.0]).lastrowid
         row = message_row(Message("user", ""))
-        row.update(session_id=session_id, tokens=0, model=None)
+        first, last = schema.message_ids(session_id)
+        row.update(session_id=session_id, tokens=0, model=None, first=first, last=last)
         message_id = db.execute(_INSERT_MESSAGE, row).lastrowid
         db.execute(_TOUCH_SQL, [0.0, session_id])
         db.execute(_SESSION_SQL, [key]).fetchall()
-        db.execute(_HISTORY_SQL, [session_id, 1]).fetchall()
-        db.execute(_OLDER_SQL, [session_id, message_id]).fetchall()
+        db.execute(_HISTORY_SQL, [first, last, 1]).fetchall()
+        db.execute(_OLDER_SQL, [first, message_id]).fetchall()
         db.execute(_FORGET_FINISHED_SQL, [-1.0])
         db.execute(_RECORD_SQL, [channel, "", "", "", "", 0.0, 0.0])
         db.execute(_START_SQL, [key, 0, "", 0.0, channel, ""])
@@ -323,6 +329,7 @@ class SqliteStore:
         row["tokens"] = message_tokens(message) if tokens is None else tokens
         row["model"] = model
         row["session_id"] = session_id
+        row["first"], row["last"] = schema.message_ids(session_id)
         cursor = db.execute(_INSERT_MESSAGE, row)
         return row_tuple(cast(int, cursor.lastrowid), row)
 
@@ -353,9 +360,10 @@ class SqliteStore:
                 if found is None:
                     return []
                 session_id, first = found
+                lowest, highest = schema.message_ids(session_id)
                 # tuples of five: a dict, or all nine columns, per row would double the cost
                 newest_first = db.execute(
-                    _HISTORY_SQL, [session_id, -1 if limit is None else limit]
+                    _HISTORY_SQL, [lowest, highest, -1 if limit is None else limit]
                 )
                 if tokens is None:
                     rows: list[HistoryRow] = newest_first.fetchall()
@@ -366,7 +374,8 @@ class SqliteStore:
                 if tokens is not None:
                     # results at the cut: reach back to the call they answer
                     while rows and rows[-1][1] == "tool":
-                        older = db.execute(_OLDER_SQL, [session_id, rows[-1][0]]).fetchone()
+                        before = rows[-1][0] - 1
+                        older = db.execute(_OLDER_SQL, [lowest, before]).fetchone()
                         if older is None:
                             break
                         rows.append(older)
