@@ -612,7 +612,9 @@ def test_counters_stay_exact_through_appends_rounds_resets_prune_and_deletes(
     )
 
 
-def test_the_counter_migration_fills_counts_of_an_existing_database(db_path: Path) -> None:
+def _file_at_migration(db_path: Path, version: int) -> Any:
+    """A sqlite-utils database with the first `version` migrations applied, as an older
+    openclaw left it."""
     import sqlite_utils
 
     db_path.parent.mkdir(parents=True)
@@ -621,9 +623,14 @@ def test_the_counter_migration_fills_counts_of_an_existing_database(db_path: Pat
         "CREATE TABLE schema_migrations "
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
-    for version, migration in enumerate(store_module.MIGRATIONS[:2], start=1):
+    for number, migration in enumerate(store_module.MIGRATIONS[:version], start=1):
         migration(db)
-        db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [version, migration.__name__])
+        db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [number, migration.__name__])
+    return db
+
+
+def test_the_counter_migration_fills_counts_of_an_existing_database(db_path: Path) -> None:
+    db = _file_at_migration(db_path, 2)
     db.execute(
         "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES ('a:m:1:1', 'a', 1, 1)"
     )
@@ -820,17 +827,7 @@ def test_a_turns_reads_do_not_grow_with_the_session(db_path: Path) -> None:
 
 def _old_file_with_interleaved_sessions(db_path: Path) -> None:
     """A file at migration 4 (ids in the order rows came), two sessions written in turns."""
-    import sqlite_utils
-
-    db_path.parent.mkdir(parents=True)
-    db = sqlite_utils.Database(db_path)
-    db.execute(
-        "CREATE TABLE schema_migrations "
-        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-    )
-    for version, migration in enumerate(store_module.MIGRATIONS[:4], start=1):
-        migration(db)
-        db.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", [version, migration.__name__])
+    db = _file_at_migration(db_path, 4)
     for key in ("a:m:1:1", "a:m:2:2"):
         db.execute(
             "INSERT INTO sessions (key, channel, created_at, updated_at) VALUES (?, 'a', 1, 1)",
