@@ -5,7 +5,7 @@ directory (plain `executemany` in one transaction, after `SqliteStore` made the 
 times, on the real `SqliteStore`:
 
 - a turn's store work on a session of `messages / sessions` messages, in the order the gateway
-  does it: record the delivery, read the session's size and mark the turn started, look up the
+  does it: record the delivery, mark the turn started at the session's size, look up the
   session's model, append the user message, read the history within `history_tokens`, append a
   tool round, append the answer, finish the delivery;
 - `stats()` (what `/db` shows) and `session(key)` plus `session_model(key)` (what `/status` and
@@ -105,12 +105,7 @@ def turn(store: SqliteStore, key: str, n: int) -> dict[str, float]:
     delivery = f"d{n}"
     step("record_inbound", lambda: store.record_inbound("telegram", delivery, key, str(n), "{}"))
 
-    def started() -> None:
-        info = store.session(key)
-        base = info.message_count if info is not None else 0
-        store.start_inbound("telegram", [delivery], key, base)
-
-    step("session+start_inbound", started)
+    step("start_inbound", lambda: store.start_inbound("telegram", [delivery], key))
     step("session_model", lambda: store.session_model(key))
     step("append user", lambda: store.append(key, Message("user", TEXT)))
     step("history (round 1)", lambda: store.history(key, tokens=HISTORY_TOKENS))

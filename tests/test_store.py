@@ -551,6 +551,25 @@ def test_inbound_records_are_kept_once_claimed_with_a_restart_count_and_finished
         assert [r.channel for r in store.claim_unanswered()] == ["discord"]
 
 
+def test_a_turn_starts_at_its_sessions_size_unless_told(store: SqliteStore) -> None:
+    """Without a `base`, the start records how many messages the active session holds, read in
+    the transaction that marks the delivery started (no session yet: 0)."""
+    key = "tg:main:42:42"
+    for delivery in ["42/1", "42/2", "42/3"]:
+        store.record_inbound("telegram", delivery, "42", delivery)
+    store.start_inbound("telegram", ["42/1"], key)
+    for n in range(3):
+        store.append(key, Message("user", f"m{n}"))
+    store.start_inbound("telegram", ["42/2"], key)
+    store.start_inbound("telegram", ["42/3"], key, 1)
+    store.reset(key)
+    store.append(key, Message("user", "fresh"))
+    store.record_inbound("telegram", "42/4", "42", "4")
+    store.start_inbound("telegram", ["42/4"], key)  # the archived session's messages: not counted
+    bases = [store.inbound("telegram", f"42/{n}") for n in range(1, 5)]
+    assert [record.base if record else None for record in bases] == [0, 3, 1, 1]
+
+
 # --- maintained counters -----------------------------------------------------------------------
 
 COUNTED = """
@@ -771,8 +790,7 @@ def _turn_reads(db_path: Path, key: str) -> Traced:
             time.sleep(0.005)
         traced = Traced(store)
         store.record_inbound("telegram", f"{key}/1", "1", "1")
-        info = store.session(key)
-        store.start_inbound("telegram", [f"{key}/1"], key, info.message_count if info else 0)
+        store.start_inbound("telegram", [f"{key}/1"], key)
         store.session_model(key)
         store.append(key, Message("user", "the new question"))
         first = store.history(key, tokens=1000)
@@ -813,12 +831,12 @@ def test_a_turns_reads_do_not_grow_with_the_session(db_path: Path) -> None:
     assert long.reads() == short.reads()
     history_reads = [s for s in long.reads() if "FROM messages" in s and "ORDER BY id DESC" in s]
     assert len(history_reads) == 1  # the second round is served from the cache
-    # the turn's seven reads: its size (`session`), its model, the active session's id for
-    # each of the three appends, and the cold history read: the session with where its
-    # history starts in one statement, then the rows, five values each (the rare columns
-    # packed into one by SQLite)
-    assert len(long.reads()) == 7
-    assert history_reads[0].startswith("SELECT id, role, content, created_at, CASE")
+    # the turn's six reads: its model, the active session's id for each of the three appends,
+    # and the cold history read: the active session's id, then the rows, four values each (the
+    # rare columns packed into one by SQLite); the size the turn starts at is read by the
+    # UPDATE that marks its delivery started
+    assert len(long.reads()) == 6
+    assert history_reads[0].startswith("SELECT role, content, created_at, CASE")
     assert not [s for s in long.reads() if "COUNT(" in s.upper() or "SUM(" in s.upper()]
     assert long.shapes() == short.shapes()
     # 1000 tokens of 23-token lines: ~44 rows (+ one chunk read past the cut) either way

@@ -76,8 +76,10 @@ def test_the_cache_answers_what_the_file_would(store: SqliteStore, db_path: Path
         store.append(KEY, Message("user", "q" * (n % 40)))
         call = Message("assistant", "", tool_calls=[ToolCall(f"c{n}", "t", "{}")])
         store.append_round(KEY, call, [Message("tool", "r" * (n * 7 % 300), tool_call_id=f"c{n}")])
-    with SqliteStore(db_path, cache_sessions=0) as uncached:
-        for limit, tokens in [(None, 50), (None, 500), (5, None), (None, None), (7, 200)]:
+    pairs = [(None, 50), (None, 500), (5, None), (None, None), (7, 200), (180, None)]
+    pairs += [(None, None), (181, None), (3, None), (None, 10**6), (180, 10**6), (None, 3)]
+    with SqliteStore(db_path, cache_sessions=0) as uncached:  # 180 messages: each limit's edge
+        for limit, tokens in pairs:
             store.history(KEY, limit, tokens=tokens)
             assert store.history(KEY, limit, tokens=tokens) == uncached.history(
                 KEY, limit, tokens=tokens

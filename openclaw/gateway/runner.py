@@ -628,10 +628,8 @@ class Gateway:
         async with session, self.turns:
             self.running_turns += 1
             try:
-                if deliveries:
-                    info = self.app.store.session(key)
-                    base = info.message_count if info is not None else 0
-                    self.app.store.start_inbound(channel.name, list(deliveries), key, base)
+                if deliveries:  # where the session stands now: its message count
+                    self.app.store.start_inbound(channel.name, list(deliveries), key)
                 turns = self.app.services.turns
                 events = turns.run_turn(content, session_key=key, principal=principal)
                 keys = list(deliveries or resumed)

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from openclaw.messages import Message
-from openclaw.store.rows import MessageRow, row_cost, row_message
+from openclaw.store.rows import MessageRow, row_message, text_cost
 
 DEFAULT_SESSIONS = 1024
 DEFAULT_ROWS = 4096  # per session: more than a 12,000-token budget can ever need (3,001)
@@ -27,25 +27,23 @@ DEFAULT_TOTAL_ROWS = 32768  # in all sessions: about 11 MiB of short chat lines
 
 @dataclass(slots=True)
 class CachedHistory:
-    """The newest messages of one active session, oldest first, with their ids and costs."""
+    """The newest messages of one active session, oldest first, with their costs."""
 
     session_id: int
     complete: bool  # the first message is the session's first
-    ids: list[int] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     costs: list[int] = field(default_factory=list)  # the lower bound of `message_tokens`
 
-    def add(self, row: MessageRow, message: Message) -> None:
-        self.ids.append(row[0])
-        self.messages.append(message)
-        self.costs.append(row_cost(row))
+    def add(self, row: MessageRow) -> None:
+        self.messages.append(row_message(row))
+        self.costs.append(text_cost(row[2]))
 
     def trim(self, start: int) -> int:
         """Forget the messages before index `start`; how many were forgotten."""
         if start <= 0:
             return 0
-        start = min(start, len(self.ids))
-        del self.ids[:start], self.messages[:start], self.costs[:start]
+        start = min(start, len(self.messages))
+        del self.messages[:start], self.costs[:start]
         self.complete = False
         return start
 
@@ -120,13 +118,13 @@ class HistoryCache:
         self,
         key: str,
         session_id: int,
-        read: tuple[list[int], list[Message], list[int]],
+        messages: list[Message],
+        costs: list[int],
         *,
         complete: bool,
     ) -> None:
-        """Remember what a read found: (ids, messages, `row_cost`s), oldest first."""
-        ids, messages, costs = read
-        self._store(key, CachedHistory(session_id, complete, ids, messages, costs))
+        """Remember what a read found: messages and their `text_cost`s, oldest first."""
+        self._store(key, CachedHistory(session_id, complete, messages, costs))
 
     def appended(self, key: str, session_id: int, created: bool, rows: list[MessageRow]) -> None:
         """The store committed `rows` to the key's active session (`created` by this write)."""
@@ -141,13 +139,13 @@ class HistoryCache:
         else:
             self.drop(key)  # stored again below, with its new rows, as the most recent
         for row in rows:
-            entry.add(row, row_message(row))
+            entry.add(row)
         self._store(key, entry)
 
     def drop(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
-            self.held -= len(entry.ids)
+            self.held -= len(entry.messages)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -157,7 +155,7 @@ class HistoryCache:
         entry.trim(len(entry.messages) - self.rows)
         self.drop(key)
         self._entries[key] = entry
-        self.held += len(entry.ids)
+        self.held += len(entry.messages)
         self._evict()
 
     def _evict(self) -> None:
@@ -166,4 +164,4 @@ class HistoryCache:
             self.held > self.total_rows and len(self._entries) > 1
         ):
             _, entry = self._entries.popitem(last=False)
-            self.held -= len(entry.ids)
+            self.held -= len(entry.messages)

@@ -132,27 +132,23 @@ def row_tuple(row_id: int, row: dict[str, Any]) -> MessageRow:
 
 
 # What a history read selects: the columns almost every message has, and the rest packed by
-# SQLite into one JSON array (NULL for a plain text message), so each row costs Python five
+# SQLite into one JSON array (NULL for a plain text message), so each row costs Python four
 # values rather than nine (the read is the cold turn's main cost, ~520 rows at the default budget).
 HISTORY_COLUMNS = (
-    "id, role, content, created_at, CASE WHEN parts IS NULL AND tool_calls IS NULL "
+    "role, content, created_at, CASE WHEN parts IS NULL AND tool_calls IS NULL "
     "AND tool_call_id IS NULL AND name IS NULL AND is_error = 0 THEN NULL "
     "ELSE json_array(parts, tool_calls, tool_call_id, name, is_error) END"
 )
-HistoryRow = tuple[int, str, str, float, str | None]
+HistoryRow = tuple[str, str, float, str | None]
 
 
-def history_messages(rows: list[HistoryRow]) -> list[Message]:
-    """The `Message`s of `HISTORY_COLUMNS` rows; a plain text message is built directly."""
-    messages = []
-    for row_id, role, content, created_at, extra in rows:
-        if extra is None:
-            messages.append(Message(role, content, [], None, None, False, created_at))  # type: ignore[arg-type]
-        else:
-            parts, calls, call_id, name, is_error = json.loads(extra)
-            row = (row_id, role, content, parts, calls, call_id, name, is_error, created_at)
-            messages.append(row_message(row))
-    return messages
+def history_message(row: HistoryRow) -> Message:
+    """The `Message` of a `HISTORY_COLUMNS` row; a plain text message is built directly."""
+    role, content, created_at, extra = row
+    if extra is None:
+        return Message(role, content, [], None, None, False, created_at)  # type: ignore[arg-type]
+    parts, calls, call_id, name, is_error = json.loads(extra)
+    return row_message((0, role, content, parts, calls, call_id, name, is_error, created_at))
 
 
 def row_message(row: MessageRow) -> Message:
@@ -174,9 +170,10 @@ def row_message(row: MessageRow) -> Message:
     )
 
 
-def row_cost(row: MessageRow | HistoryRow) -> int:
-    """The lower bound of `message_tokens` for a row: 4 plus a token per 4 characters of text."""
-    return 4 + (len(row[2]) + 3) // 4
+def text_cost(text: str) -> int:
+    """The lower bound of `message_tokens` for a message of this text: 4 plus a token per 4
+    characters."""
+    return 4 + (len(text) + 3) // 4
 
 
 def dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:

@@ -13,10 +13,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import accumulate
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
@@ -35,10 +33,10 @@ from openclaw.store.rows import (
     SessionInfo,
     StoreStats,
     dicts,
-    history_messages,
+    history_message,
     message_row,
-    row_cost,
     row_tuple,
+    text_cost,
 )
 
 PRUNE_BATCH = 500
@@ -51,42 +49,41 @@ ORDER BY s.updated_at DESC, s.id DESC
 """
 
 
-# A session's messages are one range of ids (`schema.message_ids`), read as a range of the table.
-# The active session, its range, and where its history starts (whether a read reached its first
-# message).
-_SESSION_SQL = (
-    f"SELECT id, (SELECT id FROM messages WHERE id BETWEEN sessions.id * {schema.SESSION_SPAN} "
-    f"AND (sessions.id + 1) * {schema.SESSION_SPAN} - 1 ORDER BY id LIMIT 1) "
-    "FROM sessions WHERE key = ? AND archived = 0"
-)
+# A session's messages are one range of ids (`schema.message_ids`), read as a range of the
+# table, newest first (LIMIT -1: none).
 _HISTORY_SQL = (
     f"SELECT {HISTORY_COLUMNS} FROM messages WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT ?"
-)
-_OLDER_SQL = (
-    f"SELECT {HISTORY_COLUMNS} FROM messages WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"
 )
 _CHUNK = 64  # rows fetched at a time within a budget: at most this many read past the cut
 
 
-def _within(cursor: sqlite3.Cursor, tokens: int) -> tuple[list[HistoryRow], list[int]]:
-    """The newest rows whose newer rows cost at most `tokens` by the lower bound of
-    `message_tokens` (a superset of what `select_history` keeps for that budget), with their
-    costs. Fetches in chunks of `_CHUNK` and stops at the cut, so what SQLite reads is bounded
-    by the budget, not by the session's length."""
-    kept: list[HistoryRow] = []
+def _within(
+    cursor: sqlite3.Cursor, limit: int, tokens: int
+) -> tuple[list[Message], list[int], bool]:
+    """The messages of the newest rows, newest first, whose newer rows cost at most `tokens` by
+    the lower bound of `message_tokens` (a superset of what `select_history` keeps for that
+    budget), at most `limit` of them, then any older rows up to the call that the oldest results
+    answer; their costs; and whether the read reached the session's first message. Fetches in
+    chunks of `_CHUNK` and stops at the cut, so what SQLite reads is bounded by the budget, not
+    by the session's length."""
+    messages: list[Message] = []
     costs: list[int] = []
     used = 0
-    while used <= tokens:
-        chunk = cursor.fetchmany(_CHUNK)
-        if not chunk:
-            break
-        chunk_costs = [4 + (len(row[2]) + 3) // 4 for row in chunk]  # `row_cost`, inlined
-        before = list(accumulate(chunk_costs, initial=used))  # what the newer rows cost
-        keep = bisect_right(before, tokens, 0, len(chunk))  # a row is kept within the budget
-        kept += chunk[:keep]
-        costs += chunk_costs[:keep]
-        used = before[keep]
-    return kept, costs
+    while chunk := cursor.fetchmany(_CHUNK):
+        for row in chunk:
+            role, content, created_at, extra = row
+            if (used > tokens or len(costs) >= limit) and (
+                not messages or messages[-1].role != "tool"
+            ):
+                return messages, costs, False
+            cost = 4 + (len(content) + 3) // 4  # `text_cost`, inlined
+            used += cost
+            costs.append(cost)
+            if extra is None:  # `history_message`, inlined for the plain text message
+                messages.append(Message(role, content, [], None, None, False, created_at))  # type: ignore[arg-type]
+            else:
+                messages.append(history_message(row))
+    return messages, costs, True
 
 
 # the next id of the session's range (`schema.message_ids`: `first` and `last`)
@@ -110,8 +107,9 @@ _FORGET_FINISHED_SQL = "DELETE FROM inbound WHERE state = 'finished' AND updated
 _RECORD_SQL = """INSERT INTO inbound (channel, delivery_id, chat_id, message_id, payload,
 received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel, delivery_id) DO NOTHING"""
-_START_SQL = """UPDATE inbound SET state = 'started', session_key = ?, base = ?,
-turn_id = ?, updated_at = ? WHERE channel = ? AND delivery_id = ?"""
+_START_SQL = """UPDATE inbound SET state = 'started', session_key = :key,
+base = COALESCE(:base, (SELECT message_count FROM sessions WHERE key = :key AND archived = 0), 0),
+turn_id = :turn, updated_at = :now WHERE channel = :channel AND delivery_id = :delivery"""
 _REPLY_SQL = "UPDATE inbound SET reply_id = ? WHERE channel = ? AND delivery_id = ?"
 _FINISH_SQL = """UPDATE inbound SET state = 'finished', payload = '', updated_at = ?
 WHERE channel = ? AND delivery_id = ?"""
@@ -131,14 +129,13 @@ def _warm_statements(db: sqlite3.Connection) -> None:
         row = message_row(Message("user", ""))
         first, last = schema.message_ids(session_id)
         row.update(session_id=session_id, tokens=0, model=None, first=first, last=last)
-        message_id = db.execute(_INSERT_MESSAGE, row).lastrowid
+        db.execute(_INSERT_MESSAGE, row)
         db.execute(_TOUCH_SQL, [0.0, session_id])
-        db.execute(_SESSION_SQL, [key]).fetchall()
         db.execute(_HISTORY_SQL, [first, last, 1]).fetchall()
-        db.execute(_OLDER_SQL, [first, message_id]).fetchall()
         db.execute(_FORGET_FINISHED_SQL, [-1.0])
         db.execute(_RECORD_SQL, [channel, "", "", "", "", 0.0, 0.0])
-        db.execute(_START_SQL, [key, 0, "", 0.0, channel, ""])
+        start = {"key": key, "base": None, "turn": "", "now": 0.0, "channel": channel}
+        db.execute(_START_SQL, {**start, "delivery": ""})
         db.execute(_REPLY_SQL, ["", channel, ""])
         db.execute(_FINISH_SQL, [0.0, channel, ""])
     finally:
@@ -356,36 +353,27 @@ class SqliteStore:
             if cached is not None:
                 return cached
             with self._read() as db:
-                found = db.execute(_SESSION_SQL, [key]).fetchone()
+                found = db.execute(_ACTIVE_SQL, [key]).fetchone()
                 if found is None:
                     return []
-                session_id, first = found
+                session_id = found[0]
                 lowest, highest = schema.message_ids(session_id)
-                # tuples of five: a dict, or all nine columns, per row would double the cost
+                # tuples of four: a dict, or all nine columns, per row would double the cost
                 newest_first = db.execute(
-                    _HISTORY_SQL, [lowest, highest, -1 if limit is None else limit]
+                    _HISTORY_SQL,
+                    [lowest, highest, -1 if limit is None or tokens is not None else limit],
                 )
                 if tokens is None:
                     rows: list[HistoryRow] = newest_first.fetchall()
-                    costs = [row_cost(row) for row in rows]
+                    messages = [history_message(row) for row in rows]
+                    costs = [text_cost(row[1]) for row in rows]
+                    complete = limit is None or len(rows) < limit
                 else:
-                    rows, costs = _within(newest_first, tokens)
+                    messages, costs, complete = _within(newest_first, cast(int, limit), tokens)
                 newest_first.close()  # the rows left unread: release the statement now
-                if tokens is not None:
-                    # results at the cut: reach back to the call they answer
-                    while rows and rows[-1][1] == "tool":
-                        before = rows[-1][0] - 1
-                        older = db.execute(_OLDER_SQL, [lowest, before]).fetchone()
-                        if older is None:
-                            break
-                        rows.append(older)
-                        costs.append(row_cost(older))
-            rows.reverse()
+            messages.reverse()
             costs.reverse()
-            messages = history_messages(rows)
-            complete = not rows or rows[0][0] == first
-            ids = [row[0] for row in rows]
-            self.cache.put(key, session_id, (ids, messages, costs), complete=complete)
+            self.cache.put(key, session_id, messages, costs, complete=complete)
             return list(messages)
 
     def session(self, key: str) -> SessionInfo | None:
@@ -502,15 +490,15 @@ class SqliteStore:
         return Inbound(**rows[0]) if rows else None
 
     def start_inbound(
-        self, channel: str, delivery_ids: list[str], session_key: str, base: int
+        self, channel: str, delivery_ids: list[str], session_key: str, base: int | None = None
     ) -> None:
         """Mark messages as answered by a turn that starts now, when the session holds `base`
-        messages (what a resumed turn finds after that point is this turn's)."""
-        now = self._clock()
-        turn_id = uuid.uuid4().hex
+        messages (what a resumed turn finds after that point is this turn's); by default as
+        many as its active session holds, counted in the same transaction."""
+        row = {"key": session_key, "base": base, "turn": uuid.uuid4().hex, "now": self._clock()}
         with self._write() as db:
             for delivery_id in delivery_ids:
-                db.execute(_START_SQL, [session_key, base, turn_id, now, channel, delivery_id])
+                db.execute(_START_SQL, {**row, "channel": channel, "delivery": delivery_id})
 
     def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None:
         """Keep the id of the answer's first message: an answer sent again after a restart
