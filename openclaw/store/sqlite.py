@@ -134,8 +134,8 @@ def _warm_statements(db: sqlite3.Connection) -> None:
         db.execute(_HISTORY_SQL, [first, last, 1]).fetchall()
         db.execute(_FORGET_FINISHED_SQL, [-1.0])
         db.execute(_RECORD_SQL, [channel, "", "", "", "", 0.0, 0.0])
-        start = {"key": key, "base": None, "turn": "", "now": 0.0, "channel": channel}
-        db.execute(_START_SQL, {**start, "delivery": ""})
+        start = {"key": key, "base": None, "turn": "", "now": 0.0}
+        db.execute(_START_SQL, {**start, "channel": channel, "delivery": ""})
         db.execute(_REPLY_SQL, ["", channel, ""])
         db.execute(_FINISH_SQL, [0.0, channel, ""])
     finally:
