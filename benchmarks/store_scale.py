@@ -13,6 +13,8 @@ times, on the real `SqliteStore`:
 
 Each turn uses another session so every one measured holds about the same number of messages.
 
+Before the turns it prints the machine's speed (`machine_speed`), to compare runs by.
+
     python benchmarks/store_scale.py                 # 1,000,000 messages / 1,000 sessions
     python benchmarks/store_scale.py --messages 100000 --sessions 100 --turns 100
 """
@@ -119,6 +121,25 @@ def turn(store: SqliteStore, key: str, n: int) -> dict[str, float]:
     return steps
 
 
+def machine_speed(times: int = 300) -> float:
+    """Median ms of a fixed pure-Python workload (2,500 tuples built) with 2 ms pauses between
+    calls, as turns come: how fast the machine is while this run lasts, to read its figures by
+    (a shared machine's speed changes from one minute to the next)."""
+
+    def work() -> None:
+        [("user", str(n), [], None, None, False, 1.0) for n in range(2500)]
+
+    values = []
+    gc.disable()  # the machine's speed, not the collector's
+    try:
+        for _ in range(times):
+            values.extend(timed(work, 1))
+            time.sleep(0.002)
+    finally:
+        gc.enable()
+    return statistics.median(values)
+
+
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -222,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         begin = time.perf_counter()
         SqliteStore(path).close()
         print(f"open (schema check / migrations): {(time.perf_counter() - begin) * 1000:.1f} ms")
+        print(f"machine speed: a fixed Python workload takes {machine_speed():.3f} ms (p50)")
         length = args.messages // args.sessions
         report(
             f"\nfirst turn after a start (a fresh SqliteStore each, nothing cached), "
