@@ -832,11 +832,11 @@ def test_a_turns_reads_do_not_grow_with_the_session(db_path: Path) -> None:
     history_reads = [s for s in long.reads() if "FROM messages" in s and "ORDER BY id DESC" in s]
     assert len(history_reads) == 1  # the second round is served from the cache
     # the turn's six reads: its model, the active session's id for each of the three appends,
-    # and the cold history read: the active session's id, then the rows, four values each (the
-    # rare columns packed into one by SQLite); the size the turn starts at is read by the
-    # UPDATE that marks its delivery started
+    # and the cold history read: the active session's id, then the rows, three values each (a
+    # plain message's role as 0 or 1, the rare columns packed into one by SQLite); the size the
+    # turn starts at is read by the UPDATE that marks its delivery started
     assert len(long.reads()) == 6
-    assert history_reads[0].startswith("SELECT role, content, created_at, CASE")
+    assert history_reads[0].startswith("SELECT content, created_at, CASE")
     assert not [s for s in long.reads() if "COUNT(" in s.upper() or "SUM(" in s.upper()]
     assert long.shapes() == short.shapes()
     # 1000 tokens of 23-token lines: ~44 rows (+ one chunk read past the cut) either way

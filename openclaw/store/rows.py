@@ -10,9 +10,17 @@ import base64
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from openclaw.messages import ContentPart, ImagePart, Message, TextPart, ToolCall, valid_message
+from openclaw.messages import (
+    ContentPart,
+    ImagePart,
+    Message,
+    Role,
+    TextPart,
+    ToolCall,
+    valid_message,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,23 +139,27 @@ def row_tuple(row_id: int, row: dict[str, Any]) -> MessageRow:
     )
 
 
-# What a history read selects: the columns almost every message has, and the rest packed by
-# SQLite into one JSON array (NULL for a plain text message), so each row costs Python four
-# values rather than nine (the read is the cold turn's main cost, ~520 rows at the default budget).
+# What a history read selects: a message's text and time, then for a plain user or assistant
+# message (no parts, calls, call id, name or error: almost every row) 0 or 1 for its role, and
+# for any other the role and the rare columns packed by SQLite into one JSON array. So each row
+# costs Python three values rather than nine and no new role string (the read is the cold
+# turn's main cost, ~520 rows at the default budget).
 HISTORY_COLUMNS = (
-    "role, content, created_at, CASE WHEN parts IS NULL AND tool_calls IS NULL "
-    "AND tool_call_id IS NULL AND name IS NULL AND is_error = 0 THEN NULL "
-    "ELSE json_array(parts, tool_calls, tool_call_id, name, is_error) END"
+    "content, created_at, CASE WHEN parts IS NULL AND tool_calls IS NULL "
+    "AND tool_call_id IS NULL AND name IS NULL AND is_error = 0 "
+    "AND role IN ('user', 'assistant') THEN role = 'assistant' "
+    "ELSE json_array(role, parts, tool_calls, tool_call_id, name, is_error) END"
 )
-HistoryRow = tuple[str, str, float, str | None]
+HistoryRow = tuple[str, float, int | str]
+PLAIN_ROLES: tuple[Role, Role] = ("user", "assistant")  # a plain row's third value indexes it
 
 
 def history_message(row: HistoryRow) -> Message:
-    """The `Message` of a `HISTORY_COLUMNS` row; a plain text message is built directly."""
-    role, content, created_at, extra = row
-    if extra is None:
-        return Message(role, content, [], None, None, False, created_at)  # type: ignore[arg-type]
-    parts, calls, call_id, name, is_error = json.loads(extra)
+    """The `Message` of a `HISTORY_COLUMNS` row."""
+    content, created_at, kind = row
+    if type(kind) is int:
+        return Message(PLAIN_ROLES[kind], content, [], None, None, False, created_at)
+    role, parts, calls, call_id, name, is_error = json.loads(cast(str, kind))
     return row_message((0, role, content, parts, calls, call_id, name, is_error, created_at))
 
 
