@@ -902,3 +902,33 @@ def test_a_message_outside_its_sessions_id_range_is_refused(db_path: Path) -> No
                 "INSERT INTO messages (session_id, role, content, created_at) "
                 "VALUES (1, 'user', 'x', 1)"
             )
+
+
+class _CountedRows:
+    """A real cursor, counting the rows it hands out."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.cursor = cursor
+        self.rows = 0
+
+    def fetchmany(self, size: int) -> list[Any]:
+        chunk = self.cursor.fetchmany(size)
+        self.rows += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("tokens", [1500, 2000, 5000])
+def test_a_read_within_a_budget_reads_a_row_past_its_cut(db_path: Path, tokens: int) -> None:
+    """Rows of one length, a cut past the first chunk (whose rows show what a row costs): the
+    read fetches what the budget holds, the row that crosses it and one more to see the cut
+    by, not the rest of a chunk."""
+    from openclaw.store.sqlite import _HISTORY_SQL, _within
+
+    _fill(db_path, "tg:main:1:1", 500)  # 72-character lines: 22 tokens each by the lower bound
+    first, last = message_ids(1)
+    with sqlite3.connect(db_path) as conn:
+        counted = _CountedRows(conn.execute(_HISTORY_SQL, [first, last, -1]))
+        messages, costs, complete = _within(counted, tokens // 4 + 1, tokens)  # type: ignore[arg-type]
+    assert set(costs) == {22} and not complete
+    assert len(messages) == tokens // 22 + 1  # the one that crosses the budget is kept
+    assert counted.rows == len(messages) + 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import sqlite3
 import time
 import weakref
@@ -14,8 +15,8 @@ import pytest
 
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SessionStore, SqliteStore, export_markdown, migrate_keys
-from openclaw.store.history_cache import HistoryCache
-from openclaw.store.rows import message_row, row_tuple
+from openclaw.store.history_cache import CachedHistory, HistoryCache
+from openclaw.store.rows import message_row, row_tuple, text_cost
 
 KEY = "tg:main:42:42"
 
@@ -84,6 +85,49 @@ def test_the_cache_answers_what_the_file_would(store: SqliteStore, db_path: Path
             assert store.history(KEY, limit, tokens=tokens) == uncached.history(
                 KEY, limit, tokens=tokens
             )
+
+
+def _walked(
+    messages: list[Message], complete: bool, limit: int | None, tokens: int | None
+) -> list[Message] | None:
+    """`CachedHistory.select` by its definition, one message at a time, newest first."""
+    start, count, used = len(messages), 0, 0
+    while start > 0:
+        if (limit is not None and count >= limit) or (tokens is not None and used > tokens):
+            break
+        start, count, used = start - 1, count + 1, used + text_cost(messages[start - 1].text)
+    else:
+        wanted_more = (limit is None or count < limit) and (tokens is None or used <= tokens)
+        if wanted_more and not complete:
+            return None
+    if tokens is not None:
+        while count and messages[start].role == "tool":
+            if start == 0:
+                return messages if complete else None
+            start -= 1
+    return messages[start:]
+
+
+def test_a_cached_read_within_a_budget_takes_what_the_walk_over_each_message_would() -> None:
+    draw = random.Random(18)
+    for _ in range(3000):
+        messages = [
+            Message(draw.choice(["user", "assistant", "tool", "tool"]), "x" * draw.randrange(60))
+            for _ in range(draw.randrange(12))
+        ]
+        complete = draw.random() < 0.5
+        entry = CachedHistory.of(1, complete, list(messages), [text_cost(m.text) for m in messages])
+        if messages and draw.random() < 0.3:  # a trimmed entry: its totals start anywhere
+            dropped = entry.trim(draw.randrange(len(messages)))
+            messages, complete = messages[dropped:], entry.complete
+        limit = draw.choice([None, 0, 1, 2, 3, 5, 20])
+        tokens = draw.choice([None, 0, 3, 4, 5, 10, 17, 30, 60, 200, 10**6])
+        assert entry.select(limit, tokens) == _walked(messages, complete, limit, tokens), (
+            [(m.role, len(m.text)) for m in messages],
+            complete,
+            limit,
+            tokens,
+        )
 
 
 def test_the_least_recently_used_session_leaves_a_full_cache(db_path: Path) -> None:

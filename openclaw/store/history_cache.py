@@ -14,8 +14,11 @@ The `Message` objects are shared by every caller of `history`: nobody may mutate
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import Self
 
 from openclaw.messages import Message
 from openclaw.store.rows import MessageRow, row_message, text_cost
@@ -27,40 +30,53 @@ DEFAULT_TOTAL_ROWS = 32768  # in all sessions: about 11 MiB of short chat lines
 
 @dataclass(slots=True)
 class CachedHistory:
-    """The newest messages of one active session, oldest first, with their costs."""
+    """The newest messages of one active session, oldest first, with their costs as running
+    totals (so a read within a budget is a bisection, not a walk over every message)."""
 
     session_id: int
     complete: bool  # the first message is the session's first
     messages: list[Message] = field(default_factory=list)
-    costs: list[int] = field(default_factory=list)  # the lower bound of `message_tokens`
+    # totals[i]: the costs (the lower bound of `message_tokens`) of the messages before
+    # messages[i], from an arbitrary origin (totals[0]); one more than there are messages
+    totals: list[int] = field(default_factory=lambda: [0])
+
+    @classmethod
+    def of(cls, session_id: int, complete: bool, messages: list[Message], costs: list[int]) -> Self:
+        """From messages and their costs, oldest first."""
+        return cls(session_id, complete, messages, list(accumulate(costs, initial=0)))
 
     def add(self, row: MessageRow) -> None:
         self.messages.append(row_message(row))
-        self.costs.append(text_cost(row[2]))
+        self.totals.append(self.totals[-1] + text_cost(row[2]))
 
     def trim(self, start: int) -> int:
         """Forget the messages before index `start`; how many were forgotten."""
         if start <= 0:
             return 0
         start = min(start, len(self.messages))
-        del self.messages[:start], self.costs[:start]
+        del self.messages[:start], self.totals[:start]
         self.complete = False
         return start
 
     def select(self, limit: int | None, tokens: int | None) -> list[Message] | None:
         """What `SqliteStore.history(limit=, tokens=)` returns (after its own limit arithmetic),
-        or None when the answer reaches older messages than the cache holds."""
-        start, count, used = len(self.messages), 0, 0
-        while start > 0:
-            if (limit is not None and count >= limit) or (tokens is not None and used > tokens):
-                break
-            start -= 1
-            count += 1
-            used += self.costs[start]
-        else:
-            wanted_more = (limit is None or count < limit) and (tokens is None or used <= tokens)
-            if wanted_more and not self.complete:
+        or None when the answer reaches older messages than the cache holds.
+
+        Newest first, a message is taken while fewer than `limit` are and the newer ones cost
+        at most `tokens` (the one that crosses the budget is taken): the newest `m` cost
+        `totals[n] - totals[n - m]`, so the most within the budget is where `totals` first
+        reaches `totals[n] - tokens`."""
+        totals, n = self.totals, len(self.messages)
+        count = n
+        if tokens is not None:
+            count = min(n, n - bisect_left(totals, totals[n] - tokens) + 1)
+        if limit is not None:
+            count = min(count, limit)
+        if count == n and not self.complete:  # all taken: were older ones wanted?
+            within = tokens is None or totals[n] - totals[0] <= tokens
+            if within and (limit is None or n < limit):
                 return None
+        start = n - count
         if tokens is not None:
             # results at the cut: reach back to the call they answer
             while count and self.messages[start].role == "tool":
@@ -124,7 +140,7 @@ class HistoryCache:
         complete: bool,
     ) -> None:
         """Remember what a read found: messages and their `text_cost`s, oldest first."""
-        self._store(key, CachedHistory(session_id, complete, messages, costs))
+        self._store(key, CachedHistory.of(session_id, complete, messages, costs))
 
     def appended(self, key: str, session_id: int, created: bool, rows: list[MessageRow]) -> None:
         """The store committed `rows` to the key's active session (`created` by this write)."""

@@ -59,6 +59,16 @@ _HISTORY_SQL = (
 _CHUNK = 64  # rows fetched at a time within a budget: at most this many read past the cut
 
 
+def _next_chunk(count: int, used: int, limit: int, tokens: int) -> int:
+    """How many rows to fetch after `count` rows that cost `used`: a chunk, or fewer when the
+    rest of the budget holds fewer at their cost a row (plus the row that crosses it and one
+    to see the end by), so the usual read past the cut is a row, not most of a chunk; then one
+    at a time (the results at the cut reaching back to their call)."""
+    if used > tokens or count >= limit:
+        return 1
+    return min(_CHUNK, (tokens - used) * count // used + 2, limit - count + 1)
+
+
 def _within(
     cursor: sqlite3.Cursor, limit: int, tokens: int
 ) -> tuple[list[Message], list[int], bool]:
@@ -66,12 +76,13 @@ def _within(
     the lower bound of `message_tokens` (a superset of what `select_history` keeps for that
     budget), at most `limit` of them, then any older rows up to the call that the oldest results
     answer; their costs; and whether the read reached the session's first message. Fetches in
-    chunks of `_CHUNK` and stops at the cut, so what SQLite reads is bounded by the budget, not
-    by the session's length."""
+    chunks sized by `_next_chunk` and stops at the cut, so what SQLite reads is bounded by the
+    budget, not by the session's length."""
     messages: list[Message] = []
     costs: list[int] = []
     used = 0
-    while chunk := cursor.fetchmany(_CHUNK):
+    size = min(_CHUNK, limit + 1)
+    while chunk := cursor.fetchmany(size):
         for row in chunk:
             content, created_at, kind = row
             if (used > tokens or len(costs) >= limit) and (
@@ -95,6 +106,7 @@ def _within(
                 messages.append(message)
             else:
                 messages.append(history_message(row))
+        size = _next_chunk(len(costs), used, limit, tokens)
     return messages, costs, True
 
 
