@@ -5,9 +5,9 @@ directory (plain `executemany` in one transaction, after `SqliteStore` made the 
 times, on the real `SqliteStore`:
 
 - a turn's store work on a session of `messages / sessions` messages, in the order the gateway
-  does it: record the delivery, mark the turn started at the session's size, look up the
-  session's model, append the user message, read the history within `history_tokens`, append a
-  tool round, append the answer, finish the delivery;
+  does it: record the delivery, mark the turn started at the session's size and store its user
+  message (one write), look up the session's model, read the history within `history_tokens`,
+  append a tool round, append the answer, finish the delivery;
 - `stats()` (what `/db` shows) and `session(key)` plus `session_model(key)` (what `/status` and
   the turn's start ask).
 
@@ -107,9 +107,12 @@ def turn(store: SqliteStore, key: str, n: int) -> dict[str, float]:
     delivery = f"d{n}"
     step("record_inbound", lambda: store.record_inbound("telegram", delivery, key, str(n), "{}"))
 
-    step("start_inbound", lambda: store.start_inbound("telegram", [delivery], key))
+    question = Message("user", TEXT)
+    step(
+        "start_inbound + user",
+        lambda: store.start_inbound("telegram", [delivery], key, message=question),
+    )
     step("session_model", lambda: store.session_model(key))
-    step("append user", lambda: store.append(key, Message("user", TEXT)))
     step("history (round 1)", lambda: store.history(key, tokens=HISTORY_TOKENS))
     call = Message("assistant", "", tool_calls=[ToolCall(f"c{n}", "read_file", '{"path": "x"}')])
     result = Message("tool", "file contents " * 20, tool_call_id=f"c{n}", name="read_file")

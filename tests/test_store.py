@@ -570,6 +570,34 @@ def test_a_turn_starts_at_its_sessions_size_unless_told(store: SqliteStore) -> N
     assert [record.base if record else None for record in bases] == [0, 3, 1, 1]
 
 
+def test_a_turn_starts_with_its_user_message_stored_in_the_same_write(
+    store: SqliteStore, db_path: Path
+) -> None:
+    """`start_inbound(message=)`: the delivery is started at the session's size before the
+    message, and the message is stored, or neither (a write that fails half-way, here by a
+    trigger another connection added, leaves the delivery recorded and the session as it was:
+    a restart then answers the message from its payload)."""
+    key = "tg:main:42:42"
+    store.append(key, Message("user", "before"))
+    store.record_inbound("telegram", "42/1", "42", "1")
+    store.start_inbound("telegram", ["42/1"], key, message=Message("user", "the question"))
+    started = store.inbound("telegram", "42/1")
+    assert started is not None and (started.state, started.base) == ("started", 1)
+    assert [m.text for m in store.history(key)] == ["before", "the question"]
+
+    store.record_inbound("telegram", "42/2", "42", "2")
+    with sqlite3.connect(db_path) as other:
+        other.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN "
+            "SELECT RAISE(ABORT, 'the disk is full'); END"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="the disk is full"):
+        store.start_inbound("telegram", ["42/2"], key, message=Message("user", "lost?"))
+    received = store.inbound("telegram", "42/2")
+    assert received is not None and (received.state, received.base) == ("recorded", None)
+    assert [m.text for m in store.history(key)] == ["before", "the question"]
+
+
 # --- maintained counters -----------------------------------------------------------------------
 
 COUNTED = """

@@ -37,12 +37,12 @@ from openclaw.gateway.streaming import StreamingReply, keep_typing, send_reply
 from openclaw.gateway.supervisor import Supervised, supervise
 from openclaw.gateway.voice import transcribe_message
 from openclaw.lean_import import ASYNCIO_ONLY_EXTRAS, hidden, import_event_loop_backends
+from openclaw.messages import ContentPart, Message
 from openclaw.principal import Principal
 from openclaw.redaction import redact, redact_data
 
 if TYPE_CHECKING:
     from openclaw.kernel import Kernel
-    from openclaw.messages import ContentPart, Message
     from openclaw.store import Inbound
 
 log = logging.getLogger("openclaw.gateway")
@@ -618,18 +618,22 @@ class Gateway:
         locked: bool = False,
     ) -> None:
         """One streamed turn in a turn slot; `content` None continues the stored session. The
-        `deliveries` it answers are marked started with where the session stood, so a restart
-        knows what this turn had done (`resumed`: those of a continued turn, already started);
-        both keep the id of the reply's first message. `locked`: the caller holds the
-        session already."""
+        `deliveries` it answers are marked started with where the session stood, in the write
+        that stores the user message, so a restart knows what this turn had done (`resumed`:
+        those of a continued turn, already started); both keep the id of the reply's first
+        message. `locked`: the caller holds the session already."""
         session = (
             contextlib.nullcontext() if locked else self._sessions.setdefault(key, asyncio.Lock())
         )
         async with session, self.turns:
             self.running_turns += 1
             try:
-                if deliveries:  # where the session stands now: its message count
-                    self.app.store.start_inbound(channel.name, list(deliveries), key)
+                if deliveries:  # where the session stands now, and its user message stored
+                    stored = None if content is None else Message(role="user", content=content)
+                    self.app.store.start_inbound(
+                        channel.name, list(deliveries), key, message=stored
+                    )
+                    content = None  # the turn goes on from the stored session
                 turns = self.app.services.turns
                 events = turns.run_turn(content, session_key=key, principal=principal)
                 keys = list(deliveries or resumed)

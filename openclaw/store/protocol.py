@@ -70,7 +70,13 @@ class SessionStore(Protocol):
     def inbound(self, channel: str, delivery_id: str) -> Inbound | None: ...
 
     def start_inbound(
-        self, channel: str, delivery_ids: list[str], session_key: str, base: int | None = None
+        self,
+        channel: str,
+        delivery_ids: list[str],
+        session_key: str,
+        base: int | None = None,
+        *,
+        message: Message | None = None,
     ) -> None: ...
 
     def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None: ...

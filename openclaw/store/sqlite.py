@@ -312,10 +312,8 @@ class SqliteStore:
         now = self._clock()
         with self._lock:
             with self._write() as db:
-                session_id, created = self._active_id(db, key, now)
-                rows = [self._insert(db, session_id, message, tokens, model)]
-                db.execute(_TOUCH_SQL, [now, session_id])
-            self.cache.appended(key, session_id, created, rows)
+                appended = self._add(db, key, now, [(message, tokens, model)])
+            self.cache.appended(key, *appended)
 
     def append_round(
         self,
@@ -332,11 +330,24 @@ class SqliteStore:
         now = self._clock()
         with self._lock:
             with self._write() as db:
-                session_id, created = self._active_id(db, key, now)
-                rows = [self._insert(db, session_id, call, tokens, model)]
-                rows += [self._insert(db, session_id, result, None, None) for result in results]
-                db.execute(_TOUCH_SQL, [now, session_id])
-            self.cache.appended(key, session_id, created, rows)
+                messages = [(call, tokens, model), *((result, None, None) for result in results)]
+                appended = self._add(db, key, now, messages)
+            self.cache.appended(key, *appended)
+
+    def _add(
+        self,
+        db: sqlite3.Connection,
+        key: str,
+        now: float,
+        messages: Sequence[tuple[Message, int | None, str | None]],
+    ) -> tuple[int, bool, list[MessageRow]]:
+        """Insert messages, each with its tokens and model, into the key's active session
+        (started if needed, then touched) in the caller's transaction: the session's id,
+        whether it was started, and the rows (for `HistoryCache.appended` after the commit)."""
+        session_id, created = self._active_id(db, key, now)
+        rows = [self._insert(db, session_id, *message) for message in messages]
+        db.execute(_TOUCH_SQL, [now, session_id])
+        return session_id, created, rows
 
     def _insert(
         self,
@@ -514,15 +525,30 @@ class SqliteStore:
         return Inbound(**rows[0]) if rows else None
 
     def start_inbound(
-        self, channel: str, delivery_ids: list[str], session_key: str, base: int | None = None
+        self,
+        channel: str,
+        delivery_ids: list[str],
+        session_key: str,
+        base: int | None = None,
+        *,
+        message: Message | None = None,
     ) -> None:
         """Mark messages as answered by a turn that starts now, when the session holds `base`
         messages (what a resumed turn finds after that point is this turn's); by default as
-        many as its active session holds, counted in the same transaction."""
-        row = {"key": session_key, "base": base, "turn": uuid.uuid4().hex, "now": self._clock()}
-        with self._write() as db:
-            for delivery_id in delivery_ids:
-                db.execute(_START_SQL, {**row, "channel": channel, "delivery": delivery_id})
+        many as its active session holds, counted in the same transaction. `message`, the
+        turn's user message, is appended in that transaction too: a restart finds the turn
+        either not started or started with its message stored."""
+        now = self._clock()
+        row = {"key": session_key, "base": base, "turn": uuid.uuid4().hex, "now": now}
+        appended = None
+        with self._lock:
+            with self._write() as db:
+                for delivery_id in delivery_ids:
+                    db.execute(_START_SQL, {**row, "channel": channel, "delivery": delivery_id})
+                if message is not None:  # after the UPDATE: the base is the size before it
+                    appended = self._add(db, session_key, now, [(message, None, None)])
+            if appended is not None:
+                self.cache.appended(session_key, *appended)
 
     def note_reply(self, channel: str, delivery_ids: list[str], reply_id: str) -> None:
         """Keep the id of the answer's first message: an answer sent again after a restart
