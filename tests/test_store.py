@@ -598,6 +598,19 @@ def test_a_turn_starts_with_its_user_message_stored_in_the_same_write(
     assert [m.text for m in store.history(key)] == ["before", "the question"]
 
 
+def test_a_turns_start_stores_a_user_message_that_is_not_valid_unicode(store: SqliteStore) -> None:
+    """A user's text with a lone surrogate (a JSON `\\ud800` from a platform) goes through the
+    start's write as through `append`: stored valid, with the note, the delivery started."""
+    key = "tg:main:42:42"
+    store.record_inbound("telegram", "42/1", "42", "1")
+    store.start_inbound("telegram", ["42/1"], key, message=Message("user", "bad \ud800 text"))
+    record = store.inbound("telegram", "42/1")
+    assert record is not None and (record.state, record.base) == ("started", 0)
+    (stored,) = store.history(key)
+    assert stored.text.startswith("bad \ufffd text") and "not valid UTF-8" in stored.text
+    stored.text.encode()  # storable and sendable: no lone surrogate left
+
+
 # --- maintained counters -----------------------------------------------------------------------
 
 COUNTED = """
