@@ -5,15 +5,18 @@ directory (plain `executemany` in one transaction, after `SqliteStore` made the 
 times, on the real `SqliteStore`:
 
 - a turn's store work on a session of `messages / sessions` messages, in the order the gateway
-  does it: record the delivery, mark the turn started at the session's size and store its user
-  message (one write), look up the session's model, read the history within `history_tokens`,
-  append a tool round, append the answer, finish the delivery;
+  does it (a session's first turn on a store just opened, then on one open for a while, then
+  turns whose history is cached): record the delivery, mark the turn started at the session's
+  size and store its user message (one write), look up the session's model, read the history
+  within `history_tokens`, append a tool round, append the answer, finish the delivery;
 - `stats()` (what `/db` shows) and `session(key)` plus `session_model(key)` (what `/status` and
   the turn's start ask).
 
 Each turn uses another session so every one measured holds about the same number of messages.
 
-Before the turns it prints the machine's speed (`machine_speed`), to compare runs by.
+Before the turns it prints the machine's speed (`machine_speed`), and after each set of turns
+the time the host took the machine's CPUs away while they ran (`host_steal_ms`, Linux's steal
+time), to compare runs by.
 
     python benchmarks/store_scale.py                 # 1,000,000 messages / 1,000 sessions
     python benchmarks/store_scale.py --messages 100000 --sessions 100 --turns 100
@@ -143,6 +146,26 @@ def machine_speed(times: int = 300) -> float:
     return statistics.median(values)
 
 
+def host_steal_ms() -> float | None:
+    """Milliseconds of CPU time the host gave other guests since boot, over all CPUs (the
+    `steal` column of `/proc/stat`); None where there is none to read."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def stolen(begin: float | None, wall: float) -> str:
+    """The steal since `begin` (a `host_steal_ms`) over `wall` seconds, as a line to report."""
+    end = host_steal_ms()
+    if begin is None or end is None:
+        return ""
+    cpus = os.cpu_count() or 1
+    return f"  (host steal while they ran: {end - begin:.0f} ms of {wall * 1000 * cpus:.0f} CPU ms)"
+
+
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -155,10 +178,15 @@ def percentiles(values: list[float], limit: float | None = None) -> str:
     return shown
 
 
-def report(title: str, per_step: dict[str, list[float]], limit: float) -> None:
+def report(title: str, measure: Callable[[], dict[str, list[float]]], limit: float) -> None:
+    """Run `measure`, then print each step's percentiles and the steal while it ran."""
+    steal, begin = host_steal_ms(), time.perf_counter()
+    per_step = measure()
     print(title)
     for name, values in per_step.items():
         print(f"  {name:24} {percentiles(values, limit if name == 'turn total' else None)}")
+    if line := stolen(steal, time.perf_counter() - begin):
+        print(line)
 
 
 def first_turns(path: Path, sessions: int, turns: int) -> dict[str, list[float]]:
@@ -177,6 +205,20 @@ def first_turns(path: Path, sessions: int, turns: int) -> dict[str, list[float]]
                 time.sleep(0.001)
             for name, ms in turn(store, key, n).items():
                 per_step.setdefault(name, []).append(ms)
+    return per_step
+
+
+def cold_turns(store: SqliteStore, sessions: int, turns: int) -> dict[str, list[float]]:
+    """Each session's first turn on a store open for a while (after a restart, every session's
+    first turn but the very first; later, a session whose history the cache let go): its
+    history read from the file, on a connection whose statements are prepared. The sessions
+    are the last ones, which `first_turns` did not touch."""
+    turn(store, f"telegram:main:{sessions}:{sessions}", 3_000_000)  # the connection's first
+    per_step: dict[str, list[float]] = {}
+    for n in range(turns):
+        session = sessions - 1 - n % (sessions - 1)
+        for name, ms in turn(store, f"telegram:main:{session}:{session}", 4_000_000 + n).items():
+            per_step.setdefault(name, []).append(ms)
     return per_step
 
 
@@ -251,13 +293,19 @@ def main(argv: list[str] | None = None) -> int:
         report(
             f"\nfirst turn after a start (a fresh SqliteStore each, nothing cached), "
             f"{args.turns} turns on {length}-message sessions:",
-            first_turns(path, args.sessions, args.turns),
+            lambda: first_turns(path, args.sessions, args.turns),
             TURN_LIMIT_MS,
         )
         store = SqliteStore(path)
         report(
+            f"\na session's first turn on a store already open (its history not cached), "
+            f"{args.turns} turns on {length}-message sessions:",
+            lambda: cold_turns(store, args.sessions, args.turns),
+            TURN_LIMIT_MS,
+        )
+        report(
             f"\nnext turns (history cached), {args.turns} turns on {length}-message sessions:",
-            next_turns(store, args.sessions, args.turns),
+            lambda: next_turns(store, args.sessions, args.turns),
             TURN_LIMIT_MS,
         )
 

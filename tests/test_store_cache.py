@@ -183,6 +183,47 @@ def test_a_closed_store_and_its_cached_history_are_freed_without_the_collector(
         gc.enable()
 
 
+def test_stored_messages_without_calls_share_one_list_nobody_can_change(
+    store: SqliteStore,
+) -> None:
+    for n in range(30):
+        store.append(KEY, Message("user" if n % 2 else "assistant", f"m{n}"))
+    call = ToolCall("c1", "read_file", '{"path": "x"}')
+    store.append_round(
+        KEY, Message("assistant", "", tool_calls=[call]), [Message("tool", "x", tool_call_id="c1")]
+    )
+    store.append(KEY, Message("assistant", "done"))  # extends the cached history, if any
+    reads = []
+    for read in (
+        lambda: store.history(KEY, tokens=1000),  # the read within a budget
+        lambda: store.history(KEY),  # every column of every row
+    ):
+        store.cache.clear()
+        reads.append(read())
+        reads.append(read())  # from the cache, with the appends after it
+        store.append(KEY, Message("user", "next"))
+        reads.append(read())
+    plain = [m for history in reads for m in history if not m.tool_calls]
+    assert len(plain) > 150
+    # one object for all of them: each held by the cache is one object less for the collector
+    assert len({id(m.tool_calls) for m in plain}) == 1
+    shared = plain[0].tool_calls
+    assert shared == [] and isinstance(shared, list)
+    assert plain[0] == Message(plain[0].role, plain[0].content, created_at=plain[0].created_at)
+    for change in (
+        lambda: shared.append(call),
+        lambda: shared.extend([call]),
+        lambda: shared.insert(0, call),
+        lambda: shared.__setitem__(slice(0, 0), [call]),
+        lambda: shared.__iadd__([call]),
+    ):
+        with pytest.raises(TypeError, match="shared"):
+            change()
+    assert shared == [] and len(store.history(KEY)[0].tool_calls) == 0
+    [with_calls] = [m for m in reads[0] if m.tool_calls]
+    assert with_calls.tool_calls == [call] and with_calls.tool_calls is not shared
+
+
 def test_commits_do_not_checkpoint_a_thread_does(db_path: Path) -> None:
     with SqliteStore(db_path, checkpoint_every=10) as store:
         assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0

@@ -9,7 +9,8 @@ more users than a fixed number of sessions taking turns in rotation still find t
 Another connection's write (the CLI, a second gateway) changes SQLite's `PRAGMA data_version`,
 and the whole cache is dropped then.
 
-The `Message` objects are shared by every caller of `history`: nobody may mutate them.
+The `Message` objects are shared by every caller of `history`: nobody may mutate them (the
+`tool_calls` of a message without calls is the shared `rows.NO_CALLS`, which raises if changed).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import base64
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from openclaw.messages import (
     ContentPart,
@@ -79,6 +79,25 @@ INBOUND_COLUMNS = (
 # The columns `row_message` reads, in its order: tuples, not dicts, on the turn's hot path.
 MESSAGE_COLUMNS = "id, role, content, parts, tool_calls, tool_call_id, name, is_error, created_at"
 MessageRow = tuple[int, str, str, str | None, str | None, str | None, str | None, int, float]
+
+
+class NoCalls(list[ToolCall]):
+    """The `tool_calls` of every message the store hands out without calls: one shared, empty,
+    unchangeable list. It equals `[]`; changing it raises. A cached history holds thousands of
+    messages, and each object in it is walked by every full garbage collection (10 ms for a full
+    cache): sharing this list halves them, and a caller that mutates a stored message, which the
+    history cache forbids, fails at once instead of changing every message."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a stored message's tool_calls are shared: build a new list to change them")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
+
+
+NO_CALLS = NoCalls()
 
 
 def _encode_parts(content: str | list[ContentPart]) -> str | None:
@@ -158,7 +177,7 @@ def history_message(row: HistoryRow) -> Message:
     """The `Message` of a `HISTORY_COLUMNS` row."""
     content, created_at, kind = row
     if type(kind) is int:
-        return Message(PLAIN_ROLES[kind], content, [], None, None, False, created_at)
+        return Message(PLAIN_ROLES[kind], content, NO_CALLS, None, None, False, created_at)
     role, parts, calls, call_id, name, is_error = json.loads(cast(str, kind))
     return row_message((0, role, content, parts, calls, call_id, name, is_error, created_at))
 
@@ -169,7 +188,7 @@ def row_message(row: MessageRow) -> Message:
     calls = (
         [ToolCall(c["id"], c["name"], c["arguments"]) for c in json.loads(tool_calls)]
         if tool_calls
-        else []
+        else NO_CALLS
     )
     return Message(
         role=role,  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from openclaw.store.protocol import ProgressCallback
 from openclaw.store.rows import (
     HISTORY_COLUMNS,
     INBOUND_COLUMNS,
+    NO_CALLS,
     PLAIN_ROLES,
     HistoryRow,
     Inbound,
@@ -99,7 +100,7 @@ def _within(
                 message = _new(Message)
                 message.role = PLAIN_ROLES[kind]
                 message.content = content
-                message.tool_calls = []
+                message.tool_calls = NO_CALLS
                 message.tool_call_id = message.name = None
                 message.is_error = False
                 message.created_at = created_at
@@ -378,7 +379,8 @@ class SqliteStore:
         (`message_tokens`), and the results at the cut keep the call they answer.
 
         The list is the caller's, the `Message` objects in it are shared with the history
-        cache (`openclaw.store.history_cache`) and must not be mutated.
+        cache (`openclaw.store.history_cache`) and must not be mutated (a message without
+        calls has the shared, unchangeable `rows.NO_CALLS` as its `tool_calls`).
         """
         if limit is not None and limit <= 0:
             return []
