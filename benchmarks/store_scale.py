@@ -98,9 +98,46 @@ def timed(call: Callable[[], object], times: int) -> list[float]:
     return out
 
 
+class CollectorTime:
+    """The garbage collector's passes, timed through `gc.callbacks`: a pass runs in whichever
+    call allocates past a threshold, so a turn's figures include the passes its steps
+    triggered, and this tells them apart."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0  # all passes so far
+        self.passes: dict[int, list[float]] = {}  # ms of each pass, by generation
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._began) * 1000
+        self.ms += ms
+        self.passes.setdefault(info["generation"], []).append(ms)
+
+    def summary(self, since: dict[int, int]) -> str:
+        """The passes after `since` (`counts()` taken before), by generation."""
+        shown = []
+        for generation, values in sorted(self.passes.items()):
+            new = values[since.get(generation, 0) :]
+            if new:
+                total, longest = sum(new), max(new)
+                shown.append(f"gen {generation}: {len(new)}, {total:.1f} ms, longest {longest:.2f}")
+        return "; ".join(shown) or "none"
+
+    def counts(self) -> dict[int, int]:
+        return {generation: len(values) for generation, values in self.passes.items()}
+
+
+COLLECTOR = CollectorTime()
+
+
 def turn(store: SqliteStore, key: str, n: int) -> dict[str, float]:
-    """One turn's store work, each step timed (ms)."""
+    """One turn's store work, each step timed (ms); then their sum, the collector's passes in
+    them, and the sum without those."""
     steps: dict[str, float] = {}
+    collected = COLLECTOR.ms
 
     def step(name: str, call: Callable[[], object]) -> None:
         begin = time.perf_counter()
@@ -124,6 +161,8 @@ def turn(store: SqliteStore, key: str, n: int) -> dict[str, float]:
     step("append answer", lambda: store.append(key, Message("assistant", TEXT), model="m/x"))
     step("finish_inbound", lambda: store.finish_inbound("telegram", [delivery]))
     steps["turn total"] = sum(steps.values())
+    steps["  collector in it"] = COLLECTOR.ms - collected
+    steps["  total less collector"] = steps["turn total"] - steps["  collector in it"]
     return steps
 
 
@@ -179,12 +218,15 @@ def percentiles(values: list[float], limit: float | None = None) -> str:
 
 
 def report(title: str, measure: Callable[[], dict[str, list[float]]], limit: float) -> None:
-    """Run `measure`, then print each step's percentiles and the steal while it ran."""
-    steal, begin = host_steal_ms(), time.perf_counter()
+    """Run `measure`, then print each step's percentiles, the collector's passes and the host's
+    steal while it ran."""
+    steal, begin, passes = host_steal_ms(), time.perf_counter(), COLLECTOR.counts()
     per_step = measure()
     print(title)
     for name, values in per_step.items():
-        print(f"  {name:24} {percentiles(values, limit if name == 'turn total' else None)}")
+        shown = percentiles(values, limit if "total" in name else None)
+        print(f"  {name:24} {shown}")
+    print(f"  (the collector's passes while they ran: {COLLECTOR.summary(passes)})")
     if line := stolen(steal, time.perf_counter() - begin):
         print(line)
 
@@ -285,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         # collector then walks only what turns allocate
         gc.collect()
         gc.freeze()
+        gc.callbacks.append(COLLECTOR)
         begin = time.perf_counter()
         SqliteStore(path).close()
         print(f"open (schema check / migrations): {(time.perf_counter() - begin) * 1000:.1f} ms")
