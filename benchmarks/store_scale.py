@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from openclaw.gateway.runner import YOUNG_GENERATION, freeze_heap
 from openclaw.messages import Message, ToolCall
 from openclaw.store import SqliteStore
 from openclaw.store.schema import message_ids
@@ -311,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         help="write the sessions' rows interleaved, as sessions that talk at the same time do, "
         "rather than each session's rows together",
     )
+    parser.add_argument(
+        "--young-generation",
+        type=int,
+        metavar="N",
+        help="the collector's first threshold instead of the gateway's "
+        f"({YOUNG_GENERATION}; CPython's default is 700)",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="store-scale-") as tmp:
@@ -323,10 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"built {args.messages:,} messages / {args.sessions:,} sessions in {built:.1f} s")
         print(f"({size:.0f} MB)")
 
-        # the gateway freezes its start-up heap (`openclaw.gateway.runner.freeze_heap`): the
-        # collector then walks only what turns allocate
-        gc.collect()
-        gc.freeze()
+        # as `openclaw gateway` does after its start: the heap frozen (the collector then walks
+        # only what turns allocate) and the young generation's threshold raised
+        freeze_heap(collect=True)
+        if args.young_generation is not None:
+            gc.set_threshold(args.young_generation, *gc.get_threshold()[1:])
+        print(f"collector thresholds: {gc.get_threshold()}")
         gc.callbacks.append(COLLECTOR)
         begin = time.perf_counter()
         SqliteStore(path).close()

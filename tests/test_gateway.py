@@ -24,6 +24,7 @@ from openclaw.channels import Attachment, ChannelType, InboundMessage
 from openclaw.commands import Command, CommandContext
 from openclaw.gateway import COMMAND_TYPING_DELAY, VOICE_REPLY, Gateway, GatewayError
 from openclaw.gateway.pipeline import Debouncer, PairingStore, RateLimiter
+from openclaw.gateway.runner import YOUNG_GENERATION
 from openclaw.testing.gateway_process import sigterm_mid_turn
 from openclaw.testing.servers import FakeOpenAIServer, Reply
 
@@ -393,9 +394,12 @@ async def test_freeze_heap_leaves_start_up_out_of_garbage_collection(start, open
     """A full collection walks every object start-up built (aiogram's schemas: about 0.2 s)
     and stalls the turns in flight: `openclaw gateway` freezes them."""
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         gateway, channels = await start(freeze_heap=True)
         assert gc.get_freeze_count() > 10_000
+        # and the young generation grows before a pass (a cold turn's new cached messages)
+        assert gc.get_threshold() == (YOUNG_GENERATION, *thresholds[1:])
         _, body = await get(gateway, "/metrics/json")
         frozen = json.loads(body)["openclaw_heap_frozen_objects"][0]["value"]
         assert frozen == gc.get_freeze_count()
@@ -404,12 +408,15 @@ async def test_freeze_heap_leaves_start_up_out_of_garbage_collection(start, open
         assert "still answering" in channels.created["fake"].texts("42")[0]
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 async def test_an_embedding_apps_heap_is_left_alone(start):
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     await start()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
 
 
 async def test_a_crashing_channel_is_restarted_and_the_others_keep_running(
