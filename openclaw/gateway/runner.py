@@ -119,9 +119,9 @@ def freeze_heap(*, collect: bool) -> None:
 
     Then let the young generation grow to `YOUNG_GENERATION`: the history cache holds tens of
     thousands of messages and each session's first turn replaces hundreds of them. At 700 the
-    collector walked each new one in a young pass and again in a middle one (0.16 ms a cold
-    turn in `benchmarks/store_scale.py`, in lumps of up to 10 ms); at 5,000 most have left
-    the cache before a pass comes (0.02 ms)."""
+    collector walked each new one in a young pass and again in a middle one (about 0.12 ms a
+    cold turn in `benchmarks/store_scale.py`, in lumps of up to 10 ms); at 5,000 most have
+    left the cache before a pass comes (about 0.03 ms)."""
     if collect:
         gc.collect()
     gc.freeze()
